@@ -1,0 +1,1 @@
+"""Seed-compatible namespace: ``Pro.MP`` and ``Pro.Core`` re-export ``promp``."""

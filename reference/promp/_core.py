@@ -1,0 +1,365 @@
+"""The protocol's state machines, free of I/O.
+
+``ManagerSession`` is everything a manager knows: its workers and their
+states, the task table, the queue for ``ProWorker_Any``, results, heartbeat
+deadlines and the grace period that lets a dead worker's last messages arrive
+before its pending tasks are failed.  ``WorkerLiveness`` is the worker's view
+of its manager.  Both take events and the current time (``now``, seconds on a
+monotonic clock) and return actions; they never read a clock, touch a socket,
+start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
+the tests drive the very same objects.
+
+Dispatch of ``ProWorker_Any``: a task goes to an idle ready worker when there
+is one.  When none is idle it waits in the manager's queue, except that a
+worker whose recent tasks all ran in under ``pipeline_threshold`` seconds and
+which is completing them right now may hold up to ``pipeline_depth`` tasks, so
+that tiny tasks are not throttled to one round trip each.  A task that turns
+out to be long stops further pipelining to its worker at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import ProMPRemoteError, ProWorkerExited
+
+ProWorker_Any = -1
+ProWorker_All = -2
+
+STARTING, READY, STOPPING, EXITED = "starting", "ready", "stopping", "exited"
+
+
+# ---------------------------------------------------------------- actions
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send a message to a worker over the task channel."""
+
+    worker: int
+    header: dict
+    payload: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Send a heartbeat to a worker."""
+
+    worker: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """End a worker process (and what it started) now."""
+
+    worker: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGone:
+    """A worker's exit is final: its pending tasks have been failed."""
+
+    worker: int
+    code: int | None
+    expected: bool
+    failed_tasks: int
+    reason: str
+
+
+# ------------------------------------------------------------------ state
+@dataclass(slots=True)
+class Task:
+    id: int
+    header: dict
+    payload: tuple[bytes, ...]
+    want: bool
+    worker: int | None = None
+
+
+@dataclass(slots=True)
+class WorkerRecord:
+    id: int
+    started_at: float
+    state: str = STARTING
+    pid: int | None = None
+    assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
+    unsent: list[Task] = field(default_factory=list)  # waiting for hello
+    last_seen: float = 0.0
+    last_done: float = 0.0
+    avg_run: float | None = None
+    exit_code: int | None = None
+    exit_seen_at: float | None = None
+    bye: bool = False
+    stop_requested: bool = False
+    kill_at: float | None = None
+    kill_reason: str = ""
+
+
+class ManagerSession:
+    def __init__(
+        self,
+        heartbeat_interval: float = 0.5,
+        heartbeat_timeout: float = 5.0,
+        exit_grace: float = 0.05,
+        stop_grace: float = 1.0,
+        pipeline_depth: int = 8,
+        pipeline_threshold: float = 0.001,
+    ) -> None:
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self.exit_grace = exit_grace
+        self.stop_grace = stop_grace
+        self.pipeline_depth = pipeline_depth
+        self.pipeline_threshold = pipeline_threshold
+        self.workers: dict[int, WorkerRecord] = {}
+        self.any_queue: deque[Task] = deque()
+        self._results: dict[int, deque[tuple[int, Any]]] = {}
+        self._result_count = 0
+        self._result_seq = 0
+        self._next_task = 1
+        self._next_worker = 1
+        self._ping_n = 0
+        self._next_ping = 0.0
+
+    # ----------------------------------------------------------- workers
+    def add_worker(self, now: float) -> int:
+        wid = self._next_worker
+        self._next_worker += 1
+        self.workers[wid] = WorkerRecord(wid, started_at=now, last_seen=now)
+        return wid
+
+    def on_hello(self, wid: int, pid: int, now: float) -> list[Send]:
+        rec = self.workers.get(wid)
+        if rec is None or rec.state != STARTING:
+            return []
+        rec.pid = pid
+        rec.last_seen = now
+        if rec.stop_requested:
+            rec.state = STOPPING
+            return [Send(wid, {"k": "stop"})]
+        rec.state = READY
+        sends = [Send(wid, t.header, t.payload) for t in rec.unsent]
+        rec.unsent.clear()
+        return sends + self._dispatch_any(now)
+
+    def stop_worker(self, wid: int, now: float) -> list[Send]:
+        rec = self._live(wid)
+        rec.stop_requested = True
+        rec.kill_at = now + self.stop_grace
+        rec.kill_reason = "did not stop within the grace period"
+        if rec.state == READY:
+            rec.state = STOPPING
+            return [Send(wid, {"k": "stop"})]
+        return []
+
+    def on_echo(self, wid: int, now: float) -> None:
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.last_seen = now
+
+    def on_bye(self, wid: int) -> None:
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.bye = True
+
+    def on_exit(self, wid: int, code: int | None, now: float) -> None:
+        """The process is gone; its exit becomes final once its last messages had time to arrive."""
+        rec = self.workers.get(wid)
+        if rec is not None and rec.exit_seen_at is None:
+            rec.exit_code = code
+            rec.exit_seen_at = now
+
+    def finalize_exits(self, now: float) -> tuple[list[WorkerGone], list[Send]]:
+        """Call after draining the task channel: fails the tasks of workers whose exit is final."""
+        gone: list[WorkerGone] = []
+        for rec in self.workers.values():
+            if rec.state == EXITED or rec.exit_seen_at is None:
+                continue
+            if not rec.bye and now < rec.exit_seen_at + self.exit_grace:
+                continue
+            gone.append(self._retire(rec))
+        if not gone:
+            return [], []
+        self._fail_unrunnable_any()
+        return gone, self._dispatch_any(now)
+
+    def _retire(self, rec: WorkerRecord) -> WorkerGone:
+        expected = rec.stop_requested
+        reason = rec.kill_reason or ("stopped" if expected else f"exited with code {rec.exit_code}")
+        failed = list(rec.assigned.values())
+        for task in failed:
+            if task.want:
+                self._store_result(
+                    rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id)
+                )
+        rec.assigned.clear()
+        rec.unsent.clear()
+        rec.state = EXITED
+        return WorkerGone(rec.id, rec.exit_code, expected, len(failed), reason)
+
+    def _fail_unrunnable_any(self) -> None:
+        if self.any_queue and not any(r.state in (STARTING, READY) for r in self.workers.values()):
+            while self.any_queue:
+                task = self.any_queue.popleft()
+                if task.want:
+                    self._store_result(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
+
+    def tick(self, now: float) -> list[Ping | Kill]:
+        """Heartbeats out, silent or overdue workers killed."""
+        actions: list[Ping | Kill] = []
+        send_pings = now >= self._next_ping
+        if send_pings:
+            self._ping_n += 1
+            self._next_ping = now + self.heartbeat_interval
+        for rec in self.workers.values():
+            if rec.state == EXITED or rec.exit_seen_at is not None:
+                continue
+            if rec.kill_at is not None and now >= rec.kill_at:
+                rec.kill_at = None
+                actions.append(Kill(rec.id, rec.kill_reason))
+            elif now - rec.last_seen > self.heartbeat_timeout:
+                rec.kill_reason = f"sent no heartbeat for {now - rec.last_seen:.1f} s"
+                rec.last_seen = now  # one kill per timeout
+                actions.append(Kill(rec.id, rec.kill_reason))
+            elif send_pings:
+                actions.append(Ping(rec.id, self._ping_n))
+        return actions
+
+    def next_deadline(self) -> float | None:
+        """When ``finalize_exits`` next has work, for callers that block."""
+        pending = [r.exit_seen_at + self.exit_grace for r in self.workers.values() if r.state != EXITED and r.exit_seen_at is not None]
+        return min(pending) if pending else None
+
+    # ------------------------------------------------------------- tasks
+    def submit(self, target: int, header: dict, payload: tuple[bytes, ...], want: bool, now: float) -> list[Send]:
+        if target == ProWorker_Any:
+            if not any(r.state in (STARTING, READY) for r in self.workers.values()):
+                raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
+            self.any_queue.append(self._new_task(header, payload, want))
+            return self._dispatch_any(now)
+        if target == ProWorker_All:
+            live = [r for r in self.workers.values() if r.state in (STARTING, READY)]
+            if not live:
+                raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
+            return [s for rec in live for s in self._assign(rec, self._new_task(header, payload, want), now)]
+        return self._assign(self._live(target), self._new_task(header, payload, want), now)
+
+    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Send]:
+        rec = self.workers.get(wid)
+        if rec is None:
+            return []
+        task = rec.assigned.pop(task_id, None)
+        if task is None:
+            return []
+        rec.last_done = now
+        rec.last_seen = now
+        if run_time is not None:
+            rec.avg_run = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
+        if task.want:
+            self._store_result(wid, value)
+        return self._dispatch_any(now) if self.any_queue else []
+
+    def is_busy(self) -> bool:
+        return bool(self.any_queue) or any(r.assigned for r in self.workers.values())
+
+    def _new_task(self, header: dict, payload: tuple[bytes, ...], want: bool) -> Task:
+        tid = self._next_task
+        self._next_task += 1
+        return Task(tid, {**header, "k": "task", "t": tid, "want": want}, payload, want)
+
+    def _live(self, wid: int) -> WorkerRecord:
+        if not isinstance(wid, int) or isinstance(wid, bool):
+            raise TypeError(f"worker id must be an int, got {type(wid).__name__}")
+        rec = self.workers.get(wid)
+        if rec is None:
+            raise ValueError(f"no worker with id {wid}")
+        if rec.state == EXITED or rec.exit_seen_at is not None:
+            raise ProWorkerExited(f"worker {wid} has exited ({rec.kill_reason or f'code {rec.exit_code}'})")
+        if rec.state == STOPPING or rec.stop_requested:
+            raise ProWorkerExited(f"worker {wid} is stopping")
+        return rec
+
+    def _assign(self, rec: WorkerRecord, task: Task, now: float) -> list[Send]:
+        task.worker = rec.id
+        rec.assigned[task.id] = task
+        if rec.state == STARTING:
+            rec.unsent.append(task)
+            return []
+        if len(rec.assigned) == 1:
+            rec.last_done = now  # an idle worker's "completing tasks right now" clock starts here
+        return [Send(rec.id, task.header, task.payload)]
+
+    def _dispatch_any(self, now: float) -> list[Send]:
+        sends: list[Send] = []
+        while self.any_queue:
+            rec = self._pick_for_any(now)
+            if rec is None:
+                break
+            sends += self._assign(rec, self.any_queue.popleft(), now)
+        return sends
+
+    def _pick_for_any(self, now: float) -> WorkerRecord | None:
+        best: WorkerRecord | None = None
+        for rec in self.workers.values():
+            if rec.state != READY:
+                continue
+            load = len(rec.assigned)
+            if load == 0:
+                return rec
+            flowing = (
+                rec.avg_run is not None and rec.avg_run < self.pipeline_threshold and now - rec.last_done < self.pipeline_threshold * 10
+            )
+            if flowing and load < self.pipeline_depth and (best is None or load < len(best.assigned)):
+                best = rec
+        return best
+
+    # ----------------------------------------------------------- results
+    def _store_result(self, wid: int, value: Any) -> None:
+        self._result_seq += 1
+        self._results.setdefault(wid, deque()).append((self._result_seq, value))
+        self._result_count += 1
+
+    def has_results(self, target: int = ProWorker_Any) -> bool:
+        if target in (ProWorker_Any, ProWorker_All):
+            return self._result_count > 0
+        return bool(self._results.get(target))
+
+    def take_result(self, target: int) -> Any:
+        if target in (ProWorker_Any, ProWorker_All):
+            queues = [q for q in self._results.values() if q]
+            if not queues:
+                return None
+            queue = min(queues, key=lambda q: q[0][0])
+        else:
+            queue = self._results.get(target)
+            if not queue:
+                return None
+        self._result_count -= 1
+        return queue.popleft()[1]
+
+
+class WorkerLiveness:
+    """The worker's watch on its manager: ping every interval, give up after the timeout."""
+
+    def __init__(self, interval: float, timeout: float, now: float) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self.last_seen = now
+        self.next_ping = now
+
+    def on_echo(self, now: float) -> None:
+        self.last_seen = now
+
+    def tick(self, now: float) -> str | None:
+        """``"exit"`` when the manager has been silent too long, ``"ping"`` when one is due."""
+        if now - self.last_seen > self.timeout:
+            return "exit"
+        if now >= self.next_ping:
+            self.next_ping = now + self.interval
+            return "ping"
+        return None
+
+    def wait_time(self, now: float) -> float:
+        return max(0.0, min(self.next_ping, self.last_seen + self.timeout) - now)

@@ -1,0 +1,301 @@
+"""``ProManager``: the user's handle on a set of worker processes.
+
+Every call happens on the thread that created the manager; user-visible
+events (output, results, exits) are delivered there too, inside
+``processMessages()`` and ``wait()``.  Liveness does not depend on those
+calls: the keeper thread in ``_shell`` keeps heartbeats going on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import zmq
+
+from . import _values
+from ._core import ManagerSession, ProWorker_All, ProWorker_Any, Send
+from ._errors import ProMPError, ProMPRemoteError
+from ._output import OutputWriter
+from ._protocol import ProtocolError, decode
+from ._shell import Shell
+
+log = logging.getLogger("promp")
+
+ProMPOpt_RedirectOutput = 0x1
+ProMPOpt_AtomicOutput = 0x2
+_KNOWN_OPTIONS = ProMPOpt_RedirectOutput | ProMPOpt_AtomicOutput
+
+
+class ProManager:
+    """Starts workers, hands them tasks and collects what they send back."""
+
+    def __init__(self, *, transport: str = "ipc", heartbeat_interval: float = 0.5, heartbeat_timeout: float = 5.0) -> None:
+        if transport not in ("ipc", "tcp"):
+            raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
+        if not 0 < heartbeat_interval < heartbeat_timeout:
+            raise ValueError("heartbeat_interval must be positive and shorter than heartbeat_timeout")
+        self._owner = threading.get_ident()
+        self._options = 0
+        self._writer = OutputWriter()
+        self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport)
+        self._finalizer = weakref.finalize(self, self._shell.close)
+        self._poller = zmq.Poller()
+        self._poller.register(self._shell.task, zmq.POLLIN)
+        self._poller.register(self._shell.wake_fd, zmq.POLLIN)
+
+    # ------------------------------------------------------------ options
+    def setOptions(self, options: int) -> None:
+        self._check()
+        if not isinstance(options, int) or options & ~_KNOWN_OPTIONS:
+            raise ValueError(f"unknown option bits in {options!r}")
+        self._options = options
+
+    def options(self) -> int:
+        return self._options
+
+    # ------------------------------------------------------------ workers
+    def startWorker(self) -> int:
+        """Start a worker process; returns its id at once while it comes up in the background."""
+        self._check()
+        shell = self._shell
+        with shell.lock:
+            wid = shell.session.add_worker(time.monotonic())
+        try:
+            shell.spawn(wid)
+        except BaseException:
+            with shell.lock:
+                shell.session.on_exit(wid, None, time.monotonic())
+            raise
+        return wid
+
+    def stopWorker(self, workerId: int) -> None:
+        """Ask a worker to exit after its current task; it is killed if it has not within a second (extension)."""
+        self._check()
+        with self._shell.lock:
+            sends = self._shell.session.stop_worker(workerId, time.monotonic())
+        self._send(sends)
+
+    def workers(self) -> list[int]:
+        """Ids of every worker this manager started, in order (extension)."""
+        return list(self._shell.session.workers)
+
+    def workerState(self, workerId: int) -> str:
+        """``"starting"``, ``"ready"``, ``"stopping"`` or ``"exited"`` (extension)."""
+        return self._record(workerId).state
+
+    def workerExitCode(self, workerId: int) -> int | None:
+        """The exit code once the worker has exited (negative: killed by that signal), else None (extension)."""
+        rec = self._record(workerId)
+        return rec.exit_code if rec.state == "exited" else None
+
+    def workerPid(self, workerId: int) -> int | None:
+        """The worker's process id (extension)."""
+        self._record(workerId)
+        proc = self._shell.procs.get(workerId)
+        return proc.pid if proc else None
+
+    # -------------------------------------------------------------- tasks
+    def testMessage(self, target: int) -> None:
+        self._submit(target, {"op": "test"})
+
+    def testMessageBox(self, target: int) -> None:
+        self._submit(target, {"op": "testbox"})
+
+    def evalPythonCode(self, target: int, code: str) -> None:
+        self._submit(target, {"op": "code", "src": _text(code, "code")})
+
+    def executePythonScript(self, target: int, path: str | os.PathLike) -> None:
+        self._submit(target, {"op": "script", "path": _script(path)})
+
+    def evalPythonFunction(self, target: int, code: str, name: str, args: Iterable[Any] | None = None, want_result: bool = False) -> None:
+        head = {"op": "func_code", "src": _text(code, "code"), "fn": _text(name, "name")}
+        self._submit(target, head, _arguments(args), want_result)
+
+    def executePythonFunction(
+        self, target: int, path: str | os.PathLike, name: str, args: Iterable[Any] | None = None, want_result: bool = False
+    ) -> None:
+        head = {"op": "func_script", "path": _script(path), "fn": _text(name, "name")}
+        self._submit(target, head, _arguments(args), want_result)
+
+    def isBusy(self) -> bool:
+        """True while any task is queued or running."""
+        return self._shell.session.is_busy()
+
+    def hasResults(self, target: int = ProWorker_Any) -> bool:
+        return self._shell.session.has_results(target)
+
+    def takeResult(self, target: int = ProWorker_Any) -> Any:
+        """The oldest result of ``target`` (a worker id or ``ProWorker_Any``), or None if there is none.
+
+        A task that failed in the worker yields a ``ProMPRemoteError`` value.
+        """
+        self._check()
+        return self._shell.session.take_result(target)
+
+    # ----------------------------------------------------------- messages
+    def processMessages(self) -> None:
+        """Handle what workers sent: write their output, store results, note exits."""
+        self._check()
+        self._pump()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Process messages until something arrives or nothing is left to do (extension).
+
+        Returns False only if ``timeout_ms`` (negative: no limit) passed first.
+        """
+        self._check()
+        deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        session = self._shell.session
+        while True:
+            if self._pump() or not session.is_busy():
+                return True
+            now = time.monotonic()
+            waits = [t - now for t in (deadline, session.next_deadline()) if t is not None]
+            if deadline is not None and deadline <= now:
+                return False
+            self._poller.poll(max(0, min(waits)) * 1000 if waits else None)
+
+    # ------------------------------------------------------------ closing
+    def close(self) -> None:
+        """End every worker and release sockets (extension; also done on collection and at exit)."""
+        self._finalizer()
+
+    def __enter__(self) -> ProManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------- internals
+    def _check(self) -> None:
+        if threading.get_ident() != self._owner:
+            raise ProMPError("a ProManager must be used only from the thread that created it")
+        if not self._finalizer.alive:
+            raise ProMPError("the manager is closed")
+
+    def _record(self, workerId: int):
+        rec = self._shell.session.workers.get(workerId)
+        if rec is None:
+            raise ValueError(f"no worker with id {workerId!r}")
+        return rec
+
+    def _submit(self, target: int, head: dict, payload: tuple[bytes, ...] = (), want_result: bool = False) -> None:
+        self._check()
+        if not isinstance(target, int) or isinstance(target, bool):
+            raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
+        if not isinstance(want_result, bool):
+            raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
+        with self._shell.lock:
+            sends = self._shell.session.submit(target, head, payload, want_result, time.monotonic())
+        self._send(sends)
+
+    def _send(self, sends: list[Send]) -> None:
+        for action in sends:
+            self._shell.send(action)
+
+    def _pump(self) -> int:
+        """Handle everything that has arrived; returns how many events there were."""
+        shell = self._shell
+        session = shell.session
+        try:
+            os.eventfd_read(shell.wake_fd)
+        except BlockingIOError:
+            pass
+        events = 0
+        sends: list[Send] = []
+        with shell.lock:
+            now = time.monotonic()
+            while True:
+                try:
+                    frames = shell.task.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                events += 1
+                sends += self._handle(frames, now)
+            gone, more = session.finalize_exits(now)
+            sends += more
+            output = list(shell.output)
+            shell.output.clear()
+        self._send(sends)
+        for worker in gone:
+            if not worker.expected:
+                log.warning("worker %d %s; %d unfinished task(s) failed", worker.worker, worker.reason, worker.failed_tasks)
+        if output:
+            if self._options:
+                atomic = bool(self._options & ProMPOpt_AtomicOutput)
+                for wid, stream, data in output:
+                    self._writer.write(wid, stream, data, atomic)
+                self._writer.flush()
+        return events + len(output) + len(gone)
+
+    def _handle(self, frames: list[bytes], now: float) -> list[Send]:
+        shell = self._shell
+        try:
+            wid = int(frames[0])
+            msg = decode(shell.secret, frames[1:])
+        except (ValueError, ProtocolError) as exc:
+            shell.dropped += 1
+            log.warning("dropped a message from peer %r: %s", frames[0][:16], exc)
+            return []
+        head = msg.header
+        if msg.kind == "done":
+            shell.drain_output(wid)
+            value = _result_value(wid, head["ok"], msg.payload)
+            run_time = head.get("dt")
+            return shell.session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
+        if msg.kind == "hello":
+            return shell.session.on_hello(wid, head["pid"], now)
+        if msg.kind == "bye":
+            shell.session.on_bye(wid)
+            return []
+        shell.dropped += 1
+        log.warning("dropped a %r message from worker %d: workers do not send that kind", msg.kind, wid)
+        return []
+
+
+def _result_value(wid: int, ok: bool, payload: tuple[bytes, ...]) -> Any:
+    if not payload:
+        return None
+    try:
+        value = _values.unpack(payload[0])
+    except Exception as exc:
+        return ProMPRemoteError("ProtocolError", f"the result could not be decoded: {exc}", "", wid)
+    if ok:
+        return value
+    if isinstance(value, list) and len(value) == 3 and all(isinstance(x, str) for x in value):
+        return ProMPRemoteError(value[0], value[1], value[2], wid)
+    return ProMPRemoteError("ProtocolError", f"malformed error report {value!r}", "", wid)
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+    return value
+
+
+def _script(path: Any) -> str:
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such script: {path}")
+    return path
+
+
+def _arguments(args: Iterable[Any] | None) -> tuple[bytes, ...]:
+    if args is None:
+        return ()
+    if isinstance(args, (str, bytes, dict)) or not isinstance(args, (list, tuple)):
+        raise TypeError(f"args must be an NTVariantList, list or tuple, got {type(args).__name__}")
+    return (_values.pack(list(args)),)
+
+
+__all__ = ["ProManager", "ProMPOpt_RedirectOutput", "ProMPOpt_AtomicOutput", "ProWorker_All", "ProWorker_Any"]

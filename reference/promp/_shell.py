@@ -1,0 +1,271 @@
+"""The manager's I/O shell: sockets, worker processes, the keeper thread.
+
+``Shell`` holds everything a manager owns and is shared by three parties: the
+user's thread (through ``ProManager``), the keeper thread, and the finalizer
+that closes it when the ``ProManager`` is closed, collected or the interpreter
+exits.  It never refers back to the ``ProManager``, so ``m = None`` really
+lets the manager go.
+
+Sockets and their owners:
+
+* ``task`` (ROUTER, bound): tasks out, hello/results/bye in.  Owned by the
+  user's thread, so a task and its result cross no thread hand-off.
+* ``echo`` (ROUTER, bound): workers ping it; ``zmq.proxy`` echoes in C, so the
+  manager answers heartbeats even while user code holds the GIL in C.
+* ``beat`` (ROUTER, bound): owned by the keeper, which pings each worker's
+  echo socket and notes the answers.
+
+The keeper thread also reads every worker's stdout/stderr pipe, watches each
+worker process through a pidfd (exit noticed in milliseconds), kills silent
+workers, and wakes the user's thread through an eventfd.  Everything it learns
+goes into the ``ManagerSession`` under ``lock``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psutil
+import zmq
+
+from . import _env, _state
+from ._core import Kill, ManagerSession, Ping, Send
+from ._output import STDERR, STDOUT
+from ._protocol import encode, header
+
+log = logging.getLogger("promp")
+
+_MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_WORKER_BOOT = (
+    "import sys\n"
+    "try:\n    import promp._worker\n"
+    f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._worker\n"
+    "promp._worker.main()\n"
+)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process it started (collected first, so none escapes)."""
+    try:
+        root = psutil.Process(pid)
+        family = root.children(recursive=True) + [root]
+    except psutil.Error:
+        return
+    for proc in family:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+
+
+class Shell:
+    def __init__(self, session: ManagerSession, transport: str = "ipc") -> None:
+        self.session = session
+        self.lock = threading.Lock()
+        self.secret = secrets.token_bytes(32)
+        self.closed = False
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.pipes: dict[int, tuple[int, int]] = {}  # worker -> (stdout fd, stderr fd)
+        self.output: collections.deque[tuple[int, int, bytes]] = collections.deque()
+        self.dropped = 0
+        self._ctx = zmq.Context()
+        self.endpoints: dict[str, str] = {}
+        self._dir = tempfile.mkdtemp(prefix="promp-")  # 0700: only this user reaches the sockets
+        if transport == "ipc" and len(self._dir) + 8 > _MAX_IPC_PATH:
+            transport = "tcp"
+        self.task = self._bind(zmq.ROUTER, "task", transport)
+        self.task.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._echo = self._bind(zmq.ROUTER, "echo", transport)
+        self._beat = self._bind(zmq.ROUTER, "beat", transport)
+        self._beat.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._alive_r, self._alive_w = os.pipe()
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # keeper -> user thread
+        self._keeper_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
+        self._new_fds: list[tuple[int, int, int]] = []  # (worker, fd, what) for the keeper to watch
+        threading.Thread(target=self._run_echo, name="promp-echo", daemon=True).start()
+        self._keeper = threading.Thread(target=self._keep, name="promp-keeper", daemon=True)
+        self._keeper.start()
+
+    def _bind(self, kind: int, name: str, transport: str) -> zmq.Socket:
+        sock = self._ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 0)
+        sock.setsockopt(zmq.RCVHWM, 0)
+        if transport == "tcp":
+            sock.bind_to_random_port("tcp://127.0.0.1")
+        else:
+            sock.bind(f"ipc://{self._dir}/{name}")
+        self.endpoints[name] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        return sock
+
+    # ------------------------------------------------------------ workers
+    def spawn(self, wid: int) -> subprocess.Popen:
+        session = self.session
+        env = dict(os.environ)
+        env.update(
+            {
+                _env.WORKER_ID: str(wid),
+                _env.SECRET: self.secret.hex(),
+                _env.TASK_ENDPOINT: self.endpoints["task"],
+                _env.BEAT_ENDPOINT: self.endpoints["beat"],
+                _env.ECHO_ENDPOINT: self.endpoints["echo"],
+                _env.ALIVE_FD: str(self._alive_r),
+                _env.LEVEL: str(_state.level + 1),
+                _env.HEARTBEAT: f"{session.heartbeat_interval},{session.heartbeat_timeout}",
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_BOOT],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(self._alive_r,),
+        )
+        out, err = proc.stdout.fileno(), proc.stderr.fileno()
+        os.set_blocking(out, False)
+        os.set_blocking(err, False)
+        with self.lock:
+            self.procs[wid] = proc
+            self.pipes[wid] = (out, err)
+            self._new_fds += [(wid, out, STDOUT), (wid, err, STDERR), (wid, os.pidfd_open(proc.pid), 0)]
+        os.eventfd_write(self._keeper_fd, 1)
+        return proc
+
+    def send(self, action: Send) -> None:
+        try:
+            self.task.send_multipart([b"%d" % action.worker, *encode(self.secret, {"v": 1, **action.header}, *action.payload)])
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the task
+            log.debug("could not send to worker %d: %s", action.worker, exc)
+
+    def drain_output(self, wid: int) -> None:
+        """Read what a worker has written so far (caller holds ``lock``)."""
+        for stream, fd in zip((STDOUT, STDERR), self.pipes.get(wid, ()), strict=False):
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not data:
+                    break
+                self.output.append((wid, stream, data))
+
+    # ------------------------------------------------------------- keeper
+    def _run_echo(self) -> None:
+        try:
+            zmq.proxy(self._echo, self._echo)
+        except zmq.ContextTerminated:
+            self._echo.close()
+
+    def _keep(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._beat, zmq.POLLIN)
+        poller.register(self._keeper_fd, zmq.POLLIN)
+        watched: dict[int, tuple[int, int]] = {}  # fd -> (worker, what)
+        session = self.session
+        while not self.closed:
+            try:
+                events = poller.poll(session.heartbeat_interval * 1000 / 2)
+            except zmq.ContextTerminated:
+                break
+            now = time.monotonic()
+            woke = False
+            with self.lock:
+                for sock_or_fd, _ in events:
+                    if sock_or_fd is self._beat:
+                        self._take_echoes(now)
+                    elif sock_or_fd == self._keeper_fd:
+                        os.eventfd_read(self._keeper_fd)
+                        for wid, fd, what in self._new_fds:
+                            watched[fd] = (wid, what)
+                            poller.register(fd, zmq.POLLIN)
+                        self._new_fds.clear()
+                    else:
+                        wid, what = watched[sock_or_fd]
+                        got_output, still_open = self._on_fd(wid, what, sock_or_fd, now)
+                        woke |= got_output or not still_open
+                        if not still_open:
+                            poller.unregister(sock_or_fd)
+                            del watched[sock_or_fd]
+                actions = session.tick(now)
+            for action in actions:
+                if isinstance(action, Ping):
+                    self._ping(action)
+                elif isinstance(action, Kill):
+                    log.warning("killing worker %d: %s", action.worker, action.reason)
+                    proc = self.procs.get(action.worker)
+                    if proc is not None:
+                        kill_tree(proc.pid)
+            if woke:
+                os.eventfd_write(self.wake_fd, 1)
+        self._beat.close()
+
+    def _take_echoes(self, now: float) -> None:
+        while self._beat.poll(0):
+            frames = self._beat.recv_multipart()
+            try:
+                self.session.on_echo(int(frames[0]), now)
+            except ValueError:
+                self.dropped += 1
+
+    def _on_fd(self, wid: int, what: int, fd: int, now: float) -> tuple[bool, bool]:
+        """Handle a readable pipe or pidfd: (output arrived, keep watching)."""
+        if what == 0:  # pidfd: the process ended
+            os.close(fd)
+            code = self.procs[wid].wait()
+            self.drain_output(wid)
+            self.session.on_exit(wid, code, now)
+            return False, False
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return False, True
+        except OSError:
+            data = b""
+        if data:
+            self.output.append((wid, what, data))
+        return bool(data), bool(data)
+
+    def _ping(self, ping: Ping) -> None:
+        try:
+            self._beat.send_multipart([b"%d" % ping.worker, *encode(self.secret, header("ping", n=ping.n))], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass  # not connected yet, or gone: silence is what the timeout measures
+
+    # ------------------------------------------------------------- closing
+    def close(self) -> None:
+        """End every worker (they see EOF on the alive pipe at once), then the threads and sockets."""
+        if self.closed:
+            return
+        self.closed = True
+        os.close(self._alive_w)
+        os.close(self._alive_r)
+        deadline = time.monotonic() + self.session.stop_grace
+        for proc in list(self.procs.values()):
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                kill_tree(proc.pid)
+                proc.wait()
+        os.eventfd_write(self._keeper_fd, 1)
+        if threading.current_thread() is not self._keeper:
+            self._keeper.join(timeout=5)
+        for proc in self.procs.values():
+            for stream in (proc.stdout, proc.stderr):
+                stream.close()
+        self.task.close()
+        self._ctx.term()
+        for fd in (self.wake_fd, self._keeper_fd):
+            os.close(fd)
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,107 @@
+"""What a worker does with each kind of task: run code, scripts and functions.
+
+Every task runs in a fresh namespace, so one task's globals never leak into
+the next.  Compiled code is cached by its source, which makes repeated calls
+of the same function cheap; the source is also registered with ``linecache``
+so that remote tracebacks show the offending lines.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import os
+import runpy
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_compiled: dict[str, Any] = {}
+_MAX_CACHED = 256
+
+
+def _compile(source: str, label: str) -> Any:
+    code = _compiled.get(source)
+    if code is None:
+        filename = f"<{label} #{len(_compiled) + 1}>"
+        code = compile(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        if len(_compiled) >= _MAX_CACHED:
+            _compiled.pop(next(iter(_compiled)))
+        _compiled[source] = code
+    return code
+
+
+def _fresh_namespace(name: str) -> dict[str, Any]:
+    return {"__name__": name, "__builtins__": builtins}
+
+
+def _run_script(path: str, run_name: str) -> dict[str, Any]:
+    """Run a file the way ``python path`` would: its folder on sys.path, argv[0] set."""
+    saved_argv, saved_path0 = sys.argv, sys.path[0] if sys.path else None
+    sys.argv = [path]
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        return runpy.run_path(path, run_name=run_name)
+    finally:
+        sys.argv = saved_argv
+        if sys.path and sys.path[0] == os.path.dirname(path) and (len(sys.path) < 2 or sys.path[1] == saved_path0):
+            del sys.path[0]
+
+
+def _call(namespace: dict[str, Any], name: str, args: list[Any], origin: str) -> Any:
+    function = namespace.get(name)
+    if function is None:
+        raise NameError(f"{origin} defines no function named {name!r}")
+    if not callable(function):
+        raise TypeError(f"{name!r} in {origin} is a {type(function).__name__}, not a function")
+    return function(*args)
+
+
+def eval_code(header: dict, args: list[Any]) -> Any:
+    exec(_compile(header["src"], "evalPythonCode"), _fresh_namespace("__main__"))
+
+
+def execute_script(header: dict, args: list[Any]) -> Any:
+    _run_script(header["path"], "__main__")
+
+
+def eval_function(header: dict, args: list[Any]) -> Any:
+    namespace = _fresh_namespace("__mp_main__")
+    exec(_compile(header["src"], "evalPythonFunction"), namespace)
+    return _call(namespace, header["fn"], args, "the code")
+
+
+def execute_function(header: dict, args: list[Any]) -> Any:
+    return _call(_run_script(header["path"], "__mp_main__"), header["fn"], args, header["path"])
+
+
+def test_message(header: dict, args: list[Any]) -> Any:
+    print("Test message.")
+
+
+def test_message_box(header: dict, args: list[Any]) -> Any:
+    """A real Tk message box where there is a display; otherwise a line of text."""
+    if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
+        try:
+            import tkinter
+            from tkinter import messagebox
+
+            root = tkinter.Tk()
+            root.withdraw()
+            messagebox.showinfo("Pro.MP", "Test message box.", parent=root)
+            root.destroy()
+            return None
+        except Exception:  # no usable display after all: fall back to text
+            pass
+    print("Test message box.")
+
+
+OPERATIONS: dict[str, Callable[[dict, list[Any]], Any]] = {
+    "code": eval_code,
+    "script": execute_script,
+    "func_code": eval_function,
+    "func_script": execute_function,
+    "test": test_message,
+    "testbox": test_message_box,
+}

@@ -1,0 +1,67 @@
+"""User values on the wire: what can cross, and the errors when it cannot.
+
+Values travel as msgpack: None, bool, int (signed or unsigned 64-bit), float,
+str, bytes, list, dict and any nesting of them.  Tuples and other list-likes
+arrive as lists.  Anything else raises ``TypeError`` at the call that tried to
+send it, so nothing half-sent ever reaches a worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+def _reject(value: Any) -> Any:
+    raise TypeError(
+        f"cannot send a value of type {type(value).__name__!r}: only None, bool, int, "
+        "float, str, bytes, list, tuple and dict (nested) cross the process boundary"
+    )
+
+
+def pack(value: Any) -> bytes:
+    try:
+        return msgpack.packb(value, default=_reject, use_bin_type=True)
+    except OverflowError:
+        raise TypeError(f"cannot send int {_find_big_int(value)!r}: it does not fit in 64 bits") from None
+    except ValueError as exc:  # e.g. recursion too deep
+        raise TypeError(f"cannot send value: {exc}") from None
+
+
+def unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def _find_big_int(value: Any) -> Any:
+    """The first int out of 64-bit range in ``value``, for the error message."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and not _INT_MIN <= item <= _INT_MAX:
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return "?"
+
+
+class NTVariantList(list):
+    """The seed's argument list: a ``list`` with the Qt-style accessors Cerbero scripts use."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def count(self, *value: Any) -> int:  # type: ignore[override]
+        return list.count(self, *value) if value else len(self)
+
+    def at(self, index: int) -> Any:
+        return self[index]
+
+    def isEmpty(self) -> bool:
+        return not self
