@@ -38,7 +38,7 @@ class Send:
 
     worker: int
     header: dict
-    payload: tuple[bytes, ...] = ()
+    payload: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class WorkerGone:
 class Task:
     id: int
     header: dict
-    payload: tuple[bytes, ...]
+    payload: bytes
     want: bool
     worker: int | None = None
 
@@ -104,7 +104,7 @@ class ManagerSession:
         heartbeat_timeout: float = 5.0,
         exit_grace: float = 0.05,
         stop_grace: float = 1.0,
-        pipeline_depth: int = 8,
+        pipeline_depth: int = 32,
         pipeline_threshold: float = 0.001,
     ) -> None:
         self.heartbeat_interval = heartbeat_interval
@@ -121,6 +121,8 @@ class ManagerSession:
         self._next_task = 1
         self._next_worker = 1
         self._ping_n = 0
+        self.exits_pending = 0  # exits seen but not final yet
+        self.unfinished = 0  # tasks queued or running
         self._next_ping = 0.0
 
     # ----------------------------------------------------------- workers
@@ -170,6 +172,7 @@ class ManagerSession:
         if rec is not None and rec.exit_seen_at is None:
             rec.exit_code = code
             rec.exit_seen_at = now
+            self.exits_pending += 1
 
     def finalize_exits(self, now: float) -> tuple[list[WorkerGone], list[Send]]:
         """Call after draining the task channel: fails the tasks of workers whose exit is final."""
@@ -180,6 +183,7 @@ class ManagerSession:
             if not rec.bye and now < rec.exit_seen_at + self.exit_grace:
                 continue
             gone.append(self._retire(rec))
+            self.exits_pending -= 1
         if not gone:
             return [], []
         self._fail_unrunnable_any()
@@ -189,6 +193,7 @@ class ManagerSession:
         expected = rec.stop_requested
         reason = rec.kill_reason or ("stopped" if expected else f"exited with code {rec.exit_code}")
         failed = list(rec.assigned.values())
+        self.unfinished -= len(failed)
         for task in failed:
             if task.want:
                 self._store_result(
@@ -203,6 +208,7 @@ class ManagerSession:
         if self.any_queue and not any(r.state in (STARTING, READY) for r in self.workers.values()):
             while self.any_queue:
                 task = self.any_queue.popleft()
+                self.unfinished -= 1
                 if task.want:
                     self._store_result(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
 
@@ -229,16 +235,19 @@ class ManagerSession:
 
     def next_deadline(self) -> float | None:
         """When ``finalize_exits`` next has work, for callers that block."""
+        if not self.exits_pending:
+            return None
         pending = [r.exit_seen_at + self.exit_grace for r in self.workers.values() if r.state != EXITED and r.exit_seen_at is not None]
         return min(pending) if pending else None
 
     # ------------------------------------------------------------- tasks
-    def submit(self, target: int, header: dict, payload: tuple[bytes, ...], want: bool, now: float) -> list[Send]:
+    def submit(self, target: int, header: dict, payload: bytes, want: bool, now: float) -> list[Send]:
         if target == ProWorker_Any:
             if not any(r.state in (STARTING, READY) for r in self.workers.values()):
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
             self.any_queue.append(self._new_task(header, payload, want))
-            return self._dispatch_any(now)
+            # tasks already waiting mean no worker could take one: only a done or a hello changes that
+            return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
             live = [r for r in self.workers.values() if r.state in (STARTING, READY)]
             if not live:
@@ -253,6 +262,7 @@ class ManagerSession:
         task = rec.assigned.pop(task_id, None)
         if task is None:
             return []
+        self.unfinished -= 1
         rec.last_done = now
         rec.last_seen = now
         if run_time is not None:
@@ -262,11 +272,12 @@ class ManagerSession:
         return self._dispatch_any(now) if self.any_queue else []
 
     def is_busy(self) -> bool:
-        return bool(self.any_queue) or any(r.assigned for r in self.workers.values())
+        return self.unfinished > 0
 
-    def _new_task(self, header: dict, payload: tuple[bytes, ...], want: bool) -> Task:
+    def _new_task(self, header: dict, payload: bytes, want: bool) -> Task:
         tid = self._next_task
         self._next_task += 1
+        self.unfinished += 1
         return Task(tid, {**header, "k": "task", "t": tid, "want": want}, payload, want)
 
     def _live(self, wid: int) -> WorkerRecord:

@@ -9,6 +9,7 @@ calls: the keeper thread in ``_shell`` keeps heartbeats going on its own.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -22,8 +23,9 @@ from . import _values
 from ._core import ManagerSession, ProWorker_All, ProWorker_Any, Send
 from ._errors import ProMPError, ProMPRemoteError
 from ._output import OutputWriter
-from ._protocol import ProtocolError, decode
-from ._shell import Shell
+from ._protocol import ProtocolError, decode, unbatch
+from ._shell import WAKE_IDENTITY, Shell
+from ._transport import NOBLOCK, readable, recv_frames
 
 log = logging.getLogger("promp")
 
@@ -45,9 +47,7 @@ class ProManager:
         self._writer = OutputWriter()
         self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport)
         self._finalizer = weakref.finalize(self, self._shell.close)
-        self._poller = zmq.Poller()
-        self._poller.register(self._shell.task, zmq.POLLIN)
-        self._poller.register(self._shell.wake_fd, zmq.POLLIN)
+        self._recv_timeout = -1
 
     # ------------------------------------------------------------ options
     def setOptions(self, options: int) -> None:
@@ -152,14 +152,23 @@ class ProManager:
         self._check()
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
         session = self._shell.session
+        task = self._shell.task
+        frames = None
         while True:
-            if self._pump() or not session.is_busy():
+            if self._pump(frames) or not session.is_busy():
                 return True
             now = time.monotonic()
-            waits = [t - now for t in (deadline, session.next_deadline()) if t is not None]
             if deadline is not None and deadline <= now:
                 return False
-            self._poller.poll(max(0, min(waits)) * 1000 if waits else None)
+            limits = [t - now for t in (deadline, session.next_deadline()) if t is not None]
+            ms = max(1, math.ceil(min(limits) * 1000)) if limits else -1
+            if ms != self._recv_timeout:
+                task.setsockopt(zmq.RCVTIMEO, ms)
+                self._recv_timeout = ms
+            try:
+                frames = recv_frames(task)
+            except zmq.Again:
+                frames = None
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
@@ -185,7 +194,7 @@ class ProManager:
             raise ValueError(f"no worker with id {workerId!r}")
         return rec
 
-    def _submit(self, target: int, head: dict, payload: tuple[bytes, ...] = (), want_result: bool = False) -> None:
+    def _submit(self, target: int, head: dict, payload: bytes = b"", want_result: bool = False) -> None:
         self._check()
         if not isinstance(target, int) or isinstance(target, bool):
             raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
@@ -196,29 +205,29 @@ class ProManager:
         self._send(sends)
 
     def _send(self, sends: list[Send]) -> None:
-        for action in sends:
-            self._shell.send(action)
+        if sends:
+            self._shell.send_all(sends)
 
-    def _pump(self) -> int:
-        """Handle everything that has arrived; returns how many events there were."""
+    def _pump(self, first: list[bytes] | None = None) -> int:
+        """Handle everything that has arrived (and ``first``, already received); returns how many events."""
         shell = self._shell
         session = shell.session
-        try:
-            os.eventfd_read(shell.wake_fd)
-        except BlockingIOError:
-            pass
+        task = shell.task
         events = 0
         sends: list[Send] = []
         with shell.lock:
             now = time.monotonic()
-            while True:
-                try:
-                    frames = shell.task.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                events += 1
-                sends += self._handle(frames, now)
-            gone, more = session.finalize_exits(now)
+            frames = first
+            while frames is not None or readable(task):
+                if frames is None:
+                    frames = recv_frames(task, NOBLOCK)
+                if frames[0] == WAKE_IDENTITY:
+                    shell.wake_pending = False
+                else:
+                    events += 1
+                    sends += self._handle(frames, now)
+                frames = None
+            gone, more = session.finalize_exits(now) if session.exits_pending else ((), ())
             sends += more
             output = list(shell.output)
             shell.output.clear()
@@ -236,34 +245,39 @@ class ProManager:
 
     def _handle(self, frames: list[bytes], now: float) -> list[Send]:
         shell = self._shell
+        session = shell.session
         try:
             wid = int(frames[0])
-            msg = decode(shell.secret, frames[1:])
+            if len(frames) != 2:
+                raise ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
+            messages = unbatch(decode(shell.signer, frames[1]))
         except (ValueError, ProtocolError) as exc:
             shell.dropped += 1
             log.warning("dropped a message from peer %r: %s", frames[0][:16], exc)
             return []
-        head = msg.header
-        if msg.kind == "done":
-            shell.drain_output(wid)
-            value = _result_value(wid, head["ok"], msg.payload)
-            run_time = head.get("dt")
-            return shell.session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
-        if msg.kind == "hello":
-            return shell.session.on_hello(wid, head["pid"], now)
-        if msg.kind == "bye":
-            shell.session.on_bye(wid)
-            return []
-        shell.dropped += 1
-        log.warning("dropped a %r message from worker %d: workers do not send that kind", msg.kind, wid)
-        return []
+        shell.drain_output(wid)  # what the worker printed before sending this comes first
+        sends: list[Send] = []
+        for msg in messages:
+            head = msg.header
+            if msg.kind == "done":
+                run_time = head.get("dt")
+                value = _result_value(wid, head["ok"], msg.payload)
+                sends += session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
+            elif msg.kind == "hello":
+                sends += session.on_hello(wid, head["pid"], now)
+            elif msg.kind == "bye":
+                session.on_bye(wid)
+            else:
+                shell.dropped += 1
+                log.warning("dropped a %r message from worker %d: workers do not send that kind", msg.kind, wid)
+        return sends
 
 
-def _result_value(wid: int, ok: bool, payload: tuple[bytes, ...]) -> Any:
+def _result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:
     if not payload:
         return None
     try:
-        value = _values.unpack(payload[0])
+        value = _values.unpack(payload)
     except Exception as exc:
         return ProMPRemoteError("ProtocolError", f"the result could not be decoded: {exc}", "", wid)
     if ok:
@@ -290,12 +304,12 @@ def _script(path: Any) -> str:
     return path
 
 
-def _arguments(args: Iterable[Any] | None) -> tuple[bytes, ...]:
+def _arguments(args: Iterable[Any] | None) -> bytes:
     if args is None:
-        return ()
+        return b""
     if isinstance(args, (str, bytes, dict)) or not isinstance(args, (list, tuple)):
         raise TypeError(f"args must be an NTVariantList, list or tuple, got {type(args).__name__}")
-    return (_values.pack(list(args)),)
+    return _values.pack(list(args))
 
 
 __all__ = ["ProManager", "ProMPOpt_RedirectOutput", "ProMPOpt_AtomicOutput", "ProWorker_All", "ProWorker_Any"]

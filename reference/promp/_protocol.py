@@ -1,14 +1,21 @@
 """The wire protocol: framing, signing and the one decoder for inbound frames.
 
-Every message is a list of frames ``[signature, header, *payload]``:
+Every message is one ZeroMQ frame (after the identity frame a ROUTER adds):
 
-* ``signature`` is HMAC-SHA256 (32 bytes) of the concatenated header and payload
-  frames, keyed with the manager's per-session secret.  A frame list whose
-  signature does not verify is rejected before anything else is looked at.
+    signature (32 bytes) | header length (4 bytes, big-endian) | header | payload
+
+* ``signature`` is HMAC-SHA256 of everything after it, keyed with the
+  manager's per-session secret.  A frame whose signature does not verify is
+  rejected before anything else is looked at.
 * ``header`` is a msgpack map with at least ``v`` (protocol version) and ``k``
   (message kind); the other keys depend on the kind (see ``_KINDS``).
-* ``payload`` frames carry user values (msgpack) so that a value the receiver
-  cannot decode fails only its own task, never the channel.
+* ``payload`` (possibly empty) is one msgpack value holding user data, kept
+  apart from the header so that a value the receiver cannot decode fails only
+  its own task, never the channel.
+
+One frame rather than one per part: on this machine each extra frame costs
+about 15 us per message, which is most of the budget of a round trip; a large
+payload costs one memory copy instead.
 
 ``decode`` is the only way inbound frames become messages: it checks size,
 signature, msgpack well-formedness, version, kind and the types of the
@@ -17,7 +24,9 @@ required header fields, and raises ``ProtocolError`` naming the reason.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +35,8 @@ import msgpack
 PROTOCOL_VERSION = 1
 MAX_HEADER_BYTES = 64 * 1024
 SIGNATURE_BYTES = 32
+_LENGTH = struct.Struct(">I")
+_PREFIX = SIGNATURE_BYTES + _LENGTH.size
 
 # kind -> {required header field: accepted type(s)}
 _KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -38,6 +49,8 @@ _KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "bye": {},
     # heartbeat channels (echoed back verbatim by the peer)
     "ping": {"n": int},
+    # either direction: several messages for one peer under one signature
+    "batch": {"n": int},
 }
 
 
@@ -49,35 +62,84 @@ class ProtocolError(ValueError):
 class Message:
     kind: str
     header: dict
-    payload: tuple[bytes, ...]
+    payload: bytes | memoryview  # empty when the message carries no value
 
 
-def sign(secret: bytes, frames: list[bytes]) -> bytes:
-    return hmac.digest(secret, b"".join(frames), "sha256")
+class Signer:
+    """HMAC-SHA256 with the key schedule done once: each message costs one copy and one update."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, secret: bytes) -> None:
+        try:  # the C object behind hmac.new, about twice as fast to copy as the wrapper
+            from _hashlib import hmac_new
+
+            self._keyed = hmac_new(secret, digestmod="sha256")
+        except ImportError:
+            self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def sign(self, *parts: bytes | memoryview) -> bytes:
+        mac = self._keyed.copy()
+        for part in parts:
+            mac.update(part)
+        return mac.digest()
 
 
-def encode(secret: bytes, header: dict, *payload: bytes) -> list[bytes]:
-    """Frames for one message (without the ROUTER identity frame)."""
-    body = [msgpack.packb(header), *payload]
-    return [sign(secret, body), *body]
+def encode(signer: Signer, header: dict, payload: bytes = b"") -> bytes:
+    """The frame for one message (without the ROUTER identity frame); ``v`` is added here."""
+    head = msgpack.packb({"v": PROTOCOL_VERSION, **header})
+    size = _LENGTH.pack(len(head))
+    return b"".join((signer.sign(size, head, payload), size, head, payload))
 
 
-def decode(secret: bytes, frames: list[bytes]) -> Message:
-    if len(frames) < 2:
-        raise ProtocolError(f"expected at least 2 frames, got {len(frames)}")
-    signature, header_bytes = frames[0], frames[1]
-    if len(header_bytes) > MAX_HEADER_BYTES:
-        raise ProtocolError(f"header of {len(header_bytes)} bytes exceeds {MAX_HEADER_BYTES}")
-    if len(signature) != SIGNATURE_BYTES or not hmac.compare_digest(signature, sign(secret, frames[1:])):
+def decode(signer: Signer, frame: bytes) -> Message:
+    if len(frame) < _PREFIX:
+        raise ProtocolError(f"frame of {len(frame)} bytes is shorter than the {_PREFIX}-byte prefix")
+    view = memoryview(frame)
+    if not hmac.compare_digest(view[:SIGNATURE_BYTES], signer.sign(view[SIGNATURE_BYTES:])):
         raise ProtocolError("bad or missing signature")
-    try:
-        header = msgpack.unpackb(header_bytes)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise ProtocolError(f"header is not valid msgpack: {exc}") from None
+    (size,) = _LENGTH.unpack_from(frame, SIGNATURE_BYTES)
+    if size > MAX_HEADER_BYTES or _PREFIX + size > len(frame):
+        raise ProtocolError(f"header length {size} is out of bounds")
+    header = _unpack(view[_PREFIX : _PREFIX + size], "header")
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a map, got {type(header).__name__}")
     if header.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"unsupported protocol version {header.get('v')!r} (expected {PROTOCOL_VERSION})")
+    return Message(_check_fields(header), header, view[_PREFIX + size :])
+
+
+def encode_batch(signer: Signer, items: list[tuple[dict, bytes]]) -> bytes:
+    """One frame carrying several messages; inner headers need no ``v``."""
+    return encode(signer, {"k": "batch", "n": len(items)}, msgpack.packb([[h, p] for h, p in items]))
+
+
+def unbatch(msg: Message) -> list[Message]:
+    """The messages a decoded message stands for: itself, or the contents of a batch."""
+    if msg.kind != "batch":
+        return [msg]
+    items = _unpack(msg.payload, "batch payload")
+    if not isinstance(items, list) or len(items) != msg.header["n"]:
+        raise ProtocolError(f"batch payload must be a list of {msg.header['n']} [header, payload] pairs")
+    messages = []
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], dict) and isinstance(item[1], bytes)):
+            raise ProtocolError("batch items must be [header map, payload bytes] pairs")
+        kind = _check_fields(item[0])
+        if kind == "batch":
+            raise ProtocolError("batches do not nest")
+        messages.append(Message(kind, item[0], item[1]))
+    return messages
+
+
+def _unpack(data: bytes | memoryview, what: str) -> Any:
+    try:
+        return msgpack.unpackb(data)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"{what} is not valid msgpack: {exc}") from None
+
+
+def _check_fields(header: dict) -> str:
     kind = header.get("k")
     fields = _KINDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
@@ -86,11 +148,11 @@ def decode(secret: bytes, frames: list[bytes]) -> Message:
         value = header.get(name)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ProtocolError(f"{kind}: field {name!r} must be {_type_names(expected)}, got {value!r}")
-    return Message(kind, header, tuple(frames[2:]))
+    return kind
 
 
 def header(kind: str, **fields: Any) -> dict:
-    return {"v": PROTOCOL_VERSION, "k": kind, **fields}
+    return {"k": kind, **fields}
 
 
 def _type_names(expected: type | tuple[type, ...]) -> str:

@@ -27,6 +27,7 @@ import collections
 import logging
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -41,9 +42,12 @@ import zmq
 from . import _env, _state
 from ._core import Kill, ManagerSession, Ping, Send
 from ._output import STDERR, STDOUT
-from ._protocol import encode, header
+from ._protocol import Signer, decode, encode, encode_batch, header
+from ._transport import readable, send_frames
 
 log = logging.getLogger("promp")
+
+WAKE_IDENTITY = b"wake"
 
 _MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,9 +78,11 @@ class Shell:
         self.session = session
         self.lock = threading.Lock()
         self.secret = secrets.token_bytes(32)
+        self.signer = Signer(self.secret)
         self.closed = False
         self.procs: dict[int, subprocess.Popen] = {}
         self.pipes: dict[int, tuple[int, int]] = {}  # worker -> (stdout fd, stderr fd)
+        self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
         self.output: collections.deque[tuple[int, int, bytes]] = collections.deque()
         self.dropped = 0
         self._ctx = zmq.Context()
@@ -90,7 +96,14 @@ class Shell:
         self._beat = self._bind(zmq.ROUTER, "beat", transport)
         self._beat.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._alive_r, self._alive_w = os.pipe()
-        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # keeper -> user thread
+        # The keeper wakes a user thread blocked on the task socket by sending it an empty
+        # message from inside the process: one socket to block on, no poller on the hot path.
+        self.task.bind(f"inproc://promp-wake-{id(self)}")
+        self._waker = self._ctx.socket(zmq.DEALER)
+        self._waker.setsockopt(zmq.IDENTITY, WAKE_IDENTITY)
+        self._waker.setsockopt(zmq.LINGER, 0)
+        self._waker.connect(f"inproc://promp-wake-{id(self)}")
+        self.wake_pending = False
         self._keeper_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
         self._new_fds: list[tuple[int, int, int]] = []  # (worker, fd, what) for the keeper to watch
         threading.Thread(target=self._run_echo, name="promp-echo", daemon=True).start()
@@ -136,28 +149,43 @@ class Shell:
         out, err = proc.stdout.fileno(), proc.stderr.fileno()
         os.set_blocking(out, False)
         os.set_blocking(err, False)
+        pipe_poll = select.poll()
+        pipe_poll.register(out, select.POLLIN)
+        pipe_poll.register(err, select.POLLIN)
         with self.lock:
             self.procs[wid] = proc
             self.pipes[wid] = (out, err)
+            self._pipe_polls[wid] = pipe_poll
             self._new_fds += [(wid, out, STDOUT), (wid, err, STDERR), (wid, os.pidfd_open(proc.pid), 0)]
         os.eventfd_write(self._keeper_fd, 1)
         return proc
 
-    def send(self, action: Send) -> None:
-        try:
-            self.task.send_multipart([b"%d" % action.worker, *encode(self.secret, {"v": 1, **action.header}, *action.payload)])
-        except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the task
-            log.debug("could not send to worker %d: %s", action.worker, exc)
+    def send_all(self, sends: list[Send]) -> None:
+        """Send on the task channel; several messages for one worker go as one batch."""
+        by_worker: dict[int, list[tuple[dict, bytes]]] = {}
+        for action in sends:
+            by_worker.setdefault(action.worker, []).append((action.header, action.payload))
+        for wid, items in by_worker.items():
+            frame = encode(self.signer, *items[0]) if len(items) == 1 else encode_batch(self.signer, items)
+            try:
+                send_frames(self.task, [b"%d" % wid, frame])
+            except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
+                log.debug("could not send to worker %d: %s", wid, exc)
 
     def drain_output(self, wid: int) -> None:
         """Read what a worker has written so far (caller holds ``lock``)."""
-        for stream, fd in zip((STDOUT, STDERR), self.pipes.get(wid, ()), strict=False):
+        pipe_poll = self._pipe_polls.get(wid)
+        if pipe_poll is None:
+            return
+        for fd, _ in pipe_poll.poll(0):
+            stream = STDOUT if fd == self.pipes[wid][0] else STDERR
             while True:
                 try:
                     data = os.read(fd, 65536)
-                except (BlockingIOError, OSError):
+                except OSError:  # BlockingIOError: drained
                     break
                 if not data:
+                    pipe_poll.unregister(fd)
                     break
                 self.output.append((wid, stream, data))
 
@@ -180,7 +208,7 @@ class Shell:
             except zmq.ContextTerminated:
                 break
             now = time.monotonic()
-            woke = False
+            woke = wake = False
             with self.lock:
                 for sock_or_fd, _ in events:
                     if sock_or_fd is self._beat:
@@ -199,6 +227,10 @@ class Shell:
                             poller.unregister(sock_or_fd)
                             del watched[sock_or_fd]
                 actions = session.tick(now)
+                wake = woke and not self.wake_pending
+                self.wake_pending |= wake
+            if wake:
+                self._waker.send(b"")
             for action in actions:
                 if isinstance(action, Ping):
                     self._ping(action)
@@ -207,16 +239,16 @@ class Shell:
                     proc = self.procs.get(action.worker)
                     if proc is not None:
                         kill_tree(proc.pid)
-            if woke:
-                os.eventfd_write(self.wake_fd, 1)
         self._beat.close()
+        self._waker.close()
 
     def _take_echoes(self, now: float) -> None:
-        while self._beat.poll(0):
+        while readable(self._beat):
             frames = self._beat.recv_multipart()
             try:
+                decode(self.signer, frames[-1])
                 self.session.on_echo(int(frames[0]), now)
-            except ValueError:
+            except ValueError:  # ProtocolError is one
                 self.dropped += 1
 
     def _on_fd(self, wid: int, what: int, fd: int, now: float) -> tuple[bool, bool]:
@@ -239,7 +271,7 @@ class Shell:
 
     def _ping(self, ping: Ping) -> None:
         try:
-            self._beat.send_multipart([b"%d" % ping.worker, *encode(self.secret, header("ping", n=ping.n))], zmq.NOBLOCK)
+            self._beat.send_multipart([b"%d" % ping.worker, encode(self.signer, header("ping", n=ping.n))], zmq.NOBLOCK)
         except zmq.ZMQError:
             pass  # not connected yet, or gone: silence is what the timeout measures
 
@@ -266,6 +298,5 @@ class Shell:
                 stream.close()
         self.task.close()
         self._ctx.term()
-        for fd in (self.wake_fd, self._keeper_fd):
-            os.close(fd)
+        os.close(self._keeper_fd)
         shutil.rmtree(self._dir, ignore_errors=True)
