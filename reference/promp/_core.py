@@ -337,7 +337,7 @@ class ManagerSession:
             return self._result_count > 0
         return bool(self._results.get(target))
 
-    def take_result(self, target: int) -> Any:
+    def take_result(self, target: int = ProWorker_Any) -> Any:
         if target in (ProWorker_Any, ProWorker_All):
             queues = [q for q in self._results.values() if q]
             if not queues:

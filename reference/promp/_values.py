@@ -17,6 +17,8 @@ _INT_MAX = 2**64 - 1
 
 
 def _reject(value: Any) -> Any:
+    if isinstance(value, int):
+        raise TypeError(f"cannot send int {value!r}: it does not fit in 64 bits")
     raise TypeError(
         f"cannot send a value of type {type(value).__name__!r}: only None, bool, int, "
         "float, str, bytes, list, tuple and dict (nested) cross the process boundary"

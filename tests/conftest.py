@@ -1,0 +1,86 @@
+"""Shared fixtures: managers that are always closed, and a check that no process outlives its test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+
+import psutil
+import pytest
+
+from promp import ProManager
+
+
+def descendants() -> list[psutil.Process]:
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: Callable[[], object] | None = None) -> None:
+    """Poll ``predicate`` (calling ``step`` in between) until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        if step is not None:
+            step()
+        else:
+            time.sleep(0.01)
+
+
+def pump_until(m: ProManager, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    wait_until(predicate, timeout, step=lambda: m.wait(50))
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    before = {p.pid for p in descendants()}
+    yield
+    deadline = time.monotonic() + 10
+    leftovers = [p for p in descendants() if p.pid not in before]
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leftovers = [p for p in leftovers if not gone(p.pid)]
+    for proc in leftovers:  # clean up before failing, so one failure does not cascade
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not leftovers, f"processes left behind: {[p.pid for p in leftovers]}"
+
+
+@pytest.fixture
+def make_manager() -> Iterator[Callable[..., ProManager]]:
+    managers: list[ProManager] = []
+
+    def make(**kwargs: object) -> ProManager:
+        m = ProManager(**kwargs)
+        managers.append(m)
+        return m
+
+    yield make
+    for m in managers:
+        m.close()
+
+
+@pytest.fixture
+def manager(make_manager: Callable[..., ProManager]) -> ProManager:
+    return make_manager()
+
+
+def call(m: ProManager, target: int, code: str, name: str, *args: object, timeout: float = 30.0) -> object:
+    """Run a function in a worker and return its result."""
+    m.evalPythonFunction(target, code, name, list(args), True)
+    pump_until(m, lambda: m.hasResults(target if target >= 0 else -1), timeout)
+    return m.takeResult(target if target >= 0 else -1)

@@ -1,0 +1,179 @@
+"""The manager and worker state machines, driven by hand with a fake clock: no processes, no sleeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
+from promp._core import Kill, ManagerSession, Ping, Send, WorkerLiveness
+
+
+def task_ids(sends: list[Send]) -> list[tuple[int, int]]:
+    return [(s.worker, s.header["t"]) for s in sends if s.header["k"] == "task"]
+
+
+def ready_session(workers: int = 2, **kwargs: float) -> tuple[ManagerSession, list[int]]:
+    s = ManagerSession(**kwargs)
+    ids = [s.add_worker(0.0) for _ in range(workers)]
+    for wid in ids:
+        s.on_hello(wid, 1000 + wid, 0.0)
+    return s, ids
+
+
+def submit(s: ManagerSession, target: int, want: bool = True, now: float = 0.0) -> list[Send]:
+    return s.submit(target, {"op": "code", "src": "pass"}, b"", want, now)
+
+
+def test_tasks_before_hello_are_held_and_sent_in_order_at_hello():
+    s = ManagerSession()
+    w = s.add_worker(0.0)
+    assert submit(s, w) == [] and submit(s, w) == []
+    sends = s.on_hello(w, 42, 0.1)
+    assert task_ids(sends) == [(w, 1), (w, 2)]
+    assert s.workers[w].pid == 42
+
+
+def test_all_targets_every_live_worker_once():
+    s, ids = ready_session(3)
+    assert sorted(w for w, _ in task_ids(submit(s, ProWorker_All))) == ids
+    s.on_exit(ids[0], -9, 1.0)
+    s.finalize_exits(2.0)
+    assert sorted(w for w, _ in task_ids(submit(s, ProWorker_All, now=2.0))) == ids[1:]
+
+
+def test_any_goes_to_an_idle_worker_else_waits_for_one_to_free_up():
+    s, (a, b) = ready_session(2)
+    (first,) = task_ids(submit(s, ProWorker_Any))
+    (second,) = task_ids(submit(s, ProWorker_Any))
+    assert {first[0], second[0]} == {a, b}
+    assert submit(s, ProWorker_Any) == []  # both busy, nothing known about task length: queued
+    sends = s.on_done(first[0], first[1], 1, 0.5, 1.0)
+    assert task_ids(sends) == [(first[0], 3)]
+
+
+def test_any_pipelines_only_to_workers_running_quick_tasks():
+    s, (a,) = ready_session(1, pipeline_depth=4)
+    (t1,) = task_ids(submit(s, ProWorker_Any))
+    for _ in range(6):
+        submit(s, ProWorker_Any)
+    sends = s.on_done(a, t1[1], None, 0.0001, 0.001)  # quick and just completed: pipeline
+    assert len(task_ids(sends)) == 4
+    s2, (b,) = ready_session(1, pipeline_depth=4)
+    (u1,) = task_ids(submit(s2, ProWorker_Any))
+    submit(s2, ProWorker_Any)
+    submit(s2, ProWorker_Any)
+    assert len(task_ids(s2.on_done(b, u1[1], None, 0.5, 0.6))) == 1  # a slow task: one at a time
+
+
+def test_busy_until_every_task_is_done_and_results_in_order():
+    s, (a, b) = ready_session(2)
+    assert not s.is_busy()
+    (t1,) = task_ids(submit(s, a))
+    (t2,) = task_ids(submit(s, a))
+    assert s.is_busy()
+    s.on_done(a, t1[1], "one", None, 0.1)
+    s.on_done(a, t2[1], "two", None, 0.2)
+    assert not s.is_busy()
+    assert s.take_result(b) is None
+    assert [s.take_result(a), s.take_result(a), s.take_result(a)] == ["one", "two", None]
+
+
+def test_take_any_returns_results_in_arrival_order_across_workers():
+    s, (a, b) = ready_session(2)
+    (ta,) = task_ids(submit(s, a))
+    (tb,) = task_ids(submit(s, b))
+    s.on_done(b, tb[1], "b", None, 0.1)
+    s.on_done(a, ta[1], "a", None, 0.2)
+    assert s.has_results()
+    assert [s.take_result(ProWorker_Any), s.take_result(ProWorker_Any)] == ["b", "a"]
+    assert not s.has_results()
+
+
+def test_results_not_wanted_are_not_stored():
+    s, (a, _) = ready_session(2)
+    (t,) = task_ids(submit(s, a, want=False))
+    s.on_done(a, t[1], None, None, 0.1)
+    assert not s.has_results() and not s.is_busy()
+
+
+def test_a_dead_workers_tasks_fail_only_after_the_exit_grace_or_its_bye():
+    s, (a, b) = ready_session(2, exit_grace=0.05)
+    submit(s, a)
+    submit(s, a, want=False)
+    s.on_exit(a, -9, 1.0)
+    assert s.finalize_exits(1.01) == ([], [])  # its last messages may still be on the way
+    assert s.is_busy()
+    gone, _ = s.finalize_exits(1.06)
+    assert [(g.worker, g.code, g.expected, g.failed_tasks) for g in gone] == [(a, -9, False, 2)]
+    assert not s.is_busy()
+    err = s.take_result(a)
+    assert isinstance(err, ProMPRemoteError) and err.type == "WorkerExited" and err.workerId == a
+    with pytest.raises(ProWorkerExited):
+        submit(s, a, now=2.0)
+    s.on_bye(b)
+    s.on_exit(b, 0, 3.0)
+    gone, _ = s.finalize_exits(3.0)  # bye seen: final at once
+    assert [g.worker for g in gone] == [b]
+
+
+def test_any_tasks_fail_when_no_worker_is_left():
+    s, (a,) = ready_session(1)
+    submit(s, ProWorker_Any)
+    submit(s, ProWorker_Any)
+    s.on_exit(a, 1, 0.0)
+    s.finalize_exits(1.0)
+    assert not s.is_busy()
+    assert isinstance(s.take_result(), ProMPRemoteError) and isinstance(s.take_result(), ProMPRemoteError)
+    with pytest.raises(ProWorkerExited):
+        submit(s, ProWorker_Any, now=1.0)
+
+
+def test_unknown_targets_are_rejected():
+    s, _ = ready_session(1)
+    with pytest.raises(ValueError, match="no worker with id 99"):
+        submit(s, 99)
+    with pytest.raises(TypeError):
+        s.submit("1", {}, b"", False, 0.0)  # type: ignore[arg-type]
+
+
+def test_heartbeats_go_out_every_interval_and_silent_workers_are_killed_after_the_timeout():
+    s, (a, b) = ready_session(2, heartbeat_interval=0.5, heartbeat_timeout=2.0)
+    assert [type(x) for x in s.tick(0.0)] == [Ping, Ping]
+    assert s.tick(0.3) == []
+    assert len(s.tick(0.5)) == 2
+    s.on_echo(a, 1.9)
+    actions = s.tick(2.1)
+    assert [x.worker for x in actions if isinstance(x, Kill)] == [b]
+    assert "no heartbeat" in next(x for x in actions if isinstance(x, Kill)).reason
+    assert not any(isinstance(x, Kill) for x in s.tick(3.0))  # a's echo at 1.9 keeps it until 3.9
+    assert [x.worker for x in s.tick(4.0) if isinstance(x, Kill)] == [a]  # b was killed once already
+
+
+def test_a_worker_that_never_says_hello_is_killed_after_the_timeout():
+    s = ManagerSession(heartbeat_timeout=5.0)
+    w = s.add_worker(0.0)
+    assert not any(isinstance(x, Kill) for x in s.tick(4.9))
+    assert any(isinstance(x, Kill) and x.worker == w for x in s.tick(5.1))
+
+
+def test_stop_worker_asks_then_kills_after_the_grace():
+    s, (a, _) = ready_session(2, stop_grace=1.0)
+    assert [x.header["k"] for x in s.stop_worker(a, 0.0)] == ["stop"]
+    with pytest.raises(ProWorkerExited, match="stopping"):
+        submit(s, a)
+    assert not any(isinstance(x, Kill) for x in s.tick(0.5))
+    assert any(isinstance(x, Kill) and x.worker == a for x in s.tick(1.1))
+    s.on_exit(a, 0, 1.2)
+    gone, _ = s.finalize_exits(2.0)
+    assert gone[0].expected
+
+
+def test_worker_liveness_pings_and_gives_up_after_the_timeout():
+    live = WorkerLiveness(interval=0.5, timeout=2.0, now=0.0)
+    assert live.tick(0.0) == "ping"
+    assert live.tick(0.2) is None
+    assert live.tick(0.5) == "ping"
+    live.on_echo(1.5)
+    assert live.tick(3.4) == "ping"
+    assert live.tick(3.6) == "exit"
+    assert 0 <= WorkerLiveness(0.5, 2.0, 0.0).wait_time(0.0) <= 0.5
