@@ -83,7 +83,10 @@ def test_random_bytes_never_raise_anything_but_protocol_error(data: bytes):
         decode(SIGNER, data)
 
 
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(), st.booleans(), st.none()), max_size=6), st.binary(max_size=50))
+@given(
+    st.dictionaries(st.text(max_size=5), st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(), st.booleans(), st.none()), max_size=6),
+    st.binary(max_size=50),
+)
 def test_any_signed_header_decodes_or_is_rejected_cleanly(head: dict, payload: bytes):
     try:
         msg = decode(SIGNER, frame_with(head, payload))

@@ -86,7 +86,8 @@ class WorkerRecord:
     pid: int | None = None
     assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
     unsent: list[Task] = field(default_factory=list)  # waiting for hello
-    last_seen: float = 0.0
+    waiting_since: float | None = None  # when the oldest unanswered heartbeat went out
+    answered: bool = False  # has it ever answered one (or said hello)
     last_done: float = 0.0
     avg_run: float | None = None
     exit_code: int | None = None
@@ -106,9 +107,11 @@ class ManagerSession:
         stop_grace: float = 1.0,
         pipeline_depth: int = 32,
         pipeline_threshold: float = 0.001,
+        start_timeout: float = 30.0,
     ) -> None:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
+        self.start_timeout = max(start_timeout, heartbeat_timeout)
         self.exit_grace = exit_grace
         self.stop_grace = stop_grace
         self.pipeline_depth = pipeline_depth
@@ -121,6 +124,7 @@ class ManagerSession:
         self._next_task = 1
         self._next_worker = 1
         self._ping_n = 0
+        self._last_tick = 0.0
         self.exits_pending = 0  # exits seen but not final yet
         self.unfinished = 0  # tasks queued or running
         self._next_ping = 0.0
@@ -129,7 +133,7 @@ class ManagerSession:
     def add_worker(self, now: float) -> int:
         wid = self._next_worker
         self._next_worker += 1
-        self.workers[wid] = WorkerRecord(wid, started_at=now, last_seen=now)
+        self.workers[wid] = WorkerRecord(wid, started_at=now)
         return wid
 
     def on_hello(self, wid: int, pid: int, now: float) -> list[Send]:
@@ -137,7 +141,7 @@ class ManagerSession:
         if rec is None or rec.state != STARTING:
             return []
         rec.pid = pid
-        rec.last_seen = now
+        rec.answered = True
         if rec.stop_requested:
             rec.state = STOPPING
             return [Send(wid, {"k": "stop"})]
@@ -159,7 +163,8 @@ class ManagerSession:
     def on_echo(self, wid: int, now: float) -> None:
         rec = self.workers.get(wid)
         if rec is not None:
-            rec.last_seen = now
+            rec.waiting_since = None
+            rec.answered = True
 
     def on_bye(self, wid: int) -> None:
         rec = self.workers.get(wid)
@@ -213,8 +218,17 @@ class ManagerSession:
                     self._store_result(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
 
     def tick(self, now: float) -> list[Ping | Kill]:
-        """Heartbeats out, silent or overdue workers killed."""
+        """Heartbeats out, silent or overdue workers killed.
+
+        A worker is silent when a heartbeat has gone unanswered for the timeout
+        (``start_timeout`` before it first answers).  Silence only counts while
+        the caller was awake: after a gap between ticks of half the timeout or
+        more (the manager was frozen, or its threads starved), the clocks
+        restart instead of condemning every worker at once.
+        """
         actions: list[Ping | Kill] = []
+        starved = now - self._last_tick >= self.heartbeat_timeout / 2
+        self._last_tick = now
         send_pings = now >= self._next_ping
         if send_pings:
             self._ping_n += 1
@@ -222,14 +236,19 @@ class ManagerSession:
         for rec in self.workers.values():
             if rec.state == EXITED or rec.exit_seen_at is not None:
                 continue
+            if starved and rec.waiting_since is not None:
+                rec.waiting_since = now
+            limit = self.heartbeat_timeout if rec.answered else self.start_timeout
             if rec.kill_at is not None and now >= rec.kill_at:
                 rec.kill_at = None
                 actions.append(Kill(rec.id, rec.kill_reason))
-            elif now - rec.last_seen > self.heartbeat_timeout:
-                rec.kill_reason = f"sent no heartbeat for {now - rec.last_seen:.1f} s"
-                rec.last_seen = now  # one kill per timeout
+            elif rec.waiting_since is not None and now - rec.waiting_since > limit:
+                rec.kill_reason = f"sent no heartbeat for {now - rec.waiting_since:.1f} s"
+                rec.waiting_since = None  # one kill per timeout
                 actions.append(Kill(rec.id, rec.kill_reason))
             elif send_pings:
+                if rec.waiting_since is None:
+                    rec.waiting_since = now
                 actions.append(Ping(rec.id, self._ping_n))
         return actions
 
@@ -264,7 +283,6 @@ class ManagerSession:
             return []
         self.unfinished -= 1
         rec.last_done = now
-        rec.last_seen = now
         if run_time is not None:
             rec.avg_run = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
         if task.want:
@@ -352,25 +370,37 @@ class ManagerSession:
 
 
 class WorkerLiveness:
-    """The worker's watch on its manager: ping every interval, give up after the timeout."""
+    """The worker's watch on its manager: ping every interval, give up after the timeout.
+
+    As on the manager side, the timeout runs from the oldest unanswered ping,
+    and a watcher that was itself asleep for half the timeout or more (a task
+    held the GIL in C) restarts the clock rather than deciding on stale facts.
+    """
 
     def __init__(self, interval: float, timeout: float, now: float) -> None:
         self.interval = interval
         self.timeout = timeout
-        self.last_seen = now
+        self.waiting_since: float | None = None
         self.next_ping = now
+        self.last_tick = now
 
     def on_echo(self, now: float) -> None:
-        self.last_seen = now
+        self.waiting_since = None
 
     def tick(self, now: float) -> str | None:
         """``"exit"`` when the manager has been silent too long, ``"ping"`` when one is due."""
-        if now - self.last_seen > self.timeout:
+        if now - self.last_tick >= self.timeout / 2 and self.waiting_since is not None:
+            self.waiting_since = now
+        self.last_tick = now
+        if self.waiting_since is not None and now - self.waiting_since > self.timeout:
             return "exit"
         if now >= self.next_ping:
             self.next_ping = now + self.interval
+            if self.waiting_since is None:
+                self.waiting_since = now
             return "ping"
         return None
 
     def wait_time(self, now: float) -> float:
-        return max(0.0, min(self.next_ping, self.last_seen + self.timeout) - now)
+        deadlines = [self.next_ping] + ([self.waiting_since + self.timeout] if self.waiting_since is not None else [])
+        return max(0.0, min(deadlines) - now)

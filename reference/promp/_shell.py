@@ -226,6 +226,7 @@ class Shell:
                         if not still_open:
                             poller.unregister(sock_or_fd)
                             del watched[sock_or_fd]
+                self._take_echoes(now)  # answers that came in while this thread was starved count
                 actions = session.tick(now)
                 wake = woke and not self.wake_pending
                 self.wake_pending |= wake

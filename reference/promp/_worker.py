@@ -213,7 +213,7 @@ def main() -> None:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(line_buffering=True)
+        stream.reconfigure(line_buffering=True, write_through=False)  # one write per line, even under -u
     _state.level = int(env[_env.LEVEL])
     identity = env[_env.WORKER_ID].encode()
     signer = Signer(bytes.fromhex(env[_env.SECRET]))

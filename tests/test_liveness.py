@@ -1,0 +1,165 @@
+"""Liveness and shutdown: no worker outlives its manager, none is lost silently, none is left behind."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from promp import ProManager, ProMPRemoteError
+
+from .conftest import call, gone, pump_until, wait_until
+
+ECHO = "def echo(x):\n    return x\n"
+
+MANAGER_SCRIPT = """
+import sys
+from Pro.MP import *
+m = ProManager(heartbeat_interval=0.2, heartbeat_timeout={timeout})
+ids = [m.startWorker() for _ in range({workers})]
+while any(m.workerState(w) != "ready" for w in ids):
+    m.wait(50)
+print(" ".join(str(m.workerPid(w)) for w in ids), flush=True)
+{then}
+"""
+
+
+@pytest.fixture
+def manager_process(tmp_path) -> Iterator:
+    procs: list[subprocess.Popen] = []
+
+    def start(workers: int = 2, timeout: float = 1.0, then: str = "sys.stdin.read()") -> tuple[subprocess.Popen, list[int]]:
+        script = tmp_path / f"manager{len(procs)}.py"
+        script.write_text(MANAGER_SCRIPT.format(workers=workers, timeout=timeout, then=then))
+        proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "the manager script did not start its workers in time"
+        return proc, [int(p) for p in proc.stdout.readline().split()]
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+def test_workers_exit_at_once_when_the_manager_process_is_killed(manager_process):
+    proc, pids = manager_process(workers=3, timeout=30.0)  # heartbeats cannot be what ends them
+    proc.kill()
+    wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+
+
+def test_workers_exit_after_the_heartbeat_timeout_when_the_manager_is_frozen(manager_process):
+    proc, pids = manager_process(workers=2, timeout=1.0)
+    proc.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    assert not any(gone(p) for p in pids)
+    wait_until(lambda: all(gone(p) for p in pids), timeout=1.0 + 4.0)
+    assert time.monotonic() - stopped > 0.8  # it was the timeout, not something quicker
+
+
+def test_workers_exit_when_the_manager_script_ends_normally_or_by_an_exception(manager_process):
+    for then in ("print('bye')", "raise SystemExit(3)", "raise RuntimeError('boom')"):
+        proc, pids = manager_process(workers=2, timeout=30.0, then=then)
+        proc.wait(timeout=15)
+        wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+
+
+def test_a_manager_that_does_not_process_messages_for_a_while_keeps_its_workers(make_manager):
+    m = make_manager(heartbeat_interval=0.1, heartbeat_timeout=0.5)
+    wid = m.startWorker()
+    pid = call(m, wid, "import os\ndef pid():\n    return os.getpid()\n", "pid")
+    time.sleep(2.0)  # the behaviour under test: four heartbeat timeouts without a single call
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:  # and pure-Python computation holding the GIL between switches
+        sum(range(1000))
+    assert call(m, wid, "import os\ndef pid():\n    return os.getpid()\n", "pid") == pid
+    assert m.workerState(wid) == "ready"
+
+
+def test_a_killed_worker_is_noticed_at_once_and_its_tasks_fail(manager: ProManager, caplog):
+    wid = manager.startWorker()
+    pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    manager.evalPythonFunction(wid, "import time\ndef f():\n    time.sleep(60)\n", "f", None, True)
+    manager.evalPythonCode(wid, "pass")
+    assert manager.isBusy()
+    killed = time.monotonic()
+    os.kill(manager.workerPid(wid), signal.SIGKILL)
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        pump_until(manager, lambda: manager.workerState(wid) == "exited", timeout=5)
+    assert time.monotonic() - killed < 2.0
+    assert manager.workerExitCode(wid) == -signal.SIGKILL
+    assert not manager.isBusy()
+    err = manager.takeResult(wid)
+    assert isinstance(err, ProMPRemoteError) and err.type == "WorkerExited"
+    assert f"worker {wid} exited with code -9; 2 unfinished task(s) failed" in caplog.text
+
+
+def test_a_frozen_worker_is_killed_after_the_heartbeat_timeout_and_reported(make_manager, caplog):
+    m = make_manager(heartbeat_interval=0.1, heartbeat_timeout=1.0)
+    wid = m.startWorker()
+    pump_until(m, lambda: m.workerState(wid) == "ready")
+    m.evalPythonCode(wid, "pass")
+    os.kill(m.workerPid(wid), signal.SIGSTOP)
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        pump_until(m, lambda: m.workerState(wid) == "exited", timeout=6)
+    assert "sent no heartbeat" in caplog.text
+    assert not m.isBusy()
+
+
+def test_a_worker_stuck_in_c_code_holding_the_gil_still_answers_heartbeats(make_manager):
+    m = make_manager(heartbeat_interval=0.1, heartbeat_timeout=1.0)
+    wid = m.startWorker()
+    # catastrophic backtracking: one call into the re engine holds the GIL for about 3 s here,
+    # three heartbeat timeouts; the C-level echo keeps answering all the same
+    code = "import re\ndef f():\n    re.match(r'(a+)+$', 'a' * 26 + 'b')\n    return 'done'\n"
+    assert call(m, wid, code, "f", timeout=60) == "done"
+    assert m.workerState(wid) == "ready"
+
+
+def test_close_ends_every_worker_and_the_manager_refuses_further_calls():
+    m = ProManager()
+    ids = [m.startWorker() for _ in range(3)]
+    pump_until(m, lambda: all(m.workerState(w) == "ready" for w in ids))
+    pids = [m.workerPid(w) for w in ids]
+    m.evalPythonCode(ids[0], "import time\ntime.sleep(60)")
+    m.close()
+    assert all(gone(p) for p in pids)
+    m.close()  # twice is harmless
+    with pytest.raises(Exception, match="closed"):
+        m.startWorker()
+
+
+def test_context_manager_and_garbage_collection_end_workers():
+    with ProManager() as m:
+        wid = m.startWorker()
+        pump_until(m, lambda: m.workerState(wid) == "ready")
+        pid = m.workerPid(wid)
+    assert gone(pid)
+    m = ProManager()
+    wid = m.startWorker()
+    pump_until(m, lambda: m.workerState(wid) == "ready")
+    pid = m.workerPid(wid)
+    m = None
+    gc.collect()
+    wait_until(lambda: gone(pid), timeout=5)
+
+
+def test_manager_killed_while_its_worker_runs_a_task_still_ends_the_worker(manager_process):
+    proc, pids = manager_process(
+        workers=1, timeout=30.0, then="m.evalPythonCode(ProWorker_Any, 'import time\\ntime.sleep(60)')\nm.wait(200)\nsys.stdin.read()"
+    )
+    proc.kill()
+    wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)

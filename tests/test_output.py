@@ -1,0 +1,99 @@
+"""Output redirection, atomic output, and output ahead of the result it precedes."""
+
+from __future__ import annotations
+
+import pytest
+
+from promp import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput, ProWorker_All
+from promp._output import atomic
+
+from .conftest import pump_until
+
+
+def run(m: ProManager, target: int, code: str) -> None:
+    m.evalPythonCode(target, code)
+    pump_until(m, lambda: not m.isBusy())
+
+
+def test_without_redirect_worker_output_is_not_shown(manager: ProManager, capfd):
+    wid = manager.startWorker()
+    run(manager, wid, "import os, sys\nprint('hidden')\nprint('hidden err', file=sys.stderr)\nos.system('echo hidden too')")
+    manager.processMessages()
+    captured = capfd.readouterr()
+    assert "hidden" not in captured.out and "hidden" not in captured.err
+
+
+def test_redirect_forwards_stdout_stderr_c_level_and_child_processes(manager: ProManager, capfd):
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    assert manager.options() == ProMPOpt_RedirectOutput
+    wid = manager.startWorker()
+    run(
+        manager,
+        wid,
+        "import os, sys, ctypes\n"
+        "print('py out')\n"
+        "print('py err', file=sys.stderr)\n"
+        "os.system('echo from child')\n"
+        "ctypes.CDLL(None).write(1, b'from C\\n', 7)\n",
+    )
+    captured = capfd.readouterr()
+    for line in ("py out", "from child", "from C"):
+        assert line + "\n" in captured.out
+    assert "py err\n" in captured.err
+
+
+def test_output_printed_before_a_function_returns_is_written_before_its_result_is_visible(manager: ProManager, capfd):
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    wid = manager.startWorker()
+    code = "import os\ndef f(i):\n    print('line', i)\n    os.system('echo child %d' % i)\n    return i\n"
+    for i in range(20):
+        manager.evalPythonFunction(wid, code, "f", [i], True)
+        pump_until(manager, lambda: manager.hasResults(wid))
+        out = capfd.readouterr().out
+        assert f"line {i}\n" in out and f"child {i}\n" in out, f"output of call {i} missing when its result arrived"
+        assert manager.takeResult(wid) == i
+
+
+@pytest.mark.parametrize(
+    "chunk, shown",
+    [("remote script", "remote script\n"), ("\n", ""), ("\r\n", ""), ("a\nb\n", "a\nb\n"), ("", ""), ("x\n", "x\n")],
+)
+def test_atomic_output_drops_lone_newlines_and_ends_every_write_with_one(chunk: str, shown: str):
+    assert atomic(chunk) == shown
+
+
+def test_atomic_output_keeps_parallel_prints_whole_and_implies_redirect(manager: ProManager, capfd):
+    manager.setOptions(ProMPOpt_AtomicOutput)
+    for _ in range(4):
+        manager.startWorker()
+    run(manager, ProWorker_All, "import sys\nfor i in range(50):\n    print('remote script')\nsys.stdout.write('no newline')\nprint()")
+    out = capfd.readouterr().out
+    assert out.count("remote script\n") == 200
+    assert out.count("no newline\n") == 4
+    assert set(out.splitlines()) == {"remote script", "no newline"}
+
+
+def test_bad_utf8_is_replaced_not_fatal(manager: ProManager, capfd):
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    run(manager, manager.startWorker(), "import os\nos.write(1, b'\\xff\\xfe ok\\n')")
+    assert "\ufffd\ufffd ok\n" in capfd.readouterr().out
+
+
+def test_test_message_prints_the_seed_line(manager: ProManager, capfd):
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    manager.testMessage(manager.startWorker())
+    pump_until(manager, lambda: not manager.isBusy())
+    assert capfd.readouterr().out == "Test message.\n"
+
+
+def test_test_message_box_without_a_display_prints_and_closes(manager: ProManager, capfd, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    manager.setOptions(ProMPOpt_AtomicOutput)
+    manager.testMessageBox(manager.startWorker())
+    pump_until(manager, lambda: not manager.isBusy())
+    assert capfd.readouterr().out == "Test message box.\n"
+
+
+def test_unknown_option_bits_are_rejected(manager: ProManager):
+    with pytest.raises(ValueError, match="unknown option"):
+        manager.setOptions(0x100)

@@ -1,0 +1,244 @@
+"""Tasks, targets, results and values through real worker processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from promp import NTVariantList, ProManager, ProMPError, ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
+
+from .conftest import call, pump_until
+
+PID = "import os, threading\ndef pid():\n    return os.getpid()\n"
+ECHO = "def echo(x):\n    return x\n"
+SLEEP = "import os, time\ndef nap(s):\n    time.sleep(s)\n    return os.getpid()\n"
+
+
+def test_start_worker_returns_at_once_and_the_worker_comes_up_in_the_background(manager: ProManager):
+    t = time.perf_counter()
+    wid = manager.startWorker()
+    assert time.perf_counter() - t < 0.5
+    assert manager.workerState(wid) == "starting"
+    pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    assert manager.workers() == [wid]
+
+
+def test_tasks_sent_before_the_worker_is_up_run_in_order(manager: ProManager):
+    wid = manager.startWorker()
+    for i in range(20):
+        manager.evalPythonFunction(wid, ECHO, "echo", [i], True)
+    pump_until(manager, lambda: not manager.isBusy())
+    assert [manager.takeResult(wid) for _ in range(20)] == list(range(20))
+    assert manager.takeResult(wid) is None
+
+
+def test_tasks_run_on_the_workers_main_thread(manager: ProManager):
+    code = "import threading\ndef main():\n    return threading.current_thread() is threading.main_thread()\n"
+    assert call(manager, manager.startWorker(), code, "main") is True
+
+
+def test_all_runs_once_on_every_live_worker(manager: ProManager):
+    ids = [manager.startWorker() for _ in range(3)]
+    manager.evalPythonFunction(ProWorker_All, PID, "pid", None, True)
+    pump_until(manager, lambda: not manager.isBusy())
+    pids = {manager.takeResult(w) for w in ids}
+    assert pids == {manager.workerPid(w) for w in ids}
+    assert not manager.hasResults()
+
+
+def test_any_runs_on_exactly_one_worker_preferring_an_idle_one(manager: ProManager):
+    a, b = manager.startWorker(), manager.startWorker()
+    pump_until(manager, lambda: manager.workerState(a) == manager.workerState(b) == "ready")
+    manager.evalPythonFunction(ProWorker_Any, SLEEP, "nap", [1.5], True)
+    manager.evalPythonFunction(ProWorker_Any, SLEEP, "nap", [0], True)
+    pump_until(manager, lambda: manager.hasResults())
+    quick = manager.takeResult(ProWorker_Any)
+    pump_until(manager, lambda: manager.hasResults())
+    slow = manager.takeResult(ProWorker_Any)
+    assert {quick, slow} == {manager.workerPid(a), manager.workerPid(b)}
+    assert not manager.hasResults()
+
+
+def test_any_waits_for_a_worker_to_free_up(manager: ProManager):
+    wid = manager.startWorker()
+    for i in range(5):
+        manager.evalPythonFunction(ProWorker_Any, ECHO, "echo", [i], True)
+    pump_until(manager, lambda: not manager.isBusy())
+    assert sorted(manager.takeResult(wid) for _ in range(5)) == list(range(5))
+
+
+def test_is_busy_while_tasks_run_and_take_result_on_nothing_is_none(manager: ProManager):
+    wid = manager.startWorker()
+    assert not manager.isBusy()
+    assert manager.takeResult(wid) is None and manager.takeResult(ProWorker_Any) is None
+    manager.evalPythonFunction(wid, SLEEP, "nap", [0.3])
+    assert manager.isBusy()
+    pump_until(manager, lambda: not manager.isBusy())
+    assert not manager.hasResults()  # no result was asked for
+
+
+VALUES = [None, True, False, 0, -(2**63), 2**64 - 1, 1.5, "héllo", b"\x00\xff", [1, [2, "x"]], {"a": {"b": [None]}, "n": 1}]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_values_round_trip_exactly(manager: ProManager, value: object):
+    result = call(manager, manager.startWorker(), ECHO, "echo", value)
+    assert result == value and type(result) is type(value)
+
+
+def test_tuples_arrive_as_lists_and_ntvariantlist_args_work(manager: ProManager):
+    wid = manager.startWorker()
+    args = NTVariantList()
+    args.append((1, 2))
+    manager.evalPythonFunction(wid, ECHO, "echo", args, True)
+    pump_until(manager, lambda: manager.hasResults(wid))
+    assert manager.takeResult(wid) == [1, 2]
+
+
+@pytest.mark.parametrize("bad, name", [({1}, "set"), (object(), "object"), (2**70, "int")])
+def test_unsendable_arguments_raise_type_error_at_the_call_and_send_nothing(manager: ProManager, bad: object, name: str):
+    wid = manager.startWorker()
+    with pytest.raises(TypeError, match=name):
+        manager.evalPythonFunction(wid, ECHO, "echo", [bad], True)
+    assert not manager.isBusy()
+    assert call(manager, wid, ECHO, "echo", 1) == 1  # the worker is untouched
+
+
+def test_a_result_the_worker_cannot_send_is_an_error_result(manager: ProManager):
+    wid = manager.startWorker()
+    err = call(manager, wid, "def f():\n    return {1, 2}\n", "f")
+    assert isinstance(err, ProMPRemoteError) and err.type == "TypeError" and "set" in err.message
+    assert call(manager, wid, ECHO, "echo", 2) == 2
+
+
+def test_a_remote_exception_is_an_error_value_and_the_worker_stays_usable(manager: ProManager, capfd):
+    manager.setOptions(0x1)
+    wid = manager.startWorker()
+    err = call(manager, wid, "def boom():\n    raise KeyError('lost')\n", "boom")
+    assert isinstance(err, ProMPRemoteError)
+    assert (err.type, err.message, err.workerId) == ("KeyError", "'lost'", wid)
+    assert "raise KeyError('lost')" in err.traceback and "boom" in err.traceback
+    pump_until(manager, lambda: "KeyError: 'lost'" in capfd.readouterr().err)
+    assert call(manager, wid, ECHO, "echo", 3) == 3
+
+
+def test_unknown_function_names_fail_clearly(manager: ProManager):
+    err = call(manager, manager.startWorker(), ECHO, "missing")
+    assert isinstance(err, ProMPRemoteError) and err.type == "NameError" and "'missing'" in err.message
+
+
+def test_scripts_run_as_main_and_functions_from_scripts_are_called(manager: ProManager, tmp_path, capfd):
+    script = tmp_path / "remote.py"
+    script.write_text("import sys\nprint('ran as', __name__, sys.argv[0].endswith('remote.py'))\ndef twice(x):\n    return 2 * x\n")
+    manager.setOptions(0x2)
+    wid = manager.startWorker()
+    manager.executePythonScript(wid, str(script))
+    manager.executePythonFunction(wid, script, "twice", [21], True)
+    pump_until(manager, lambda: not manager.isBusy())
+    assert manager.takeResult(wid) == 42
+    out = capfd.readouterr().out
+    assert "ran as __main__ True" in out and "ran as __mp_main__ True" in out
+
+
+def test_missing_scripts_and_bad_arguments_are_rejected_at_the_call(manager: ProManager, tmp_path):
+    wid = manager.startWorker()
+    with pytest.raises(FileNotFoundError, match="nope.py"):
+        manager.executePythonScript(wid, tmp_path / "nope.py")
+    with pytest.raises(TypeError, match="code must be a str"):
+        manager.evalPythonCode(wid, b"print(1)")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="args must be"):
+        manager.evalPythonFunction(wid, ECHO, "echo", "abc")
+    with pytest.raises(ValueError, match="no worker with id 42"):
+        manager.evalPythonCode(42, "pass")
+    with pytest.raises(TypeError, match="want_result"):
+        manager.evalPythonFunction(wid, ECHO, "echo", [1], 1)  # type: ignore[arg-type]
+    assert not manager.isBusy()
+
+
+def test_each_task_gets_a_fresh_namespace(manager: ProManager):
+    wid = manager.startWorker()
+    manager.evalPythonCode(wid, "leak = 1")
+    assert call(manager, wid, "def f():\n    return 'leak' in globals()\n", "f") is False
+
+
+def test_targets_without_live_workers_raise(manager: ProManager):
+    with pytest.raises(ProWorkerExited, match="ProWorker_All"):
+        manager.evalPythonCode(ProWorker_All, "pass")
+    with pytest.raises(ProWorkerExited, match="ProWorker_Any"):
+        manager.evalPythonCode(ProWorker_Any, "pass")
+
+
+def test_the_manager_belongs_to_the_thread_that_created_it(manager: ProManager):
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            manager.startWorker()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1 and isinstance(errors[0], ProMPError) and "thread" in str(errors[0])
+    assert manager.workers() == []
+
+
+def test_wait_returns_as_soon_as_something_arrives_or_on_timeout(manager: ProManager):
+    wid = manager.startWorker()
+    manager.evalPythonFunction(wid, SLEEP, "nap", [30])
+    pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    t = time.perf_counter()
+    assert manager.wait(300) is False
+    assert 0.25 < time.perf_counter() - t < 5
+    assert manager.isBusy()
+    manager.stopWorker(wid)  # the nap is cut short by the kill after the grace period
+
+
+def test_stop_worker_and_exit_codes(manager: ProManager):
+    wid = manager.startWorker()
+    pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    manager.stopWorker(wid)
+    pump_until(manager, lambda: manager.workerState(wid) == "exited")
+    assert manager.workerExitCode(wid) == 0
+    with pytest.raises(ProWorkerExited):
+        manager.evalPythonCode(wid, "pass")
+
+
+def test_sys_exit_in_a_task_ends_the_worker_with_that_code(manager: ProManager):
+    wid = manager.startWorker()
+    manager.evalPythonCode(wid, "import sys\nsys.exit(7)")
+    pump_until(manager, lambda: manager.workerState(wid) == "exited")
+    assert manager.workerExitCode(wid) == 7
+    assert not manager.isBusy()
+
+
+def test_tcp_transport_on_loopback(make_manager):
+    m = make_manager(transport="tcp")
+    assert call(m, m.startWorker(), ECHO, "echo", "tcp") == "tcp"
+    assert m._shell.endpoints["task"].startswith("tcp://127.0.0.1:")
+
+
+def test_many_tiny_tasks_through_any_all_complete(manager: ProManager):
+    ids = [manager.startWorker(), manager.startWorker()]
+    for i in range(3000):
+        manager.evalPythonFunction(ProWorker_Any, ECHO, "echo", [i], True)
+    pump_until(manager, lambda: not manager.isBusy(), timeout=60)
+    results = []
+    while manager.hasResults():
+        results.append(manager.takeResult(ProWorker_Any))
+    assert sorted(results) == list(range(3000))
+    pump_until(manager, lambda: all(manager.workerState(w) == "ready" for w in ids))  # none died on the way
+
+
+def test_worker_environment_carries_no_secret(manager: ProManager):
+    wid = manager.startWorker()
+    env_keys = call(manager, wid, "import os\ndef keys():\n    return [k for k in os.environ if k.startswith('PROMP_')]\n", "keys")
+    assert env_keys == []
+    with open(f"/proc/{manager.workerPid(wid)}/cmdline", "rb") as f:
+        assert manager._shell.secret.hex().encode() not in f.read()
+    directory = os.path.dirname(manager._shell.endpoints["task"][len("ipc://") :])
+    assert os.stat(directory).st_mode & 0o777 == 0o700
