@@ -74,7 +74,7 @@ def test_workers_exit_when_the_manager_script_ends_normally_or_by_an_exception(m
     for then in ("print('bye')", "raise SystemExit(3)", "raise RuntimeError('boom')"):
         proc, pids = manager_process(workers=2, timeout=30.0, then=then)
         proc.wait(timeout=15)
-        wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+        wait_until(lambda pids=pids: all(gone(p) for p in pids), timeout=3.0)
 
 
 def test_a_manager_that_does_not_process_messages_for_a_while_keeps_its_workers(make_manager):
