@@ -1,0 +1,145 @@
+"""Signed messages only: forged, malformed or foreign frames are dropped and counted, never executed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import msgpack
+import zmq
+
+from promp import ProManager, _env
+from promp._protocol import Signer, decode, encode, header
+
+from .conftest import call, wait_until
+
+ECHO = "def echo(x):\n    return x\n"
+
+
+def test_the_manager_drops_forged_and_malformed_frames_and_keeps_working(manager: ProManager, caplog):
+    ctx = zmq.Context.instance()
+    intruder = ctx.socket(zmq.DEALER)
+    intruder.setsockopt(zmq.IDENTITY, b"7")
+    intruder.setsockopt(zmq.LINGER, 0)
+    intruder.connect(manager._shell.endpoints["task"])
+    forged = encode(Signer(b"wrong key" * 4), header("hello", pid=1, level=1))
+    for frames in ([forged], [b"garbage"], [b"a", b"b"], [b"\x00" * 40]):
+        intruder.send_multipart(frames)
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        wait_until(lambda: manager._shell.dropped == 4, step=manager.processMessages)
+    assert "bad or missing signature" in caplog.text
+    assert manager.workers() == []
+    intruder.close()
+    assert call(manager, manager.startWorker(), ECHO, "echo", "still fine") == "still fine"
+
+
+class FakeManager:
+    """Speaks the wire protocol to one real worker process, to see what the worker accepts."""
+
+    def __init__(self, secret: bytes, heartbeat: str = "0.5,60") -> None:
+        self.signer = Signer(secret)
+        self.dir = tempfile.mkdtemp(prefix="promp-fake-")
+        self.ctx = zmq.Context()
+        self.task = self._bind(zmq.ROUTER, "task")
+        self.echo = self._bind(zmq.ROUTER, "echo")
+        self.beat = self._bind(zmq.ROUTER, "beat")
+        self.alive_r, self.alive_w = os.pipe()
+        env = dict(os.environ)
+        env.update(
+            {
+                _env.WORKER_ID: "1",
+                _env.SECRET: secret.hex(),
+                _env.TASK_ENDPOINT: f"ipc://{self.dir}/task",
+                _env.BEAT_ENDPOINT: f"ipc://{self.dir}/beat",
+                _env.ECHO_ENDPOINT: f"ipc://{self.dir}/echo",
+                _env.ALIVE_FD: str(self.alive_r),
+                _env.LEVEL: "1",
+                _env.HEARTBEAT: heartbeat,
+            }
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import promp._worker as w; w.main()"],
+            env=env,
+            pass_fds=(self.alive_r,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def _bind(self, kind: int, name: str) -> zmq.Socket:
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(f"ipc://{self.dir}/{name}")
+        return sock
+
+    def recv(self, timeout: float = 20.0):
+        assert self.task.poll(int(timeout * 1000)), "the worker sent nothing"
+        ident, frame = self.task.recv_multipart()
+        return decode(self.signer, frame)
+
+    def send(self, *frames: bytes) -> None:
+        self.task.send_multipart([b"1", *frames])
+
+    def close(self) -> str:
+        os.close(self.alive_w)  # EOF: the worker exits at once
+        if self.proc.poll() is None:
+            self.proc.wait(10)
+        err = self.proc.stderr.read().decode()
+        self.proc.stderr.close()
+        os.close(self.alive_r)
+        for sock in (self.task, self.echo, self.beat):
+            sock.close()
+        self.ctx.term()
+        return err
+
+
+def test_the_worker_never_runs_a_forged_task_and_survives_garbage(tmp_path):
+    secret = os.urandom(32)
+    fake = FakeManager(secret)
+    try:
+        assert fake.recv().kind == "hello"
+        marker = tmp_path / "forged-ran"
+        evil = {"k": "task", "t": 1, "op": "code", "want": False, "src": f"open({str(marker)!r}, 'w').close()"}
+        fake.send(encode(Signer(b"not the secret" * 3), evil))
+        fake.send(b"junk")
+        fake.send(b"two", b"frames")
+        fake.send(encode(fake.signer, {"k": "task", "t": 2, "op": "warp", "want": True}))
+        fake.send(
+            encode(fake.signer, {"k": "task", "t": 3, "op": "func_code", "want": True, "src": ECHO, "fn": "echo"}, msgpack.packb([5]))
+        )
+        unknown = fake.recv()
+        assert unknown.kind == "done" and unknown.header["t"] == 2 and not unknown.header["ok"]
+        assert "unknown task operation" in msgpack.unpackb(unknown.payload)[1]
+        done = fake.recv()
+        assert (done.kind, done.header["t"], done.header["ok"], msgpack.unpackb(done.payload)) == ("done", 3, True, 5)
+        assert not marker.exists()
+    finally:
+        err = fake.close()
+    assert err.count("dropped a message") == 3 and "bad or missing signature" in err
+
+
+def test_a_worker_started_by_hand_refuses_to_run():
+    result = subprocess.run([sys.executable, "-c", "import promp._worker as w; w.main()"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "not started by a manager" in result.stderr
+
+
+def test_a_worker_whose_manager_never_answers_heartbeats_exits_after_the_timeout():
+    fake = FakeManager(os.urandom(32), heartbeat="0.1,1.0")  # its echo socket is never served
+    try:
+        assert fake.recv().kind == "hello"
+        started = time.monotonic()
+        wait_until(lambda: fake.proc.poll() is not None, timeout=8)
+        assert time.monotonic() - started > 0.5
+        assert fake.proc.returncode == 3
+    finally:
+        err = fake.close()
+    assert "no heartbeat from the manager" in err
+
+
+def test_unused_manager_can_be_created_and_closed_quickly():
+    t = time.perf_counter()
+    ProManager().close()
+    assert time.perf_counter() - t < 5
