@@ -27,7 +27,7 @@ m = ProManager(heartbeat_interval=0.2, heartbeat_timeout={timeout})
 ids = [m.startWorker() for _ in range({workers})]
 while any(m.workerState(w) != "ready" for w in ids):
     m.wait(50)
-print(" ".join(str(m.workerPid(w)) for w in ids), flush=True)
+print(" ".join(str(m.workerPid(w)) for w in ids), m._shell.endpoints["task"], flush=True)
 {then}
 """
 
@@ -43,7 +43,9 @@ def manager_process(tmp_path) -> Iterator:
         procs.append(proc)
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         assert ready, "the manager script did not start its workers in time"
-        return proc, [int(p) for p in proc.stdout.readline().split()]
+        *pids, endpoint = proc.stdout.readline().split()
+        proc.endpoint = endpoint
+        return proc, [int(p) for p in pids]
 
     yield start
     for proc in procs:
@@ -57,8 +59,11 @@ def manager_process(tmp_path) -> Iterator:
 
 def test_workers_exit_at_once_when_the_manager_process_is_killed(manager_process):
     proc, pids = manager_process(workers=3, timeout=30.0)  # heartbeats cannot be what ends them
+    socket_dir = os.path.dirname(proc.endpoint[len("ipc://") :])
+    assert os.path.isdir(socket_dir)
     proc.kill()
     wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+    wait_until(lambda: not os.path.exists(socket_dir), timeout=3.0)  # the workers removed what it left
 
 
 def test_workers_exit_after_the_heartbeat_timeout_when_the_manager_is_frozen(manager_process):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ class FakeManager:
         for sock in (self.task, self.echo, self.beat):
             sock.close()
         self.ctx.term()
+        shutil.rmtree(self.dir, ignore_errors=True)
         return err
 
 

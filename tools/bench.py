@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -72,7 +72,7 @@ class RawPeer:
             proc.wait()
         self.sock.close(linger=0)
         self.ctx.term()
-        os.rmdir(self.dir) if not os.listdir(self.dir) else None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------- measurements

@@ -20,6 +20,7 @@ is sent, which is what keeps output ahead of the result it precedes.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -38,7 +39,9 @@ from ._transport import recv_frames, send_frame
 EXIT_MANAGER_GONE = 3
 
 
-def _die(reason: str) -> None:
+def _die(reason: str, leftover_dir: str | None = None) -> None:
+    if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
+        shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
     except OSError:
@@ -74,7 +77,7 @@ def _watchdog(ctx: zmq.Context, identity: bytes, endpoint: str, signer: Signer, 
             events = dict(poller.poll(liveness.wait_time(time.monotonic()) * 1000 + 1))
             now = time.monotonic()
             if alive_fd in events:
-                _die("manager process ended")
+                _die("manager process ended", _ipc_dir(endpoint))
             if sock in events:
                 while sock.poll(0):
                     try:
@@ -90,6 +93,10 @@ def _watchdog(ctx: zmq.Context, identity: bytes, endpoint: str, signer: Signer, 
                 sock.send(encode(signer, header("ping", n=n)), zmq.NOBLOCK)
     except zmq.ContextTerminated:
         sock.close()
+
+
+def _ipc_dir(endpoint: str) -> str | None:
+    return os.path.dirname(endpoint[len("ipc://") :]) if endpoint.startswith("ipc://") else None
 
 
 class _TaskLoop:
