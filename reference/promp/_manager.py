@@ -22,7 +22,7 @@ import zmq
 from . import _values
 from ._core import ManagerSession, ProWorker_All, ProWorker_Any, Send
 from ._errors import ProMPError, ProMPRemoteError
-from ._output import OutputWriter
+from ._output import OutputWriter, flush_std_streams
 from ._protocol import ProtocolError, decode, unbatch
 from ._shell import WAKE_IDENTITY, Shell
 from ._transport import NOBLOCK, readable, recv_frames
@@ -240,7 +240,7 @@ class ProManager:
                 atomic = bool(self._options & ProMPOpt_AtomicOutput)
                 for wid, stream, data in output:
                     self._writer.write(wid, stream, data, atomic)
-                self._writer.flush()
+                flush_std_streams()
         return events + len(output) + len(gone)
 
     def _handle(self, frames: list[bytes], now: float) -> list[Send]:

@@ -38,10 +38,11 @@ class OutputWriter:
             target = sys.stdout if stream == STDOUT else sys.stderr
             target.write(text)
 
-    @staticmethod
-    def flush() -> None:
-        for target in (sys.stdout, sys.stderr):
-            try:
-                target.flush()
-            except Exception:
-                pass
+
+def flush_std_streams() -> None:
+    """Flush sys.stdout and sys.stderr, whatever the user replaced them with."""
+    for target in (sys.stdout, sys.stderr):
+        try:
+            target.flush()
+        except Exception:  # a user's stream object may not flush; output is best effort
+            pass

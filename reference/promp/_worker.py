@@ -32,6 +32,7 @@ import zmq
 
 from . import _env, _state, _values
 from ._core import WorkerLiveness
+from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
 from ._tasks import OPERATIONS
 from ._transport import recv_frames, send_frame
@@ -127,7 +128,7 @@ class _TaskLoop:
     def flush(self) -> None:
         if not self.outbox:
             return
-        _flush_output()  # output before results: the manager reads the pipes when a result arrives
+        flush_std_streams()  # output before results: the manager reads the pipes when a result arrives
         if len(self.outbox) == 1:
             frame = encode(self.signer, *self.outbox[0])
         else:
@@ -203,14 +204,6 @@ class _TaskLoop:
             tb = "".join(traceback.format_exception(value))
             self.post(done, _values.pack([type(value).__name__, str(value), tb]))
         return exit_code, elapsed
-
-
-def _flush_output() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
 
 
 def main() -> None:
