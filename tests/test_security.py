@@ -48,6 +48,7 @@ class FakeManager:
         self.task = self._bind(zmq.ROUTER, "task")
         self.echo = self._bind(zmq.ROUTER, "echo")
         self.beat = self._bind(zmq.ROUTER, "beat")
+        self.ctrl = self._bind(zmq.ROUTER, "ctrl")
         self.alive_r, self.alive_w = os.pipe()
         env = dict(os.environ)
         env.update(
@@ -57,6 +58,7 @@ class FakeManager:
                 _env.TASK_ENDPOINT: f"ipc://{self.dir}/task",
                 _env.BEAT_ENDPOINT: f"ipc://{self.dir}/beat",
                 _env.ECHO_ENDPOINT: f"ipc://{self.dir}/echo",
+                _env.CTRL_ENDPOINT: f"ipc://{self.dir}/ctrl",
                 _env.ALIVE_FD: str(self.alive_r),
                 _env.LEVEL: "1",
                 _env.HEARTBEAT: heartbeat,
@@ -91,7 +93,7 @@ class FakeManager:
         err = self.proc.stderr.read().decode()
         self.proc.stderr.close()
         os.close(self.alive_r)
-        for sock in (self.task, self.echo, self.beat):
+        for sock in (self.task, self.echo, self.beat, self.ctrl):
             sock.close()
         self.ctx.term()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,5 +1,5 @@
-"""``from Pro.Core import NTVariantList``: re-exported from promp."""
+"""``from Pro.Core import NTVariantList, NTSimpleWait``: re-exported from promp."""
 
-from promp import NTVariantList  # noqa: F401
+from promp import NTSimpleWait, NTVariantList
 
-__all__ = ["NTVariantList"]
+__all__ = ["NTSimpleWait", "NTVariantList"]

@@ -1,19 +1,25 @@
 """``from Pro.MP import *``: the seed's multi-processing names, re-exported from promp."""
 
-from promp import (  # noqa: F401
+from promp import (
     ProManager,
+    ProMPAborted,
+    ProMPMessage,
     ProMPOpt_AtomicOutput,
     ProMPOpt_RedirectOutput,
     ProWorker_All,
     ProWorker_Any,
+    proWorkerObject,
     proWorkerProcessLevel,
 )
 
 __all__ = [
     "ProManager",
+    "ProMPAborted",
+    "ProMPMessage",
     "ProMPOpt_AtomicOutput",
     "ProMPOpt_RedirectOutput",
     "ProWorker_All",
     "ProWorker_Any",
+    "proWorkerObject",
     "proWorkerProcessLevel",
 ]

@@ -8,7 +8,15 @@ from . import _state
 from ._core import ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
+from ._message import ProMPMessage
 from ._values import NTVariantList
+from ._wait import NTSimpleWait, ProMPWait, TerminalWait
+from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
+
+
+def proWorkerObject() -> ProWorker | None:
+    """This process's worker object in a worker process; None in a process that is not a worker."""
+    return _state.worker
 
 
 def proWorkerProcessLevel() -> int:
@@ -17,7 +25,15 @@ def proWorkerProcessLevel() -> int:
 
 
 __all__ = [
+    "NTSimpleWait",
     "NTVariantList",
+    "ProMPAborted",
+    "ProMPMessage",
+    "ProMPWait",
+    "ProWorker",
+    "ProWorkerWait",
+    "TerminalWait",
+    "proWorkerObject",
     "ProMPError",
     "ProMPOpt_AtomicOutput",
     "ProMPOpt_RedirectOutput",

@@ -30,6 +30,11 @@ ProWorker_All = -2
 
 STARTING, READY, STOPPING, EXITED = "starting", "ready", "stopping", "exited"
 
+# Exit codes a worker uses for the ends it chooses itself.
+EXIT_MANAGER_GONE = 3  # its manager died or fell silent
+EXIT_ABORTED = 4  # an aborted task did not end within the time abortOperation gave it
+ABORT_SAFETY = 1.0  # the manager kills a worker that failed to end itself this long after
+
 
 # ---------------------------------------------------------------- actions
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,14 @@ class Ping:
 
     worker: int
     n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """Send a message to a worker's control thread (it reaches the worker while a task runs)."""
+
+    worker: int
+    header: dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,39 @@ class WorkerGone:
 
 
 # ------------------------------------------------------------------ state
+class Mailbox:
+    """Per-worker FIFOs that also remember arrival order across workers (results, messages)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[int, deque[tuple[int, Any]]] = {}
+        self._count = 0
+        self._seq = 0
+
+    def put(self, wid: int, item: Any) -> None:
+        self._seq += 1
+        self._queues.setdefault(wid, deque()).append((self._seq, item))
+        self._count += 1
+
+    def has(self, target: int = ProWorker_Any) -> bool:
+        if target in (ProWorker_Any, ProWorker_All):
+            return self._count > 0
+        return bool(self._queues.get(target))
+
+    def take(self, target: int = ProWorker_Any) -> Any:
+        """The oldest item of ``target`` (a worker id, or any worker), or None."""
+        if target in (ProWorker_Any, ProWorker_All):
+            queues = [q for q in self._queues.values() if q]
+            if not queues:
+                return None
+            queue = min(queues, key=lambda q: q[0][0])
+        else:
+            queue = self._queues.get(target)
+            if not queue:
+                return None
+        self._count -= 1
+        return queue.popleft()[1]
+
+
 @dataclass(slots=True)
 class Task:
     id: int
@@ -85,7 +131,7 @@ class WorkerRecord:
     state: str = STARTING
     pid: int | None = None
     assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
-    unsent: list[Task] = field(default_factory=list)  # waiting for hello
+    unsent: list[Send] = field(default_factory=list)  # tasks and messages waiting for hello
     waiting_since: float | None = None  # when the oldest unanswered heartbeat went out
     answered: bool = False  # has it ever answered one (or said hello)
     last_done: float = 0.0
@@ -96,6 +142,9 @@ class WorkerRecord:
     stop_requested: bool = False
     kill_at: float | None = None
     kill_reason: str = ""
+    abort_task: int | None = None
+    abort_kill_at: float | None = None
+    abort_reason: str = ""
 
 
 class ManagerSession:
@@ -118,9 +167,8 @@ class ManagerSession:
         self.pipeline_threshold = pipeline_threshold
         self.workers: dict[int, WorkerRecord] = {}
         self.any_queue: deque[Task] = deque()
-        self._results: dict[int, deque[tuple[int, Any]]] = {}
-        self._result_count = 0
-        self._result_seq = 0
+        self.results = Mailbox()
+        self.messages = Mailbox()
         self._next_task = 1
         self._next_worker = 1
         self._ping_n = 0
@@ -146,8 +194,8 @@ class ManagerSession:
             rec.state = STOPPING
             return [Send(wid, {"k": "stop"})]
         rec.state = READY
-        sends = [Send(wid, t.header, t.payload) for t in rec.unsent]
-        rec.unsent.clear()
+        sends = rec.unsent
+        rec.unsent = []
         return sends + self._dispatch_any(now)
 
     def stop_worker(self, wid: int, now: float) -> list[Send]:
@@ -196,14 +244,14 @@ class ManagerSession:
 
     def _retire(self, rec: WorkerRecord) -> WorkerGone:
         expected = rec.stop_requested
+        if rec.exit_code == EXIT_ABORTED and rec.abort_reason:
+            rec.kill_reason = rec.abort_reason
         reason = rec.kill_reason or ("stopped" if expected else f"exited with code {rec.exit_code}")
         failed = list(rec.assigned.values())
         self.unfinished -= len(failed)
         for task in failed:
             if task.want:
-                self._store_result(
-                    rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id)
-                )
+                self.results.put(rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id))
         rec.assigned.clear()
         rec.unsent.clear()
         rec.state = EXITED
@@ -215,7 +263,7 @@ class ManagerSession:
                 task = self.any_queue.popleft()
                 self.unfinished -= 1
                 if task.want:
-                    self._store_result(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
+                    self.results.put(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
 
     def tick(self, now: float) -> list[Ping | Kill]:
         """Heartbeats out, silent or overdue workers killed.
@@ -242,6 +290,10 @@ class ManagerSession:
             if rec.kill_at is not None and now >= rec.kill_at:
                 rec.kill_at = None
                 actions.append(Kill(rec.id, rec.kill_reason))
+            elif rec.abort_kill_at is not None and now >= rec.abort_kill_at and rec.abort_task in rec.assigned:
+                rec.abort_kill_at = None
+                rec.kill_reason = rec.abort_reason
+                actions.append(Kill(rec.id, rec.abort_reason))
             elif rec.waiting_since is not None and now - rec.waiting_since > limit:
                 rec.kill_reason = f"sent no heartbeat for {now - rec.waiting_since:.1f} s"
                 rec.waiting_since = None  # one kill per timeout
@@ -282,12 +334,60 @@ class ManagerSession:
         if task is None:
             return []
         self.unfinished -= 1
+        if task_id == rec.abort_task:
+            rec.abort_task = rec.abort_kill_at = None
         rec.last_done = now
         if run_time is not None:
             rec.avg_run = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
         if task.want:
-            self._store_result(wid, value)
+            self.results.put(wid, value)
         return self._dispatch_any(now) if self.any_queue else []
+
+    # ---------------------------------------------------------- messages
+    def send_message(self, target: int, header: dict, payload: bytes) -> list[Send]:
+        """A custom message for one worker, or a copy for each live one (``ProWorker_All``)."""
+        if target == ProWorker_Any:
+            raise ValueError("a message goes to a worker id or to ProWorker_All, not to ProWorker_Any")
+        if target == ProWorker_All:
+            recs = [r for r in self.workers.values() if r.state in (STARTING, READY)]
+            if not recs:
+                raise ProWorkerExited("ProWorker_All: there is no live worker to send the message to")
+        else:
+            recs = [self._live(target)]
+        sends = []
+        for rec in recs:
+            send = Send(rec.id, header, payload)
+            if rec.state == STARTING:
+                rec.unsent.append(send)
+            else:
+                sends.append(send)
+        return sends
+
+    def abort(self, target: int, wait_ms: int, now: float) -> list[Control]:
+        """Flag the running task of ``target`` (a worker id or every worker) as aborted.
+
+        With ``wait_ms >= 0`` the worker ends itself if the task is still running after
+        ``wait_ms``; should it be unable to, the manager kills it ``ABORT_SAFETY`` later.
+        An idle worker has nothing to abort.
+        """
+        if target in (ProWorker_All, ProWorker_Any):
+            recs = [r for r in self.workers.values() if r.state in (STARTING, READY, STOPPING)]
+        else:
+            rec = self.workers.get(target) if isinstance(target, int) else None
+            if rec is None:
+                raise ValueError(f"no worker with id {target!r}")
+            recs = [rec] if rec.state != EXITED and rec.exit_seen_at is None else []
+        controls = []
+        for rec in recs:
+            if not rec.assigned:
+                continue
+            task_id = next(iter(rec.assigned))
+            rec.abort_task = task_id
+            if wait_ms >= 0:
+                rec.abort_kill_at = now + wait_ms / 1000 + ABORT_SAFETY
+                rec.abort_reason = f"was stopped: task {task_id} did not end within {wait_ms} ms of abortOperation"
+            controls.append(Control(rec.id, {"k": "abort", "t": task_id, "ms": wait_ms}))
+        return controls
 
     def is_busy(self) -> bool:
         return self.unfinished > 0
@@ -314,7 +414,7 @@ class ManagerSession:
         task.worker = rec.id
         rec.assigned[task.id] = task
         if rec.state == STARTING:
-            rec.unsent.append(task)
+            rec.unsent.append(Send(rec.id, task.header, task.payload))
             return []
         if len(rec.assigned) == 1:
             rec.last_done = now  # an idle worker's "completing tasks right now" clock starts here
@@ -345,28 +445,11 @@ class ManagerSession:
         return best
 
     # ----------------------------------------------------------- results
-    def _store_result(self, wid: int, value: Any) -> None:
-        self._result_seq += 1
-        self._results.setdefault(wid, deque()).append((self._result_seq, value))
-        self._result_count += 1
-
     def has_results(self, target: int = ProWorker_Any) -> bool:
-        if target in (ProWorker_Any, ProWorker_All):
-            return self._result_count > 0
-        return bool(self._results.get(target))
+        return self.results.has(target)
 
     def take_result(self, target: int = ProWorker_Any) -> Any:
-        if target in (ProWorker_Any, ProWorker_All):
-            queues = [q for q in self._results.values() if q]
-            if not queues:
-                return None
-            queue = min(queues, key=lambda q: q[0][0])
-        else:
-            queue = self._results.get(target)
-            if not queue:
-                return None
-        self._result_count -= 1
-        return queue.popleft()[1]
+        return self.results.take(target)
 
 
 class WorkerLiveness:

@@ -13,8 +13,9 @@ SECRET = "PROMP_SECRET"  # hex
 TASK_ENDPOINT = "PROMP_TASK_ENDPOINT"
 BEAT_ENDPOINT = "PROMP_BEAT_ENDPOINT"  # the manager pings the worker's echo socket from here
 ECHO_ENDPOINT = "PROMP_ECHO_ENDPOINT"  # the worker pings the manager's echo socket here
+CTRL_ENDPOINT = "PROMP_CTRL_ENDPOINT"  # the manager sends control messages (aborts) from here
 ALIVE_FD = "PROMP_ALIVE_FD"  # read end of a pipe whose write end only the manager holds
 LEVEL = "PROMP_LEVEL"
 HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 
-ALL = (WORKER_ID, SECRET, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
+ALL = (WORKER_ID, SECRET, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)

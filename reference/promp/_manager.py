@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import zmq
@@ -22,10 +22,12 @@ import zmq
 from . import _values
 from ._core import ManagerSession, ProWorker_All, ProWorker_Any, Send
 from ._errors import ProMPError, ProMPRemoteError
+from ._message import ProMPMessage, received
 from ._output import OutputWriter, flush_std_streams
 from ._protocol import ProtocolError, decode, unbatch
 from ._shell import WAKE_IDENTITY, Shell
 from ._transport import NOBLOCK, readable, recv_frames
+from ._wait import ProMPWait
 
 log = logging.getLogger("promp")
 
@@ -48,6 +50,8 @@ class ProManager:
         self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport)
         self._finalizer = weakref.finalize(self, self._shell.close)
         self._recv_timeout = -1
+        self._waits: dict[int, ProMPWait] = {}
+        self._wait_updates: list[tuple[int, str, bytes]] = []
 
     # ------------------------------------------------------------ options
     def setOptions(self, options: int) -> None:
@@ -149,18 +153,74 @@ class ProManager:
 
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
+        session = self._shell.session
+        return self._wait_until(lambda events: events > 0 or not session.is_busy(), timeout_ms)
+
+    # ----------------------------------------------------------- messages
+    def sendMessage(self, target: int, msg: ProMPMessage) -> None:
+        """Send a custom message to a worker, or to every live worker with ``ProWorker_All``."""
+        self._check()
+        if not isinstance(msg, ProMPMessage):
+            raise TypeError(f"sendMessage() takes a ProMPMessage, got {type(msg).__name__}")
+        with self._shell.lock:
+            sends = self._shell.session.send_message(target, {"k": "msg", "id": msg.id}, msg.data)
+        self._send(sends)
+
+    def hasMessage(self, target: int = ProWorker_Any) -> bool:
+        """Whether a message from ``target`` (a worker id or ``ProWorker_Any``) is waiting; processes incoming traffic."""
+        self._check()
+        if not self._shell.session.messages.has(target):
+            self._pump()
+        return self._shell.session.messages.has(target)
+
+    def getMessage(self, target: int = ProWorker_Any) -> ProMPMessage | None:
+        """The oldest message from ``target``, or None."""
+        self._check()
+        return self._shell.session.messages.take(target)
+
+    def waitForMessage(self, target: int = ProWorker_Any, timeout_ms: int = -1) -> bool:
+        """Process incoming traffic until a message from ``target`` is there; False after ``timeout_ms``."""
+        messages = self._shell.session.messages
+        return self._wait_until(lambda events: messages.has(target), timeout_ms)
+
+    # ------------------------------------------------------- wait objects
+    def createWaitObject(self, workerId: int, ui_wait: Any) -> ProMPWait:
+        """Route a worker's wait-object updates to ``ui_wait`` (kept by weak reference: keep it alive yourself)."""
+        self._check()
+        self._record(workerId)
+        wait = ProMPWait(self, workerId, ui_wait)
+        self._waits[workerId] = wait
+        return wait
+
+    def abortOperation(self, target: int, wait_ms: int = -1) -> None:
+        """Abort the running task of ``target`` (a worker id or ``ProWorker_All``).
+
+        The task's ``wasAborted()`` turns true.  With ``wait_ms >= 0``: after half of it,
+        Python code still running gets ``ProMPAborted`` raised in it; after all of it, the
+        worker and what it started are killed, its queued tasks fail and the manager goes on.
+        An idle worker is left alone.
+        """
+        self._check()
+        if not isinstance(wait_ms, int) or isinstance(wait_ms, bool):
+            raise TypeError(f"wait_ms must be an int, got {type(wait_ms).__name__}")
+        with self._shell.lock:
+            controls = self._shell.session.abort(target, wait_ms, time.monotonic())
+        self._shell.control(controls)
+
+    def _wait_until(self, done: Callable[[int], bool], timeout_ms: int) -> bool:
+        """Pump until ``done(events just handled)``; blocks on the task socket in between."""
         self._check()
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
         session = self._shell.session
         task = self._shell.task
         frames = None
         while True:
-            if self._pump(frames) or not session.is_busy():
+            if done(self._pump(frames)):
                 return True
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return False
-            limits = [t - now for t in (deadline, session.next_deadline()) if t is not None]
+            limits = [t - now for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
             ms = max(1, math.ceil(min(limits) * 1000)) if limits else -1
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
@@ -169,6 +229,10 @@ class ProManager:
                 frames = recv_frames(task)
             except zmq.Again:
                 frames = None
+
+    def _next_wait_poll(self, now: float) -> float | None:
+        """While wait objects are registered, their ui_wait's abort state is polled every 50 ms."""
+        return now + 0.05 if self._waits else None
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
@@ -241,7 +305,23 @@ class ProManager:
                 for wid, stream, data in output:
                     self._writer.write(wid, stream, data, atomic)
                 flush_std_streams()
+        if self._wait_updates or self._waits:
+            events += self._serve_waits()
         return events + len(output) + len(gone)
+
+    def _serve_waits(self) -> int:
+        """Deliver wait-object updates to their ui_wait; pass a ui_wait's abort on to its worker."""
+        updates, self._wait_updates = self._wait_updates, []
+        for wid, op, payload in updates:
+            wait = self._waits.get(wid)
+            if wait is not None:
+                wait.deliver(op, payload)
+        for wid, wait in list(self._waits.items()):
+            if wait.abort_due(self._shell.session):
+                with self._shell.lock:
+                    controls = self._shell.session.abort(wid, -1, time.monotonic())
+                self._shell.control(controls)
+        return len(updates)
 
     def _handle(self, frames: list[bytes], now: float) -> list[Send]:
         shell = self._shell
@@ -265,6 +345,10 @@ class ProManager:
                 sends += session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
             elif msg.kind == "hello":
                 sends += session.on_hello(wid, head["pid"], now)
+            elif msg.kind == "msg":
+                session.messages.put(wid, received(head["id"], msg.payload))
+            elif msg.kind == "wait":
+                self._wait_updates.append((wid, head["op"], msg.payload))
             elif msg.kind == "bye":
                 session.on_bye(wid)
             else:
@@ -312,4 +396,4 @@ def _arguments(args: Iterable[Any] | None) -> bytes:
     return _values.pack(list(args))
 
 
-__all__ = ["ProManager", "ProMPOpt_RedirectOutput", "ProMPOpt_AtomicOutput", "ProWorker_All", "ProWorker_Any"]
+__all__ = ["ProManager", "ProMPOpt_AtomicOutput", "ProMPOpt_RedirectOutput", "ProWorker_All", "ProWorker_Any"]

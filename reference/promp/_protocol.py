@@ -47,6 +47,12 @@ _KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "hello": {"pid": int, "level": int},
     "done": {"t": int, "ok": bool},
     "bye": {},
+    # either direction, task channel: a custom message; the payload is its data, raw bytes
+    "msg": {"id": int},
+    # worker -> manager, task channel: a wait-object update ("msg" or "progress"); payload: the value
+    "wait": {"op": str},
+    # manager -> worker, control channel: abort task t; after ms (if >= 0) the worker ends itself
+    "abort": {"t": int, "ms": int},
     # heartbeat channels (echoed back verbatim by the peer)
     "ping": {"n": int},
     # either direction: several messages for one peer under one signature

@@ -14,6 +14,8 @@ Sockets and their owners:
   manager answers heartbeats even while user code holds the GIL in C.
 * ``beat`` (ROUTER, bound): owned by the keeper, which pings each worker's
   echo socket and notes the answers.
+* ``ctrl`` (ROUTER, bound): owned by the keeper, which sends aborts to each
+  worker's control thread (they reach a worker while its main thread is busy).
 
 The keeper thread also reads every worker's stdout/stderr pipe, watches each
 worker process through a pidfd (exit noticed in milliseconds), kills silent
@@ -40,7 +42,7 @@ import psutil
 import zmq
 
 from . import _env, _state
-from ._core import Kill, ManagerSession, Ping, Send
+from ._core import Control, Kill, ManagerSession, Ping, Send
 from ._output import STDERR, STDOUT
 from ._protocol import Signer, decode, encode, encode_batch, header
 from ._transport import readable, send_frames
@@ -95,6 +97,9 @@ class Shell:
         self._echo = self._bind(zmq.ROUTER, "echo", transport)
         self._beat = self._bind(zmq.ROUTER, "beat", transport)
         self._beat.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._ctrl = self._bind(zmq.ROUTER, "ctrl", transport)
+        self._ctrl.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._controls: list[Control] = []  # for the keeper to send
         self._alive_r, self._alive_w = os.pipe()
         # The keeper wakes a user thread blocked on the task socket by sending it an empty
         # message from inside the process: one socket to block on, no poller on the hot path.
@@ -133,6 +138,7 @@ class Shell:
                 _env.TASK_ENDPOINT: self.endpoints["task"],
                 _env.BEAT_ENDPOINT: self.endpoints["beat"],
                 _env.ECHO_ENDPOINT: self.endpoints["echo"],
+                _env.CTRL_ENDPOINT: self.endpoints["ctrl"],
                 _env.ALIVE_FD: str(self._alive_r),
                 _env.LEVEL: str(_state.level + 1),
                 _env.HEARTBEAT: f"{session.heartbeat_interval},{session.heartbeat_timeout}",
@@ -172,6 +178,13 @@ class Shell:
             except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
                 log.debug("could not send to worker %d: %s", wid, exc)
 
+    def control(self, controls: list[Control]) -> None:
+        """Hand control messages to the keeper, which owns the control socket."""
+        if controls:
+            with self.lock:
+                self._controls += controls
+            os.eventfd_write(self._keeper_fd, 1)
+
     def drain_output(self, wid: int) -> None:
         """Read what a worker has written so far (caller holds ``lock``)."""
         pipe_poll = self._pipe_polls.get(wid)
@@ -209,6 +222,7 @@ class Shell:
                 break
             now = time.monotonic()
             woke = wake = False
+            controls: list[Control] = []
             with self.lock:
                 for sock_or_fd, _ in events:
                     if sock_or_fd is self._beat:
@@ -219,6 +233,7 @@ class Shell:
                             watched[fd] = (wid, what)
                             poller.register(fd, zmq.POLLIN)
                         self._new_fds.clear()
+                        controls, self._controls = self._controls, []
                     else:
                         wid, what = watched[sock_or_fd]
                         got_output, still_open = self._on_fd(wid, what, sock_or_fd, now)
@@ -232,8 +247,10 @@ class Shell:
                 self.wake_pending |= wake
             if wake:
                 self._waker.send(b"")
-            for action in actions:
-                if isinstance(action, Ping):
+            for action in [*controls, *actions]:
+                if isinstance(action, Control):
+                    self._send_control(action)
+                elif isinstance(action, Ping):
                     self._ping(action)
                 elif isinstance(action, Kill):
                     log.warning("killing worker %d: %s", action.worker, action.reason)
@@ -241,6 +258,7 @@ class Shell:
                     if proc is not None:
                         kill_tree(proc.pid)
         self._beat.close()
+        self._ctrl.close()
         self._waker.close()
 
     def _take_echoes(self, now: float) -> None:
@@ -269,6 +287,12 @@ class Shell:
         if data:
             self.output.append((wid, what, data))
         return bool(data), bool(data)
+
+    def _send_control(self, control: Control) -> None:
+        try:
+            self._ctrl.send_multipart([b"%d" % control.worker, encode(self.signer, control.header)], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # not connected (yet), or gone
+            log.debug("could not send %s to worker %d: %s", control.header["k"], control.worker, exc)
 
     def _ping(self, ping: Ping) -> None:
         try:

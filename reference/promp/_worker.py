@@ -1,20 +1,31 @@
-"""The worker process: start-up, the task loop on the main thread, the watchdog.
+"""The worker process: start-up, the task loop on the main thread, the control thread.
 
 Threads in a worker:
 
 * the main thread owns the task socket: it receives tasks, runs them one at a
-  time in order, and sends their results.  No hand-off on the hot path.
+  time in order, and sends their results.  No hand-off on the hot path.  The
+  worker-side API (``proWorkerObject()``) runs here too, inside tasks.
 * the echo thread runs ``zmq.proxy`` on the socket the manager pings, in C and
   without the GIL, so a task stuck in C code still answers heartbeats.
-* the watchdog thread pings the manager's echo socket and watches the
-  parent-alive pipe; it ends the process with ``os._exit`` when the pipe reaches
-  EOF (the manager process is gone) or the manager stays silent past the
-  heartbeat timeout (it is frozen or unreachable).
+* the control thread pings the manager's echo socket, watches the parent-alive
+  pipe and receives aborts.  It ends the process with ``os._exit`` when the
+  pipe reaches EOF (the manager process is gone), when the manager stays
+  silent past the heartbeat timeout (it is frozen or unreachable), or when an
+  aborted task outlives the time ``abortOperation`` gave it.
+
+Aborts: the control thread marks the task aborted (``wasAborted()`` turns
+true).  If the task is still running after half the abort's time, the main
+thread gets SIGUSR1, whose handler raises ``ProMPAborted`` in the task's code
+(this interrupts ``time.sleep`` and any Python code; not C code that ignores
+signals).  If it is still running after the whole time, the worker kills what
+it started and exits with ``EXIT_ABORTED``.  Every decision is taken under
+``TaskState.lock`` against the main thread's own record of what runs, so a late
+abort never touches the next task and a task either finishes or is aborted.
 
 Output needs no code here: the manager gave this process pipes as stdout and
 stderr and reads them itself, so Python prints, C code and child processes are
-all forwarded.  ``sys.stdout`` is line-buffered and flushed before each result
-is sent, which is what keeps output ahead of the result it precedes.
+all forwarded.  ``sys.stdout`` is line-buffered and flushed before each send,
+which is what keeps output ahead of the result it precedes.
 """
 
 from __future__ import annotations
@@ -28,26 +39,37 @@ import time
 import traceback
 from collections import deque
 
+import psutil
 import zmq
 
 from . import _env, _state, _values
-from ._core import WorkerLiveness
+from ._core import EXIT_ABORTED, EXIT_MANAGER_GONE, WorkerLiveness
+from ._message import received
 from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
 from ._tasks import OPERATIONS
 from ._transport import recv_frames, send_frame
+from ._worker_api import ProMPAborted, ProWorker, TaskState
 
-EXIT_MANAGER_GONE = 3
 
-
-def _die(reason: str, leftover_dir: str | None = None) -> None:
+def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
+    if code == EXIT_ABORTED:  # "the worker and every process it started"
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
     except OSError:
         pass
-    os._exit(EXIT_MANAGER_GONE)
+    os._exit(code)
+
+
+def _ipc_dir(endpoint: str) -> str | None:
+    return os.path.dirname(endpoint[len("ipc://") :]) if endpoint.startswith("ipc://") else None
 
 
 def _echo(ctx: zmq.Context, identity: bytes, endpoint: str) -> None:
@@ -63,72 +85,133 @@ def _echo(ctx: zmq.Context, identity: bytes, endpoint: str) -> None:
         sock.close()
 
 
-def _watchdog(ctx: zmq.Context, identity: bytes, endpoint: str, signer: Signer, alive_fd: int, interval: float, timeout: float) -> None:
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.IDENTITY, identity)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(endpoint)
-    poller = zmq.Poller()
-    poller.register(sock, zmq.POLLIN)
-    poller.register(alive_fd, zmq.POLLIN)
-    liveness = WorkerLiveness(interval, timeout, time.monotonic())
-    n = 0
-    try:
-        while True:
-            events = dict(poller.poll(liveness.wait_time(time.monotonic()) * 1000 + 1))
-            now = time.monotonic()
-            if alive_fd in events:
-                _die("manager process ended", _ipc_dir(endpoint))
-            if sock in events:
-                while sock.poll(0):
-                    try:
-                        decode(signer, sock.recv())
-                        liveness.on_echo(now)
-                    except ProtocolError:
-                        pass
-            action = liveness.tick(now)
-            if action == "exit":
-                _die(f"no heartbeat from the manager for {timeout:.1f} s")
-            elif action == "ping":
-                n += 1
-                sock.send(encode(signer, header("ping", n=n)), zmq.NOBLOCK)
-    except zmq.ContextTerminated:
-        sock.close()
+class Control:
+    """The control thread: heartbeats to the manager, the alive pipe, aborts."""
+
+    def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, signer: Signer, state: TaskState, alive_fd: int) -> None:
+        self.signer = signer
+        self.state = state
+        self.alive_fd = alive_fd
+        self.socket_dir = _ipc_dir(env[_env.TASK_ENDPOINT])
+        interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
+        self.liveness = WorkerLiveness(interval, timeout, time.monotonic())
+        self.beat = self._connect(ctx, identity, env[_env.ECHO_ENDPOINT])
+        self.ctrl = self._connect(ctx, identity, env[_env.CTRL_ENDPOINT])
+        self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
+
+    @staticmethod
+    def _connect(ctx: zmq.Context, identity: bytes, endpoint: str) -> zmq.Socket:
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, identity)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        return sock
+
+    def run(self) -> None:
+        poller = zmq.Poller()
+        for item in (self.beat, self.ctrl, self.alive_fd):
+            poller.register(item, zmq.POLLIN)
+        n = 0
+        try:
+            while True:
+                now = time.monotonic()
+                wait = min([self.liveness.wait_time(now)] + [min(d) - now for d in self.deadlines.values()])
+                events = dict(poller.poll(max(0.0, wait) * 1000 + 1))
+                now = time.monotonic()
+                if self.alive_fd in events:
+                    _die("manager process ended", leftover_dir=self.socket_dir)
+                if self.beat in events:
+                    while self.beat.poll(0):
+                        self._take(self.beat.recv(), now)
+                if self.ctrl in events:
+                    while self.ctrl.poll(0):
+                        self._take(self.ctrl.recv(), now)
+                self._enforce_aborts(now)
+                action = self.liveness.tick(now)
+                if action == "exit":
+                    _die(f"no heartbeat from the manager for {self.liveness.timeout:.1f} s")
+                elif action == "ping":
+                    n += 1
+                    self.beat.send(encode(self.signer, header("ping", n=n)), zmq.NOBLOCK)
+        except zmq.ContextTerminated:
+            self.beat.close()
+            self.ctrl.close()
+
+    def _take(self, frame: bytes, now: float) -> None:
+        try:
+            msg = decode(self.signer, frame)
+        except ProtocolError as exc:
+            print(f"promp worker: dropped a control message: {exc}", file=sys.stderr, flush=True)
+            return
+        if msg.kind == "ping":
+            self.liveness.on_echo(now)
+        elif msg.kind == "abort":
+            task, ms = msg.header["t"], msg.header["ms"]
+            with self.state.lock:
+                self.state.aborted.add(task)
+                if len(self.state.aborted) > 1024:  # aborts of tasks that never came: forget the oldest
+                    self.state.aborted.discard(min(self.state.aborted))
+            if ms >= 0:
+                self.deadlines[task] = (now + ms / 2000, now + ms / 1000)
+
+    def _enforce_aborts(self, now: float) -> None:
+        for task, (interrupt_at, exit_at) in list(self.deadlines.items()):
+            with self.state.lock:
+                running = self.state.current == task
+                if running and now >= exit_at:
+                    _die(f"task {task} did not end within the time abortOperation gave it", EXIT_ABORTED)
+                if running and now >= interrupt_at and task not in self.state.interrupt:
+                    self.state.interrupt.add(task)
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                if not running and task not in self.state.aborted:  # it ended (or never was ours)
+                    del self.deadlines[task]
 
 
-def _ipc_dir(endpoint: str) -> str | None:
-    return os.path.dirname(endpoint[len("ipc://") :]) if endpoint.startswith("ipc://") else None
+def _interrupt_handler(state: TaskState):
+    def handler(signum: int, frame: object) -> None:
+        if state.in_user_code and state.current in state.interrupt:
+            raise ProMPAborted(f"task {state.current} was aborted by the manager")
+
+    return handler
 
 
-class _TaskLoop:
+class TaskLoop:
     """Receive tasks, run them in order, report them.
 
     Results of quick tasks are coalesced into one batch while more tasks of
     the batch that brought them are waiting, which saves a message (and a
-    wake-up on each side) per task under load.  A result never waits when nothing else is queued, when
-    its task took ``COALESCE_UNDER`` or longer, or past ``HOLD_AT_MOST``.
+    wake-up on each side) per task under load.  A result never waits when
+    nothing else is queued, when its task took ``COALESCE_UNDER`` or longer,
+    or past ``HOLD_AT_MOST``.
     """
 
     COALESCE_UNDER = 0.001
     HOLD_AT_MOST = 0.002
     MAX_BATCH = 64
 
-    def __init__(self, sock: zmq.Socket, signer: Signer) -> None:
+    def __init__(self, sock: zmq.Socket, signer: Signer, state: TaskState) -> None:
         self.sock = sock
         self.signer = signer
-        self.inbox: deque[Message] = deque()
+        self.state = state
+        self.inbox: deque[Message] = deque()  # tasks and stops, in order
+        self.messages: deque = deque()  # custom messages for the running task's code
         self.outbox: list[tuple[dict, bytes]] = []
         self.held_since = 0.0
+        self.worker = ProWorker(self, state)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
         if not self.outbox:
             self.held_since = time.perf_counter()
         self.outbox.append((head, payload))
 
+    def send_now(self, head: dict, payload: bytes = b"") -> None:
+        self.post(head, payload)
+        self.flush()
+
     def flush(self) -> None:
         if not self.outbox:
             return
-        flush_std_streams()  # output before results: the manager reads the pipes when a result arrives
+        flush_std_streams()  # output before results: the manager reads the pipes when a message arrives
         if len(self.outbox) == 1:
             frame = encode(self.signer, *self.outbox[0])
         else:
@@ -136,15 +219,22 @@ class _TaskLoop:
         send_frame(self.sock, frame)
         self.outbox.clear()
 
-    def receive(self) -> None:
-        """Wait for the next message and move what it carries into the inbox."""
+    def receive(self, timeout: float | None = None) -> bool:
+        """Take the next frame (waiting up to ``timeout`` s, forever if None); False if none came."""
+        if timeout is not None and not self.sock.poll(max(0, int(timeout * 1000))):
+            return False
         frames = recv_frames(self.sock)
         try:
             if len(frames) != 1:
                 raise ProtocolError(f"expected 1 frame, got {len(frames)}")
-            self.inbox.extend(unbatch(decode(self.signer, frames[0])))
+            for msg in unbatch(decode(self.signer, frames[0])):
+                if msg.kind == "msg":
+                    self.messages.append(received(msg.header["id"], msg.payload))
+                else:
+                    self.inbox.append(msg)
         except ProtocolError as exc:
             print(f"promp worker: dropped a message: {exc}", file=sys.stderr, flush=True)
+        return True
 
     def run(self) -> int:
         self.post(header("hello", pid=os.getpid(), level=_state.level))
@@ -160,38 +250,53 @@ class _TaskLoop:
             if msg.kind != "task":
                 print(f"promp worker: ignored a {msg.kind!r} message", file=sys.stderr, flush=True)
                 continue
-            code, elapsed = self.run_task(msg.header, msg.payload)
+            code, elapsed, aborted = self.run_task(msg.header, msg.payload)
             if code is not None:
                 self.flush()
                 return code
             if (
-                elapsed >= self.COALESCE_UNDER
+                aborted
+                or elapsed >= self.COALESCE_UNDER
                 or len(self.outbox) >= self.MAX_BATCH
                 or time.perf_counter() - self.held_since >= self.HOLD_AT_MOST
             ):
                 self.flush()
 
-    def run_task(self, head: dict, payload: bytes | memoryview) -> tuple[int | None, float]:
-        """Run one task and post its report; returns (exit code if the task asked to exit, run time)."""
-        exit_code = None
-        started = time.perf_counter()
+    def run_user_code(self, head: dict, payload: bytes | memoryview) -> tuple[bool, object]:
+        """(ok, value or exception); ``ProMPAborted`` can only be raised while ``in_user_code``."""
+        state = self.state
         try:
-            operation = OPERATIONS.get(head["op"])
-            if operation is None:
-                raise ValueError(f"unknown task operation {head['op']!r}")
-            args = _values.unpack(payload) if payload else []
-            if not isinstance(args, list):
-                raise TypeError(f"task arguments must be a list, got {type(args).__name__}")
-            value = operation(head, args)
-            ok = True
-        except SystemExit as exc:
-            exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            value, ok = None, True
-        except BaseException as exc:  # everything a task raises is reported, never fatal
-            traceback.print_exc()
-            value, ok = exc, False
+            try:
+                operation = OPERATIONS.get(head["op"])
+                if operation is None:
+                    raise ValueError(f"unknown task operation {head['op']!r}")
+                args = _values.unpack(payload) if payload else []
+                if not isinstance(args, list):
+                    raise TypeError(f"task arguments must be a list, got {type(args).__name__}")
+                state.in_user_code = True
+                return True, operation(head, args)
+            finally:
+                state.in_user_code = False
+        except BaseException as exc:
+            return False, exc
+
+    def run_task(self, head: dict, payload: bytes | memoryview) -> tuple[int | None, float, bool]:
+        """Run one task and post its report: (exit code if the task asked to exit, run time, was aborted)."""
+        task_id = head["t"]
+        with self.state.lock:
+            self.state.current = task_id
+        started = time.perf_counter()
+        ok, value = self.run_user_code(head, payload)
         elapsed = time.perf_counter() - started
-        done = {"k": "done", "t": head["t"], "ok": ok, "dt": elapsed}
+        exit_code = None
+        if not ok and isinstance(value, SystemExit):
+            code = value.code
+            exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+            ok, value = True, None
+        elif not ok:
+            traceback.print_exception(value)
+        self.worker.waitObject().flush()
+        done = {"k": "done", "t": task_id, "ok": ok, "dt": elapsed}
         if not head["want"]:
             self.post(done)
         elif ok:
@@ -203,7 +308,12 @@ class _TaskLoop:
         else:
             tb = "".join(traceback.format_exception(value))
             self.post(done, _values.pack([type(value).__name__, str(value), tb]))
-        return exit_code, elapsed
+        with self.state.lock:  # the control thread decides against this, never in between
+            aborted = task_id in self.state.aborted
+            if aborted:
+                self.flush()
+            self.state.finish(task_id)
+        return exit_code, elapsed, aborted
 
 
 def main() -> None:
@@ -219,22 +329,20 @@ def main() -> None:
     signer = Signer(bytes.fromhex(env[_env.SECRET]))
     alive_fd = int(env[_env.ALIVE_FD])
     os.set_inheritable(alive_fd, False)
-    interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
+    state = TaskState()
+    signal.signal(signal.SIGUSR1, _interrupt_handler(state))
 
     ctx = zmq.Context()
     threading.Thread(target=_echo, args=(ctx, identity, env[_env.BEAT_ENDPOINT]), name="promp-echo", daemon=True).start()
-    threading.Thread(
-        target=_watchdog,
-        args=(ctx, identity, env[_env.ECHO_ENDPOINT], signer, alive_fd, interval, timeout),
-        name="promp-watchdog",
-        daemon=True,
-    ).start()
+    control = Control(ctx, identity, env, signer, state, alive_fd)
+    threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, identity)
     sock.setsockopt(zmq.SNDHWM, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.connect(env[_env.TASK_ENDPOINT])
-    loop = _TaskLoop(sock, signer)
+    loop = TaskLoop(sock, signer, state)
+    _state.worker = loop.worker
     code = loop.run()
     loop.post(header("bye", code=code))
     loop.flush()

@@ -1,0 +1,143 @@
+"""Wait objects on the manager's side, and the simple waits a script can hand to them.
+
+``ProMPWait`` is what ``ProManager.createWaitObject`` returns: it forwards a
+worker's ``msg``/``progress`` calls to the user's ``ui_wait`` on the manager's
+thread (inside ``processMessages``/``wait``), and passes the ``ui_wait``'s
+abort on to the worker's task.  As in Cerbero, it holds ``ui_wait`` only by
+weak reference; once the caller drops it, updates are ignored.
+
+``NTSimpleWait`` is the base class scripts subclass (the seed's
+``ProgressWait``); ``TerminalWait`` is what ``Pro.UI.proContext().startWait``
+gives outside Cerbero: a rich progress bar on a terminal, silence otherwise,
+and Ctrl-C as the abort button.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from . import _values
+
+if TYPE_CHECKING:
+    from ._core import ManagerSession
+    from ._manager import ProManager
+
+
+class NTSimpleWait:
+    """A wait object that does nothing but remember whether it was aborted; subclass it."""
+
+    def __init__(self) -> None:
+        self._aborted = False
+
+    def msg(self, text: str) -> None:
+        pass
+
+    def progress(self, value: int | float) -> None:
+        pass
+
+    def wasAborted(self) -> bool:
+        return self._aborted
+
+    def abort(self) -> None:
+        self._aborted = True
+
+    def processEvents(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class ProMPWait:
+    """The manager-side wait object of one worker (from ``createWaitObject``)."""
+
+    def __init__(self, manager: ProManager, worker: int, ui_wait: Any) -> None:
+        self._manager = weakref.ref(manager)
+        self._worker = worker
+        try:
+            self._ui = weakref.ref(ui_wait)
+        except TypeError:  # an object that cannot be weakly referenced is held strongly
+            self._ui = lambda: ui_wait
+        self._aborted_task: int | None = None
+
+    def deliver(self, op: str, payload: bytes | memoryview) -> None:
+        ui = self._ui()
+        if ui is None:
+            return
+        try:
+            value = _values.unpack(payload)
+        except Exception:
+            return
+        if op == "msg":
+            ui.msg(value)
+        elif op == "progress":
+            ui.progress(value)
+
+    def abort_due(self, session: ManagerSession) -> bool:
+        """True once per running task while the ui_wait says it was aborted."""
+        ui = self._ui()
+        if ui is None or not ui.wasAborted():
+            return False
+        rec = session.workers.get(self._worker)
+        task = next(iter(rec.assigned), None) if rec is not None else None
+        if task is None or task == self._aborted_task:
+            return False
+        self._aborted_task = task
+        return True
+
+    def processEvents(self) -> None:
+        """Let the ui_wait process its events and pass its abort on to the worker."""
+        ui = self._ui()
+        if ui is not None and hasattr(ui, "processEvents"):
+            ui.processEvents()
+        manager = self._manager()
+        if manager is not None and manager._finalizer.alive:
+            manager._serve_waits()
+
+    def stop(self) -> None:
+        """Stop routing updates, and stop the ui_wait."""
+        manager = self._manager()
+        if manager is not None and manager._waits.get(self._worker) is self:
+            del manager._waits[self._worker]
+        ui = self._ui()
+        if ui is not None and hasattr(ui, "stop"):
+            ui.stop()
+
+
+class TerminalWait(NTSimpleWait):
+    """``proContext().startWait(title)`` outside Cerbero: a progress bar on a terminal, Ctrl-C aborts."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._progress = None
+        self._previous_handler = None
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[note]}")
+            )
+            self._task = self._progress.add_task(title, total=100, note="")
+            self._progress.start()
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, lambda *_: self.abort())
+
+    def msg(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, note=str(text))
+
+    def progress(self, value: int | float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=value)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
