@@ -53,3 +53,16 @@ def test_results_from_ten_workers():
     out = run_example("10_random_results.py").splitlines()
     assert out[-1] == "finished!" and len(out) == 11
     assert all(re.fullmatch(r"result: \d+", line) and 0 <= int(line.split()[1]) <= 1000 for line in out[:-1])
+
+
+def test_custom_messages():
+    assert run_example("11_custom_messages.py") == "remote message\nfinished!\n"
+
+
+def test_five_levels_of_managers_print_once_at_the_root():
+    assert run_example("12_multi_level.py") == "Hello, world!\n"
+
+
+@pytest.mark.parametrize("name", ["13_single_process_wait.py", "14_wait_object.py"])
+def test_wait_object_examples_run_silently_off_a_terminal(name: str):
+    assert run_example(name) == ""
