@@ -168,9 +168,12 @@ class Shell:
 
     def send_all(self, sends: list[Send]) -> None:
         """Send on the task channel; several messages for one worker go as one batch."""
-        by_worker: dict[int, list[tuple[dict, bytes]]] = {}
-        for action in sends:
-            by_worker.setdefault(action.worker, []).append((action.header, action.payload))
+        if len(sends) == 1:  # the common case, without the grouping
+            by_worker = {sends[0].worker: [(sends[0].header, sends[0].payload)]}
+        else:
+            by_worker = {}
+            for action in sends:
+                by_worker.setdefault(action.worker, []).append((action.header, action.payload))
         for wid, items in by_worker.items():
             frame = encode(self.signer, *items[0]) if len(items) == 1 else encode_batch(self.signer, items)
             try:
