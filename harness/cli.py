@@ -1,0 +1,53 @@
+"""``promp-spec`` / ``python tools/spec.py``: run the specification against an implementation.
+
+    promp-spec                          the reference, every clause, in parallel
+    promp-spec --impl mypkg.mp          another implementation (a module exposing the Pro.MP names)
+    promp-spec --clause OUT-3           only the examples of one clause (repeatable)
+    promp-spec --compare a.json b.json  two reports side by side
+
+Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .impl import REPO, chosen
+from .report import compare
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="promp-spec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--impl", help="module implementing Pro.MP (default: $PROMP_SPEC_IMPL, else promp)")
+    parser.add_argument("--clause", action="append", default=[], help="run only this clause's examples")
+    parser.add_argument("--spec", default=str(REPO / "spec"), help="the spec directory")
+    parser.add_argument("--report-dir", default="reports", help="where report.json and report.md go")
+    parser.add_argument("-n", "--workers", default="auto", help="parallel example runners (pytest-xdist -n)")
+    parser.add_argument("--compare", nargs="+", metavar="REPORT", help="show saved report.json files side by side")
+    opts = parser.parse_args(argv)
+    if opts.compare:
+        compare([json.loads(Path(p).read_text()) for p in opts.compare], Console())
+        return 0
+
+    import pytest
+
+    impl = chosen(opts.impl)
+    args = [opts.spec, "--impl", impl, "--spec-report", opts.report_dir, "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"]
+    args += ["--spec-live"] if sys.stderr.isatty() else []
+    args += ["-p", "no:terminal"] if sys.stderr.isatty() else []
+    if opts.workers not in ("0", "1"):
+        args += ["-n", opts.workers]
+    for clause in opts.clause:
+        args += ["--spec-clause", clause]
+    os.environ.setdefault("PYTHONPATH", "")
+    return int(pytest.main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

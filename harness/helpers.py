@@ -1,0 +1,85 @@
+"""Small helpers the spec's examples use for what output cannot show.
+
+Examples import them as ``from harness.helpers import *``.  They know nothing of any
+implementation: they look at processes (psutil) and time, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import psutil
+
+__all__ = ["alive", "child_pids", "gone", "kill", "readline", "script_file", "spawn_script", "stopwatch", "wait_until"]
+
+
+def child_pids() -> list[int]:
+    """Pids of every live process this one started, directly or not (its workers among them)."""
+    try:
+        return [p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+    except psutil.Error:
+        return []
+
+
+def gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting to be reaped counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def alive(pid: int) -> bool:
+    return not gone(pid)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, step: Callable[[], object] | None = None) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False); ``step`` runs in between."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        if step is not None:
+            step()
+        else:
+            time.sleep(0.01)
+    return True
+
+
+def kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stopwatch() -> Callable[[], float]:
+    """A function returning the seconds since the stopwatch was made."""
+    start = time.monotonic()
+    return lambda: time.monotonic() - start
+
+
+def script_file(code: str, name: str = "script.py") -> str:
+    """Write ``code`` to a new file and return its absolute path."""
+    path = os.path.join(tempfile.mkdtemp(prefix="promp-spec-"), name)
+    with open(path, "w") as f:
+        f.write(code)
+    return path
+
+
+def spawn_script(code: str) -> subprocess.Popen:
+    """Run ``code`` as a separate Python process (e.g. a manager to kill); its stdout is a text pipe."""
+    return subprocess.Popen([sys.executable, script_file(code)], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+
+
+def readline(proc: subprocess.Popen, timeout: float) -> str:
+    """The next line ``proc`` prints, or '' if none comes within ``timeout`` seconds."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else ""

@@ -1,0 +1,83 @@
+"""The spec as a pytest plugin: each example of ``spec/NN-*.md`` is a test item.
+
+``pytest spec/`` and ``tools/spec.py`` both go through here, so they give the same verdicts.
+Options: ``--impl MODULE`` (default: $PROMP_SPEC_IMPL, else the reference ``promp``),
+``--spec-clause ID`` (only examples checking that clause; repeatable), ``--spec-report DIR``
+(write report.json and report.md there), ``--spec-live`` (a rich progress display).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .impl import chosen
+from .markdown import Example, parse_chapter
+from .run import run_example
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("promp spec")
+    group.addoption("--impl", default=None, help="module implementing Pro.MP (default: $PROMP_SPEC_IMPL or promp)")
+    group.addoption("--spec-clause", action="append", default=[], help="run only the examples of this clause")
+    group.addoption("--spec-report", default=None, help="directory for report.json and report.md")
+    group.addoption("--spec-live", action="store_true", help="show a live progress display")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the spec clause an example checks")
+    if config.getoption("--spec-report") or config.getoption("--spec-live"):
+        if not hasattr(config, "workerinput"):  # the xdist controller (or a plain run) reports
+            from .report import Reporter
+
+            config.pluginmanager.register(Reporter(config), "promp-spec-reporter")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix == ".md" and file_path.name[:2].isdigit() and file_path.name[2] == "-":
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
+
+
+class SpecFile(pytest.File):
+    def collect(self):
+        chapter = parse_chapter(self.path)
+        optional = {c.id for c in chapter.clauses if c.optional}
+        wanted = set(self.config.getoption("--spec-clause"))
+        for example in chapter.examples:
+            if wanted and not wanted & set(example.clauses):
+                continue
+            item = SpecItem.from_parent(self, name=f"line{example.line}[{','.join(example.clauses)}]", example=example)
+            item.optional = all(c in optional for c in example.clauses)
+            yield item
+
+
+class SpecFailure(Exception):
+    pass
+
+
+class SpecItem(pytest.Item):
+    def __init__(self, *, example: Example, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.example = example
+        self.optional = False
+        for clause in example.clauses:
+            self.add_marker(pytest.mark.clause(clause))
+        self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("line", example.line)]
+
+    def runtest(self) -> None:
+        outcome = run_example(self.example, chosen(self.config.getoption("--impl")), self.optional)
+        self.user_properties.append(("seconds", round(outcome.seconds, 2)))
+        if outcome.verdict == "n/a":
+            pytest.skip(f"not applicable: {outcome.detail}")
+        if outcome.verdict == "fail":
+            raise SpecFailure(outcome.detail)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, SpecFailure):
+            return f"{self.example.path.name}:{self.example.line} checks {', '.join(self.example.clauses)}\n{excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.example.path, self.example.line - 1, f"{self.example.path.name}:{self.example.line}"

@@ -1,0 +1,183 @@
+"""The conformance report: a live display while the spec runs, then clause verdicts.
+
+Runs in the pytest process that sees every result (the xdist controller).  Verdict of a
+clause: ``fail`` if any of its examples failed, ``pass`` if all ran and passed, ``n/a`` if
+every example was not applicable (an optional feature the implementation lacks),
+``uncovered`` if it has no example, ``not run`` if this run left it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .impl import chosen
+from .markdown import load_spec
+
+STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow", "uncovered": "magenta", "not run": "dim"}
+
+
+class Reporter:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.console = Console(stderr=True)
+        self.results: dict[str, dict] = {}
+        self.progress: Progress | None = None
+        self.task = None
+        args = [Path(a) for a in config.args] or [Path("spec")]
+        self.spec_dir = next((a if a.is_dir() else a.parent for a in args if a.exists()), Path("spec"))
+
+    # ---------------------------------------------------------- progress
+    def _start(self, total: int) -> None:
+        if self.config.getoption("--spec-live") and self.progress is None:
+            self.progress = Progress(TextColumn("spec"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console)
+            self.task = self.progress.add_task("", total=total, status="")
+            self.progress.start()
+
+    def pytest_collection_modifyitems(self, items: list) -> None:
+        self._start(len(items))
+
+    def pytest_xdist_node_collection_finished(self, node, ids: list) -> None:
+        self._start(len(ids))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not (report.when == "call" or (report.when == "setup" and not report.passed)):
+            return
+        props = dict(report.user_properties)
+        verdict = "pass" if report.passed else ("n/a" if report.skipped else "fail")
+        detail = ""
+        if report.failed:
+            detail = str(report.longrepr)
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            detail = report.longrepr[2]
+        self.results[report.nodeid] = {
+            "location": f"{props.get('chapter', '?')}.md:{props.get('line', '?')}",
+            "clauses": props.get("clauses", []),
+            "verdict": verdict,
+            "seconds": props.get("seconds"),
+            "detail": detail,
+        }
+        if self.progress is not None:
+            failed = sum(r["verdict"] == "fail" for r in self.results.values())
+            self.progress.update(self.task, advance=1, status=f"[red]{failed} failed" if failed else "[green]all passing")
+
+    # ------------------------------------------------------------ report
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        report = build_report(self.spec_dir, self.results, chosen(self.config.getoption("--impl")))
+        print_report(report, self.console)
+        directory = self.config.getoption("--spec-report")
+        if directory:
+            write_report(report, Path(directory))
+            self.console.print(f"report written to {directory}/report.json and {directory}/report.md")
+
+
+def build_report(spec_dir: Path, results: dict[str, dict], impl: str) -> dict:
+    chapters = load_spec(spec_dir)
+    by_clause: dict[str, list[dict]] = {}
+    for result in results.values():
+        for clause in result["clauses"]:
+            by_clause.setdefault(clause, []).append(result)
+    examples_of = {c: sum(c in ex.clauses for ch in chapters for ex in ch.examples) for ch in chapters for c in (x.id for x in ch.clauses)}
+    clauses = []
+    for chapter in chapters:
+        for clause in chapter.clauses:
+            ran = by_clause.get(clause.id, [])
+            verdicts = {r["verdict"] for r in ran}
+            if not examples_of[clause.id]:
+                verdict = "uncovered"
+            elif not ran:
+                verdict = "not run"
+            elif "fail" in verdicts:
+                verdict = "fail"
+            elif verdicts == {"n/a"}:
+                verdict = "n/a"
+            else:
+                verdict = "pass"
+            clauses.append(
+                {
+                    "id": clause.id,
+                    "chapter": chapter.path.stem,
+                    "title": chapter.title,
+                    "optional": clause.optional,
+                    "text": clause.text,
+                    "verdict": verdict,
+                    "examples": ran,
+                }
+            )
+    counts = {v: sum(c["verdict"] == v for c in clauses) for v in STYLE}
+    covered = [c for c in clauses if c["verdict"] != "uncovered"]
+    return {
+        "implementation": impl,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "summary": counts,
+        "coverage": {"clauses": len(clauses), "with_examples": len(covered), "uncovered": [c["id"] for c in clauses if c["verdict"] == "uncovered"]},
+        "clauses": clauses,
+    }
+
+
+def print_report(report: dict, console: Console) -> None:
+    table = Table(title=f"Pro.MP conformance of {report['implementation']}")
+    for column in ("chapter", "clause", "verdict", "examples"):
+        table.add_column(column)
+    for clause in report["clauses"]:
+        verdict = clause["verdict"]
+        name = clause["id"] + (" (optional)" if clause["optional"] else "")
+        table.add_row(clause["chapter"], name, f"[{STYLE[verdict]}]{verdict}", str(len(clause["examples"])))
+    console.print(table)
+    for clause in report["clauses"]:
+        for example in clause["examples"]:
+            if clause["verdict"] == "fail" and example["verdict"] == "fail":
+                console.rule(f"[red]{clause['id']} failed: {example['location']}")
+                console.print(f"[bold]{clause['id']}[/bold] {clause['text']}", highlight=False)
+                console.print(example["detail"], markup=False, highlight=False)
+    cov = report["coverage"]
+    s = report["summary"]
+    console.print(f"{cov['with_examples']} of {cov['clauses']} clauses have an example" + (f"; uncovered: {', '.join(cov['uncovered'])}" if cov["uncovered"] else ""))
+    console.print(", ".join(f"[{STYLE[k]}]{v} {k}" for k, v in s.items() if v), highlight=False)
+
+
+def write_report(report: dict, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(report, indent=2))
+    (directory / "report.md").write_text(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    cov = report["coverage"]
+    lines = [
+        f"# Pro.MP conformance: `{report['implementation']}`",
+        "",
+        f"{report['date']}. {cov['with_examples']} of {cov['clauses']} clauses have an example.",
+        "",
+        "| chapter | clause | verdict | examples |",
+        "| --- | --- | --- | --- |",
+    ]
+    for c in report["clauses"]:
+        lines.append(f"| {c['chapter']} | {c['id']}{' (optional)' if c['optional'] else ''} | {c['verdict']} | {len(c['examples'])} |")
+    failures = [(c, e) for c in report["clauses"] for e in c["examples"] if c["verdict"] == "fail" and e["verdict"] == "fail"]
+    if failures:
+        lines += ["", "## Failures"]
+        for clause, example in failures:
+            lines += ["", f"### {clause['id']} at {example['location']}", "", clause["text"], "", "```", example["detail"].rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def compare(reports: list[dict], console: Console) -> None:
+    """Clause verdicts of several implementations side by side."""
+    table = Table(title="Pro.MP conformance, side by side")
+    table.add_column("clause")
+    for report in reports:
+        table.add_column(report["implementation"])
+    verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
+    for clause in reports[0]["clauses"]:
+        cells = [v.get(clause["id"], "-") for v in verdicts]
+        table.add_row(clause["id"], *(f"[{STYLE.get(x, 'white')}]{x}" for x in cells))
+    console.print(table)

@@ -1,0 +1,108 @@
+"""Running one example: a fresh process, a deadline, the output check, the leftover check."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from .impl import environment
+from .markdown import Example
+
+LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
+MISSING_NAME = re.compile(r"^(NameError|AttributeError|ImportError|ModuleNotFoundError): .*$", re.M)
+
+
+@dataclass
+class Outcome:
+    verdict: str  # "pass", "fail" or "n/a"
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def run_example(example: Example, impl: str, optional: bool) -> Outcome:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="promp-example-") as cwd:
+        path = os.path.join(cwd, "example.py")
+        with open(path, "w") as f:
+            f.write(example.code)
+        proc = subprocess.Popen(
+            [sys.executable, path], cwd=cwd, env=environment(impl), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            out, err = proc.communicate(timeout=example.timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill_session(proc.pid)
+            out, err = proc.communicate()
+            timed_out = True
+        leftovers = _leftovers(proc.pid)
+    seconds = time.monotonic() - started
+    if timed_out:
+        return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
+    if proc.returncode != 0:
+        missing = MISSING_NAME.findall(err)
+        if optional and missing:
+            return Outcome("n/a", f"optional feature missing: {err.strip().splitlines()[-1]}", seconds)
+        return Outcome("fail", f"exit status {proc.returncode}\n--- stderr ---\n{err}--- stdout ---\n{out}", seconds)
+    problem = compare(example.expected, out, example.mode)
+    if problem:
+        return Outcome("fail", problem + (f"\n--- stderr ---\n{err}" if err else ""), seconds)
+    if leftovers:
+        return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
+    return Outcome("pass", "", seconds)
+
+
+def compare(expected: str | None, actual: str, mode: str) -> str:
+    """'' if ``actual`` matches, else a description with a diff."""
+    if expected is None:
+        return ""
+    if mode == "exact":
+        ok = actual == expected
+    elif mode == "unordered":
+        ok = sorted(actual.splitlines()) == sorted(expected.splitlines())
+    else:
+        want, got = expected.splitlines(), actual.splitlines()
+        ok = len(want) == len(got) and all(re.fullmatch(w, g) for w, g in zip(want, got))
+    if ok:
+        return ""
+    diff = difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "expected", "actual")
+    return f"output does not match ({mode}):\n" + "".join(diff)
+
+
+def _session_members(sid: int) -> list[psutil.Process]:
+    members = []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.pid != os.getpid() and os.getsid(proc.pid) == sid:
+                members.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    return members
+
+
+def _kill_session(sid: int) -> None:
+    for proc in _session_members(sid):
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+
+
+def _leftovers(sid: int) -> list[int]:
+    """Processes of the example's session still running after the grace period; they are killed."""
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    members = _session_members(sid)
+    while members and time.monotonic() < deadline:
+        time.sleep(0.05)
+        members = _session_members(sid)
+    _kill_session(sid)
+    return sorted(p.pid for p in members)
