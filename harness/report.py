@@ -36,7 +36,8 @@ class Reporter:
     # ---------------------------------------------------------- progress
     def _start(self, total: int) -> None:
         if self.config.getoption("--spec-live") and self.progress is None:
-            self.progress = Progress(TextColumn("spec"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console)
+            columns = (TextColumn("spec"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+            self.progress = Progress(*columns, console=self.console)
             self.task = self.progress.add_task("", total=total, status="")
             self.progress.start()
 
@@ -118,7 +119,11 @@ def build_report(spec_dir: Path, results: dict[str, dict], impl: str) -> dict:
         "implementation": impl,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "summary": counts,
-        "coverage": {"clauses": len(clauses), "with_examples": len(covered), "uncovered": [c["id"] for c in clauses if c["verdict"] == "uncovered"]},
+        "coverage": {
+            "clauses": len(clauses),
+            "with_examples": len(covered),
+            "uncovered": [c["id"] for c in clauses if c["verdict"] == "uncovered"],
+        },
         "clauses": clauses,
     }
 
@@ -140,7 +145,8 @@ def print_report(report: dict, console: Console) -> None:
                 console.print(example["detail"], markup=False, highlight=False)
     cov = report["coverage"]
     s = report["summary"]
-    console.print(f"{cov['with_examples']} of {cov['clauses']} clauses have an example" + (f"; uncovered: {', '.join(cov['uncovered'])}" if cov["uncovered"] else ""))
+    uncovered = f"; uncovered: {', '.join(cov['uncovered'])}" if cov["uncovered"] else ""
+    console.print(f"{cov['with_examples']} of {cov['clauses']} clauses have an example{uncovered}")
     console.print(", ".join(f"[{STYLE[k]}]{v} {k}" for k, v in s.items() if v), highlight=False)
 
 

@@ -34,9 +34,8 @@ def run_example(example: Example, impl: str, optional: bool) -> Outcome:
         path = os.path.join(cwd, "example.py")
         with open(path, "w") as f:
             f.write(example.code)
-        proc = subprocess.Popen(
-            [sys.executable, path], cwd=cwd, env=environment(impl), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        proc = subprocess.Popen([sys.executable, path], cwd=cwd, env=environment(impl), start_new_session=True, **pipes)
         try:
             out, err = proc.communicate(timeout=example.timeout)
             timed_out = False
@@ -71,7 +70,7 @@ def compare(expected: str | None, actual: str, mode: str) -> str:
         ok = sorted(actual.splitlines()) == sorted(expected.splitlines())
     else:
         want, got = expected.splitlines(), actual.splitlines()
-        ok = len(want) == len(got) and all(re.fullmatch(w, g) for w, g in zip(want, got))
+        ok = len(want) == len(got) and all(re.fullmatch(w, g) for w, g in zip(want, got, strict=True))
     if ok:
         return ""
     diff = difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "expected", "actual")
