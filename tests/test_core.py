@@ -211,3 +211,28 @@ def test_worker_liveness_restarts_its_clock_after_being_starved():
     assert live.tick(0.0) == "ping"
     events = liveness_events(live, 30.0, 33.0)  # a task held the GIL for 30 s: not the manager's fault
     assert [t for t, e in events if e == "exit"][0] == 32.25
+
+
+def test_any_tasks_a_dead_worker_held_but_had_not_started_go_back_to_the_queue():
+    s, (a,) = ready_session(1, pipeline_depth=4, exit_grace=0.0)
+    (t1,) = task_ids(submit(s, ProWorker_Any))
+    s.on_done(a, t1[1], None, 0.0001, 0.0005)  # a runs quick tasks: the next ones are pipelined
+    held = [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0006) + submit(s, ProWorker_Any, now=0.0007))]
+    held += [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0008))]
+    assert len(held) == 3 and len(s.workers[a].assigned) == 3
+    b = s.add_worker(0.001)
+    s.on_exit(a, -9, 1.0)
+    gone, sends = s.finalize_exits(1.0)
+    assert gone[0].failed_tasks == 1 and sends == []  # only the task it may have been running fails
+    assert s.is_busy()
+    ((_, first),) = task_ids(s.on_hello(b, 7, 1.1))  # b is new: one task at a time
+    ((_, second),) = task_ids(s.on_done(b, first, None, 0.5, 1.6))
+    assert [first, second] == held[1:]
+
+
+def test_a_fresh_assignment_does_not_count_as_completing_tasks():
+    s, (a,) = ready_session(1, pipeline_depth=4)
+    (t1,) = task_ids(submit(s, ProWorker_Any))
+    s.on_done(a, t1[1], None, 0.0001, 0.001)  # quick history
+    assert task_ids(submit(s, ProWorker_Any, now=1.0))  # idle: gets the task
+    assert submit(s, ProWorker_Any, now=1.5) == []  # its head task has run 0.5 s: no pipelining

@@ -5,19 +5,6 @@ when stdout is a terminal (silent otherwise); Ctrl-C aborts it.  Cerbero's
 views (``createView``, custom views) are not provided.
 """
 
-from promp import TerminalWait
-
-
-class _Context:
-    def startWait(self, title: str) -> TerminalWait:
-        return TerminalWait(title)
-
-
-_context = _Context()
-
-
-def proContext() -> _Context:
-    return _context
-
+from promp import proContext
 
 __all__ = ["proContext"]

@@ -10,7 +10,7 @@ from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
 from ._message import ProMPMessage
 from ._values import NTVariantList
-from ._wait import NTSimpleWait, ProMPWait, TerminalWait
+from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
 from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
 
 
@@ -33,6 +33,7 @@ __all__ = [
     "ProWorker",
     "ProWorkerWait",
     "TerminalWait",
+    "proContext",
     "proWorkerObject",
     "ProMPError",
     "ProMPOpt_AtomicOutput",

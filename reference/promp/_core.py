@@ -14,7 +14,10 @@ is one.  When none is idle it waits in the manager's queue, except that a
 worker whose recent tasks all ran in under ``pipeline_threshold`` seconds and
 which is completing them right now may hold up to ``pipeline_depth`` tasks, so
 that tiny tasks are not throttled to one round trip each.  A task that turns
-out to be long stops further pipelining to its worker at once.
+out to be long stops further pipelining to its worker once it has run for ten
+times the threshold; the tasks already pipelined behind it wait for it (the
+cost of the bet).  When a worker dies, the ``ProWorker_Any`` tasks it held but
+had not started go back to the queue: only the task it was running fails.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class Task:
     payload: bytes
     want: bool
     worker: int | None = None
+    any: bool = False  # given to ProWorker_Any: may move to another worker until it starts
 
 
 @dataclass(slots=True)
@@ -134,7 +138,7 @@ class WorkerRecord:
     unsent: list[Send] = field(default_factory=list)  # tasks and messages waiting for hello
     waiting_since: float | None = None  # when the oldest unanswered heartbeat went out
     answered: bool = False  # has it ever answered one (or said hello)
-    last_done: float = 0.0
+    head_since: float = 0.0  # when the task now at the head of ``assigned`` began (at the latest)
     avg_run: float | None = None
     exit_code: int | None = None
     exit_seen_at: float | None = None
@@ -247,7 +251,14 @@ class ManagerSession:
         if rec.exit_code == EXIT_ABORTED and rec.abort_reason:
             rec.kill_reason = rec.abort_reason
         reason = rec.kill_reason or ("stopped" if expected else f"exited with code {rec.exit_code}")
-        failed = list(rec.assigned.values())
+        # Tasks run in order: only the first can have started.  ProWorker_Any tasks behind it
+        # never did, so they go back to the queue for the workers that remain.
+        tasks = list(rec.assigned.values())
+        moved = [t for t in tasks[1:] if t.any]
+        for task in reversed(moved):
+            task.worker = None
+            self.any_queue.appendleft(task)
+        failed = [t for t in tasks if t not in moved]
         self.unfinished -= len(failed)
         for task in failed:
             if task.want:
@@ -316,7 +327,9 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not any(r.state in (STARTING, READY) for r in self.workers.values()):
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
-            self.any_queue.append(self._new_task(header, payload, want))
+            task = self._new_task(header, payload, want)
+            task.any = True
+            self.any_queue.append(task)
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
@@ -336,7 +349,7 @@ class ManagerSession:
         self.unfinished -= 1
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None
-        rec.last_done = now
+        rec.head_since = now
         if run_time is not None:
             rec.avg_run = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
         if task.want:
@@ -417,7 +430,7 @@ class ManagerSession:
             rec.unsent.append(Send(rec.id, task.header, task.payload))
             return []
         if len(rec.assigned) == 1:
-            rec.last_done = now  # an idle worker's "completing tasks right now" clock starts here
+            rec.head_since = now
         return [Send(rec.id, task.header, task.payload)]
 
     def _dispatch_any(self, now: float) -> list[Send]:
@@ -438,7 +451,7 @@ class ManagerSession:
             if load == 0:
                 return rec
             flowing = (
-                rec.avg_run is not None and rec.avg_run < self.pipeline_threshold and now - rec.last_done < self.pipeline_threshold * 10
+                rec.avg_run is not None and rec.avg_run < self.pipeline_threshold and now - rec.head_since < self.pipeline_threshold * 10
             )
             if flowing and load < self.pipeline_depth and (best is None or load < len(best.assigned)):
                 best = rec

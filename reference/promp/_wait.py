@@ -141,3 +141,17 @@ class TerminalWait(NTSimpleWait):
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._previous_handler = None
+
+
+class _Context:
+    """What ``Pro.UI.proContext()`` offers outside Cerbero: only ``startWait``."""
+
+    def startWait(self, title: str) -> TerminalWait:
+        return TerminalWait(title)
+
+
+_context = _Context()
+
+
+def proContext() -> _Context:
+    return _context
