@@ -9,6 +9,7 @@ from ._core import ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
 from ._message import ProMPMessage
+from ._shell import workerCommand
 from ._values import NTVariantList
 from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
 from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
@@ -44,4 +45,5 @@ __all__ = [
     "ProWorker_All",
     "ProWorker_Any",
     "proWorkerProcessLevel",
+    "workerCommand",
 ]

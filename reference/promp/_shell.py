@@ -61,6 +61,11 @@ _WORKER_BOOT = (
 )
 
 
+def workerCommand() -> list[str]:
+    """The argv that starts a worker process (extension: lets a harness drive a worker over the wire)."""
+    return [sys.executable, "-c", _WORKER_BOOT]
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL a process and every process it started (collected first, so none escapes)."""
     try:
@@ -145,7 +150,7 @@ class Shell:
             }
         )
         proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_BOOT],
+            workerCommand(),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
