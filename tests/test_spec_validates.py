@@ -1,0 +1,69 @@
+"""The spec judges implementations: the reference passes it, each broken variant fails its clause,
+and ``pytest spec/`` agrees with the runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.markdown import load_spec
+from tests.variants import BROKEN
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_spec(tmp_path: Path, *args: str, timeout: float = 600) -> tuple[int, dict]:
+    report_dir = tmp_path / "report"
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--report-dir", str(report_dir), *args]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    report = json.loads((report_dir / "report.json").read_text())
+    return result.returncode, report
+
+
+def verdicts(report: dict) -> dict[str, str]:
+    return {c["id"]: c["verdict"] for c in report["clauses"]}
+
+
+def test_every_chapter_has_a_broken_variant():
+    chapters = {ch.path.stem: {c.id for c in ch.clauses} for ch in load_spec(REPO / "spec")}
+    broken_chapters = {name for name, ids in chapters.items() for clause in BROKEN.values() if clause in ids}
+    assert broken_chapters == set(chapters)
+
+
+@pytest.mark.timeout(900)
+def test_the_reference_passes_every_clause_and_coverage_is_complete(tmp_path):
+    code, report = run_spec(tmp_path, "-n", "2")
+    failed = {k: v for k, v in verdicts(report).items() if v != "pass"}
+    assert failed == {}
+    assert report["coverage"]["uncovered"] == [] and report["coverage"]["with_examples"] == report["coverage"]["clauses"]
+    assert code == 0
+
+
+@pytest.mark.parametrize("variant, clause", sorted(BROKEN.items()))
+@pytest.mark.timeout(300)
+def test_a_broken_variant_fails_on_its_clause(tmp_path, variant: str, clause: str):
+    code, report = run_spec(tmp_path, "--impl", f"tests.variants.{variant}", "--clause", clause, "-n", "0")
+    assert verdicts(report)[clause] == "fail", json.dumps(report["clauses"], indent=1)[:3000]
+    assert code != 0
+
+
+@pytest.mark.timeout(300)
+def test_pytest_spec_and_the_runner_give_the_same_verdicts(tmp_path):
+    impl = "tests.variants.keeps_lone_newlines"
+    _, report = run_spec(tmp_path, "--impl", impl, "--spec", str(REPO / "spec"), "-n", "0", "--clause", "OUT-3", "--clause", "OUT-1")
+    junit = tmp_path / "junit.xml"
+    cmd = [sys.executable, "-m", "pytest", "spec/05-output.md", "--impl", impl, "--spec-clause", "OUT-3", "--spec-clause", "OUT-1"]
+    subprocess.run([*cmd, f"--junitxml={junit}", "-p", "no:cacheprovider", "-q"], cwd=REPO, capture_output=True, timeout=300)
+    direct = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        clauses = case.get("name").split("[")[1].rstrip("]").split(",")
+        failed = case.find("failure") is not None or case.find("error") is not None
+        for c in clauses:
+            direct[c] = "fail" if failed or direct.get(c) == "fail" else "pass"
+    runner = {k: v for k, v in verdicts(report).items() if k in ("OUT-1", "OUT-3")}
+    assert direct == runner == {"OUT-1": "pass", "OUT-3": "fail"}

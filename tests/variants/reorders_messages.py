@@ -1,0 +1,25 @@
+"""Broken: the manager hands out messages newest first."""
+
+from promp import _core
+from tests.variants._base import *  # noqa: F403
+from tests.variants._base import __all__  # noqa: F401
+
+
+class _NewestFirst(_core.Mailbox):
+    def take(self, target=_core.ProWorker_Any):
+        queues = [q for w, q in self._queues.items() if q and (target < 0 or w == target)]
+        if not queues:
+            return None
+        self._count -= 1
+        return max(queues, key=lambda q: q[-1][0]).pop()[1]
+
+
+_init = _core.ManagerSession.__init__
+
+
+def _session(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.messages = _NewestFirst()
+
+
+_core.ManagerSession.__init__ = _session
