@@ -38,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     import pytest
 
     impl = chosen(opts.impl)
-    args = [opts.spec, "--impl", impl, "--spec-report", opts.report_dir, "-p", "no:cacheprovider", "-q", "--no-header", "--tb=no", "-rN"]
-    args += ["--spec-live"] if sys.stderr.isatty() else []
-    args += ["-p", "no:terminal"] if sys.stderr.isatty() else []
+    args = [opts.spec, "--impl", impl, "--spec-report", opts.report_dir, "-p", "no:cacheprovider"]
+    if sys.stderr.isatty():  # the live display replaces pytest's own terminal output
+        args += ["--spec-live", "-p", "no:terminal"]
+    else:
+        args += ["-q", "--no-header", "--tb=no", "-rN"]
     if opts.workers not in ("0", "1"):
         args += ["-n", opts.workers]
     for clause in opts.clause:
