@@ -34,16 +34,20 @@ def run_example(example: Example, impl: str, optional: bool) -> Outcome:
         path = os.path.join(cwd, "example.py")
         with open(path, "w") as f:
             f.write(example.code)
-        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-        proc = subprocess.Popen([sys.executable, path], cwd=cwd, env=environment(impl), start_new_session=True, **pipes)
-        try:
-            out, err = proc.communicate(timeout=example.timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill_session(proc.pid)
-            out, err = proc.communicate()
-            timed_out = True
-        leftovers = _leftovers(proc.pid)
+        # Files, not pipes: a process the example leaves behind must not keep us reading.
+        with open(os.path.join(cwd, "stdout"), "w+") as out_file, open(os.path.join(cwd, "stderr"), "w+") as err_file:
+            proc = subprocess.Popen(
+                [sys.executable, path], cwd=cwd, env=environment(impl), stdout=out_file, stderr=err_file, start_new_session=True
+            )
+            try:
+                proc.wait(timeout=example.timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                _kill_session(proc.pid)
+                proc.wait()
+                timed_out = True
+            leftovers = _leftovers(proc.pid)
+            out, err = _read(out_file), _read(err_file)
     seconds = time.monotonic() - started
     if timed_out:
         return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
@@ -58,6 +62,11 @@ def run_example(example: Example, impl: str, optional: bool) -> Outcome:
     if leftovers:
         return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
     return Outcome("pass", "", seconds)
+
+
+def _read(file) -> str:
+    file.seek(0)
+    return file.read()
 
 
 def compare(expected: str | None, actual: str, mode: str) -> str:

@@ -1,0 +1,134 @@
+"""The harness itself: the Markdown parser, output matching, and the example runner's verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.markdown import Example, SpecError, load_spec, parse_chapter
+from harness.run import compare, run_example
+
+CHAPTER = """# 9. A chapter
+
+**ABC-1** A manager MUST do this,
+over two lines.
+
+```python example ABC-1 ABC-2 timeout=7
+print("hi")
+```
+
+```output unordered
+hi
+```
+
+- **ABC-2** *(optional)* Something optional.
+
+```python example ABC-2
+pass
+```
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "09-chapter.md") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_clauses_and_examples_are_read(tmp_path):
+    chapter = parse_chapter(write(tmp_path, CHAPTER))
+    assert chapter.title == "9. A chapter"
+    assert [(c.id, c.optional) for c in chapter.clauses] == [("ABC-1", False), ("ABC-2", True)]
+    assert chapter.clauses[0].text == "A manager MUST do this, over two lines."
+    first, second = chapter.examples
+    assert (first.clauses, first.timeout, first.mode, first.expected, first.code) == (["ABC-1", "ABC-2"], 7.0, "unordered", "hi\n", 'print("hi")\n')
+    assert (second.clauses, second.expected) == (["ABC-2"], None)
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("**A-1** x\n\n```python example\npass\n```\n", "must name the clauses"),
+        ("```output\nx\n```\n", "must follow an example"),
+        ("**A-1** x\n\n```python example A-1\npass\n```\n\n```output sideways\nx\n```\n", "unknown output mode"),
+        ("**A-1** x\n\n```python example A-1\npass\n", "unclosed"),
+    ],
+)
+def test_malformed_chapters_are_rejected(tmp_path, text: str, error: str):
+    with pytest.raises(SpecError, match=error):
+        parse_chapter(write(tmp_path, text))
+
+
+def test_unknown_and_duplicate_clauses_are_rejected(tmp_path):
+    write(tmp_path, "**A-1** x\n\n```python example B-9\npass\n```\n", "01-a.md")
+    with pytest.raises(SpecError, match="unknown clause"):
+        load_spec(tmp_path)
+    write(tmp_path, "**A-1** x\n\n```python example A-1\npass\n```\n", "01-a.md")
+    write(tmp_path, "**A-1** again\n", "02-b.md")
+    with pytest.raises(SpecError, match="defined twice"):
+        load_spec(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "expected, actual, mode, ok",
+    [
+        ("a\nb\n", "a\nb\n", "exact", True),
+        ("a\nb\n", "b\na\n", "exact", False),
+        ("a\nb\n", "b\na\n", "unordered", True),
+        ("a\nb\n", "a\na\n", "unordered", False),
+        ("result: \\d+\n", "result: 42\n", "regex", True),
+        ("result: \\d+\n", "result: 42x\n", "regex", False),
+        ("x\n", "x\ny\n", "regex", False),
+        (None, "anything", "exact", True),
+    ],
+)
+def test_output_matching(expected, actual, mode, ok):
+    assert (compare(expected, actual, mode) == "") is ok
+
+
+def example(code: str, expected: str | None = None, timeout: float = 30) -> Example:
+    return Example("00-test", Path("00-test.md"), 1, ["T-1"], code, expected, "exact", timeout)
+
+
+def test_a_passing_example_passes():
+    assert run_example(example("print('ok')", "ok\n"), "promp", False).verdict == "pass"
+
+
+def test_a_wrong_output_fails_with_a_diff():
+    outcome = run_example(example("print('nope')", "ok\n"), "promp", False)
+    assert outcome.verdict == "fail" and "-ok" in outcome.detail and "+nope" in outcome.detail
+
+
+def test_an_example_past_its_deadline_fails_and_is_killed():
+    outcome = run_example(example("import time\nprint('started', flush=True)\ntime.sleep(60)", timeout=1), "promp", False)
+    assert outcome.verdict == "fail" and "deadline" in outcome.detail and "started" in outcome.detail
+    assert outcome.seconds < 15
+
+
+def test_processes_left_behind_fail_the_example_and_are_killed():
+    outcome = run_example(example("import subprocess\nsubprocess.Popen(['sleep', '60'])\nprint('bye')", "bye\n"), "promp", False)
+    assert outcome.verdict == "fail" and "left behind" in outcome.detail
+    # the autouse fixture fails this test if the 'sleep 60' survived (it is not our child, so check by name)
+    import psutil
+
+    assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
+
+
+def test_a_missing_optional_feature_is_not_applicable_but_a_missing_required_one_fails():
+    code = "from Pro.MP import *\nProManager().noSuchExtension()"
+    assert run_example(example(code), "promp", optional=True).verdict == "n/a"
+    assert run_example(example(code), "promp", optional=False).verdict == "fail"
+
+
+def test_from_pro_mp_resolves_to_the_chosen_implementation_in_workers_too():
+    code = (
+        "from Pro.MP import *\n"
+        "m = ProManager()\n"
+        "w = m.startWorker()\n"
+        "m.evalPythonFunction(w, 'import Pro.MP\\ndef f():\\n    return Pro.MP.__doc__', 'f', None, True)\n"
+        "while m.isBusy():\n"
+        "    m.processMessages()\n"
+        "print('tests.variants.keeps_lone_newlines' in m.takeResult(w))\n"
+    )
+    assert run_example(example(code, "True\n"), "tests.variants.keeps_lone_newlines", False).verdict == "pass"
