@@ -32,6 +32,24 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: Cal
             time.sleep(0.01)
 
 
+def raised_in_another_thread(call: Callable[[], object]) -> list[BaseException]:
+    """What ``call`` raised when run on a thread of its own (empty if nothing)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return errors
+
+
 def pump_until(m: ProManager, predicate: Callable[[], object], timeout: float = 10.0) -> None:
     wait_until(predicate, timeout, step=lambda: m.wait(50))
 

@@ -42,7 +42,13 @@ def test_clauses_and_examples_are_read(tmp_path):
     assert [(c.id, c.optional) for c in chapter.clauses] == [("ABC-1", False), ("ABC-2", True)]
     assert chapter.clauses[0].text == "A manager MUST do this, over two lines."
     first, second = chapter.examples
-    assert (first.clauses, first.timeout, first.mode, first.expected, first.code) == (["ABC-1", "ABC-2"], 7.0, "unordered", "hi\n", 'print("hi")\n')
+    assert (first.clauses, first.timeout, first.mode, first.expected, first.code) == (
+        ["ABC-1", "ABC-2"],
+        7.0,
+        "unordered",
+        "hi\n",
+        'print("hi")\n',
+    )
     assert (second.clauses, second.expected) == (["ABC-2"], None)
 
 

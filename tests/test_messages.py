@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from promp import ProManager, ProMPError, ProMPMessage, ProMPOpt_RedirectOutput, ProWorker_All, ProWorker_Any, proWorkerObject
 
-from .conftest import call, pump_until
+from .conftest import call, pump_until, raised_in_another_thread
 
 ECHO_SERVER = """
 from Pro.MP import *
@@ -152,15 +151,5 @@ def test_proworkerobject_is_none_outside_workers_and_bad_targets_are_rejected(ma
 
 
 def test_manager_messages_only_from_its_thread(manager: ProManager):
-    errors: list[BaseException] = []
-
-    def other() -> None:
-        try:
-            manager.hasMessage()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    thread.join()
+    errors = raised_in_another_thread(manager.hasMessage)
     assert len(errors) == 1 and isinstance(errors[0], ProMPError)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
 
 from promp import NTVariantList, ProManager, ProMPError, ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
 
-from .conftest import call, pump_until
+from .conftest import call, pump_until, raised_in_another_thread
 
 PID = "import os, threading\ndef pid():\n    return os.getpid()\n"
 ECHO = "def echo(x):\n    return x\n"
@@ -172,17 +171,7 @@ def test_targets_without_live_workers_raise(manager: ProManager):
 
 
 def test_the_manager_belongs_to_the_thread_that_created_it(manager: ProManager):
-    errors: list[BaseException] = []
-
-    def other() -> None:
-        try:
-            manager.startWorker()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    thread.join()
+    errors = raised_in_another_thread(manager.startWorker)
     assert len(errors) == 1 and isinstance(errors[0], ProMPError) and "thread" in str(errors[0])
     assert manager.workers() == []
 
