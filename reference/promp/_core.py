@@ -409,7 +409,7 @@ class ManagerSession:
         tid = self._next_task
         self._next_task += 1
         self.unfinished += 1
-        return Task(tid, {**header, "k": "task", "t": tid, "want": want}, payload, want)
+        return Task(tid, {"v": 1, **header, "k": "task", "t": tid, "want": want}, payload, want)
 
     def _live(self, wid: int) -> WorkerRecord:
         if not isinstance(wid, int) or isinstance(wid, bool):

@@ -49,6 +49,7 @@ class ProManager:
         self._writer = OutputWriter()
         self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport)
         self._finalizer = weakref.finalize(self, self._shell.close)
+        self._closed = False
         self._recv_timeout = -1
         self._waits: dict[int, ProMPWait] = {}
         self._wait_updates: list[tuple[int, str, bytes]] = []
@@ -237,6 +238,7 @@ class ProManager:
     # ------------------------------------------------------------ closing
     def close(self) -> None:
         """End every worker and release sockets (extension; also done on collection and at exit)."""
+        self._closed = True
         self._finalizer()
 
     def __enter__(self) -> ProManager:
@@ -249,7 +251,7 @@ class ProManager:
     def _check(self) -> None:
         if threading.get_ident() != self._owner:
             raise ProMPError("a ProManager must be used only from the thread that created it")
-        if not self._finalizer.alive:
+        if self._closed:
             raise ProMPError("the manager is closed")
 
     def _record(self, workerId: int):
@@ -391,9 +393,9 @@ def _script(path: Any) -> str:
 def _arguments(args: Iterable[Any] | None) -> bytes:
     if args is None:
         return b""
-    if isinstance(args, (str, bytes, dict)) or not isinstance(args, (list, tuple)):
+    if not isinstance(args, (list, tuple)):
         raise TypeError(f"args must be an NTVariantList, list or tuple, got {type(args).__name__}")
-    return _values.pack(list(args))
+    return _values.pack(args)
 
 
 __all__ = ["ProManager", "ProMPOpt_AtomicOutput", "ProMPOpt_RedirectOutput", "ProWorker_All", "ProWorker_Any"]

@@ -93,7 +93,7 @@ class Signer:
 
 def encode(signer: Signer, header: dict, payload: bytes = b"") -> bytes:
     """The frame for one message (without the ROUTER identity frame); ``v`` is added here."""
-    head = msgpack.packb({"v": PROTOCOL_VERSION, **header})
+    head = msgpack.packb(header if "v" in header else {"v": PROTOCOL_VERSION, **header})
     size = _LENGTH.pack(len(head))
     return b"".join((signer.sign(size, head, payload), size, head, payload))
 

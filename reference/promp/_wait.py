@@ -95,7 +95,7 @@ class ProMPWait:
         if ui is not None and hasattr(ui, "processEvents"):
             ui.processEvents()
         manager = self._manager()
-        if manager is not None and manager._finalizer.alive:
+        if manager is not None and not manager._closed:
             manager._serve_waits()
 
     def stop(self) -> None:

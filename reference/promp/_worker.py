@@ -296,7 +296,7 @@ class TaskLoop:
         elif not ok:
             traceback.print_exception(value)
         self.worker.waitObject().flush()
-        done = {"k": "done", "t": task_id, "ok": ok, "dt": elapsed}
+        done = {"v": 1, "k": "done", "t": task_id, "ok": ok, "dt": elapsed}
         if not head["want"]:
             self.post(done)
         elif ok:
