@@ -168,3 +168,49 @@ def test_manager_killed_while_its_worker_runs_a_task_still_ends_the_worker(manag
     )
     proc.kill()
     wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+
+
+def test_a_forked_child_neither_keeps_the_workers_alive_nor_ends_them(manager_process):
+    then = (
+        "import os\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    import time\n"
+        "    time.sleep(30)  # outlives its parent: must not hold the workers' alive pipe\n"
+        "    os._exit(0)\n"
+        "print(pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    proc, pids = manager_process(workers=2, timeout=30.0, then=then)
+    child = int(proc.stdout.readline())
+    try:
+        proc.kill()
+        wait_until(lambda: all(gone(p) for p in pids), timeout=3.0)
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
+def test_a_forked_child_that_exits_normally_leaves_the_parents_workers_alone(tmp_path):
+    script = tmp_path / "fork.py"
+    script.write_text(
+        "import os, sys\n"
+        "from Pro.MP import *\n"
+        "m = ProManager()\n"
+        "w = m.startWorker()\n"
+        "code = 'def f(x):\\n    return x\\n'\n"
+        "def call(x):\n"
+        "    m.evalPythonFunction(w, code, 'f', [x], True)\n"
+        "    while m.isBusy():\n"
+        "        m.processMessages()\n"
+        "    return m.takeResult(w)\n"
+        "print(call(1))\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    sys.exit(0)  # runs the atexit handlers, the manager's finalizer among them\n"
+        "os.waitpid(child, 0)\n"
+        "print(call(2))\n"
+        "w = m.startWorker()  # the socket directory must still be there\n"
+        "print(call(3))\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.stdout == "1\n2\n3\n", result.stderr

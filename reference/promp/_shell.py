@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 
 import psutil
 import zmq
@@ -59,6 +60,21 @@ _WORKER_BOOT = (
     f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._worker\n"
     "promp._worker.main()\n"
 )
+
+
+_SHELLS: weakref.WeakSet[Shell] = weakref.WeakSet()
+
+
+def _close_alive_pipes_in_child() -> None:
+    """After os.fork(), the child must not hold the alive pipes: the workers would outlive their manager."""
+    for shell in list(_SHELLS):
+        try:
+            os.close(shell._alive_w)
+        except OSError:
+            pass
+
+
+os.register_at_fork(after_in_child=_close_alive_pipes_in_child)
 
 
 def workerCommand() -> list[str]:
@@ -106,6 +122,8 @@ class Shell:
         self._ctrl.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._controls: list[Control] = []  # for the keeper to send
         self._alive_r, self._alive_w = os.pipe()
+        self._creator = os.getpid()
+        _SHELLS.add(self)
         # The keeper wakes a user thread blocked on the task socket by sending it an empty
         # message from inside the process: one socket to block on, no poller on the hot path.
         self.task.bind(f"inproc://promp-wake-{id(self)}")
@@ -314,6 +332,8 @@ class Shell:
         if self.closed:
             return
         self.closed = True
+        if os.getpid() != self._creator:  # a forked copy of this process: the workers are not ours to end
+            return
         os.close(self._alive_w)
         os.close(self._alive_r)
         deadline = time.monotonic() + self.session.stop_grace
