@@ -115,7 +115,7 @@ class Control:
         try:
             while True:
                 now = time.monotonic()
-                wait = min([self.liveness.wait_time(now)] + [min(d) - now for d in self.deadlines.values()])
+                wait = min([self.liveness.wait_time(now)] + [self._next_abort_step(t, d) - now for t, d in self.deadlines.items()])
                 events = dict(poller.poll(max(0.0, wait) * 1000 + 1))
                 now = time.monotonic()
                 if self.alive_fd in events:
@@ -153,6 +153,10 @@ class Control:
                     self.state.aborted.discard(min(self.state.aborted))
             if ms >= 0:
                 self.deadlines[task] = (now + ms / 2000, now + ms / 1000)
+
+    def _next_abort_step(self, task: int, deadlines: tuple[float, float]) -> float:
+        interrupt_at, exit_at = deadlines
+        return exit_at if task in self.state.interrupt else interrupt_at
 
     def _enforce_aborts(self, now: float) -> None:
         for task, (interrupt_at, exit_at) in list(self.deadlines.items()):
