@@ -209,18 +209,24 @@ class ProManager:
         self._shell.control(controls)
 
     def _wait_until(self, done: Callable[[int], bool], timeout_ms: int) -> bool:
-        """Pump until ``done(events just handled)``; blocks on the task socket in between."""
+        """Pump until ``done(events just handled)``, blocking on the task socket in between.
+
+        Everything that needs handling comes through the task socket (the keeper sends a
+        wake-up message with worker output and exits; timers bound the blocking), so a wait
+        that has something to wait for starts by blocking rather than by polling: one system
+        call less per round trip.
+        """
         self._check()
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        if done(0):
+            self._pump()
+            return True
         session = self._shell.session
         task = self._shell.task
-        frames = None
         while True:
-            if done(self._pump(frames)):
-                return True
             now = time.monotonic()
             if deadline is not None and deadline <= now:
-                return False
+                return done(self._pump())
             limits = [t - now for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
             ms = max(1, math.ceil(min(limits) * 1000)) if limits else -1
             if ms != self._recv_timeout:
@@ -230,6 +236,8 @@ class ProManager:
                 frames = recv_frames(task)
             except zmq.Again:
                 frames = None
+            if done(self._pump(frames)):
+                return True
 
     def _next_wait_poll(self, now: float) -> float | None:
         """While wait objects are registered, their ui_wait's abort state is polled every 50 ms."""
