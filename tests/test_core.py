@@ -236,3 +236,14 @@ def test_a_fresh_assignment_does_not_count_as_completing_tasks():
     s.on_done(a, t1[1], None, 0.0001, 0.001)  # quick history
     assert task_ids(submit(s, ProWorker_Any, now=1.0))  # idle: gets the task
     assert submit(s, ProWorker_Any, now=1.5) == []  # its head task has run 0.5 s: no pipelining
+
+
+def test_pipelining_holds_less_behind_longer_tasks():
+    for run_time, expected in ((0.00001, 8), (0.0005, 4)):
+        s, (a,) = ready_session(1, pipeline_depth=8)
+        (t1,) = task_ids(submit(s, ProWorker_Any))
+        for _ in range(20):
+            submit(s, ProWorker_Any)
+        s.workers[a].avg_run = run_time
+        sent = task_ids(s.on_done(a, t1[1], None, run_time, 0.0001))
+        assert len(sent) == expected, (run_time, len(sent))

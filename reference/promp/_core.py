@@ -12,8 +12,9 @@ the tests drive the very same objects.
 Dispatch of ``ProWorker_Any``: a task goes to an idle ready worker when there
 is one.  When none is idle it waits in the manager's queue, except that a
 worker whose recent tasks all ran in under ``pipeline_threshold`` seconds and
-which is completing them right now may hold up to ``pipeline_depth`` tasks, so
-that tiny tasks are not throttled to one round trip each.  A task that turns
+which is completing them right now may hold up to ``pipeline_depth`` tasks (fewer
+for longer tasks: about two thresholds' worth of expected work), so that tiny
+tasks are not throttled to one round trip each.  A task that turns
 out to be long stops further pipelining to its worker once it has run for ten
 times the threshold; the tasks already pipelined behind it wait for it (the
 cost of the bet).  When a worker dies, the ``ProWorker_Any`` tasks it held but
@@ -453,7 +454,9 @@ class ManagerSession:
             flowing = (
                 rec.avg_run is not None and rec.avg_run < self.pipeline_threshold and now - rec.head_since < self.pipeline_threshold * 10
             )
-            if flowing and load < self.pipeline_depth and (best is None or load < len(best.assigned)):
+            # hold no more than about two thresholds' worth of expected work behind the running task
+            depth = min(self.pipeline_depth, max(2, int(2 * self.pipeline_threshold / max(rec.avg_run or 0.0, 1e-9))))
+            if flowing and load < depth and (best is None or load < len(best.assigned)):
                 best = rec
         return best
 
