@@ -283,7 +283,11 @@ class ProManager:
             self._shell.send_all(sends)
 
     def _pump(self, first: list[bytes] | None = None) -> int:
-        """Handle everything that has arrived (and ``first``, already received); returns how many events."""
+        """Handle ``first`` (a message already received) or else everything that has arrived.
+
+        With ``first`` the socket is not polled again: a caller that waits comes back for
+        the rest, and a round trip saves a system call.  Returns how many events there were.
+        """
         shell = self._shell
         session = shell.session
         task = shell.task
@@ -292,7 +296,8 @@ class ProManager:
         with shell.lock:
             now = time.monotonic()
             frames = first
-            while frames is not None or readable(task):
+            drain = first is None
+            while frames is not None or (drain and readable(task)):
                 if frames is None:
                     frames = recv_frames(task, NOBLOCK)
                 if frames[0] == WAKE_IDENTITY:
