@@ -8,12 +8,13 @@ Options: ``--impl MODULE`` (default: $PROMP_SPEC_IMPL, else the reference ``prom
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
 from .impl import chosen
-from .markdown import Example, parse_chapter
+from .markdown import Example, load_spec, parse_chapter
 from .run import run_example
 
 
@@ -40,10 +41,16 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
+@functools.cache
+def _optional_clauses(spec_dir: Path) -> frozenset[str]:
+    """Ids of the optional clauses of the whole spec (an example may check another chapter's clause)."""
+    return frozenset(c.id for ch in load_spec(spec_dir) for c in ch.clauses if c.optional)
+
+
 class SpecFile(pytest.File):
     def collect(self):
         chapter = parse_chapter(self.path)
-        optional = {c.id for c in chapter.clauses if c.optional}
+        optional = _optional_clauses(self.path.parent)
         wanted = set(self.config.getoption("--spec-clause"))
         for example in chapter.examples:
             if wanted and not wanted & set(example.clauses):
