@@ -67,8 +67,8 @@ def stopwatch() -> Callable[[], float]:
 
 
 def script_file(code: str, name: str = "script.py") -> str:
-    """Write ``code`` to a new file and return its absolute path."""
-    path = os.path.join(tempfile.mkdtemp(prefix="promp-spec-"), name)
+    """Write ``code`` to a new file (under the current directory, which the runner cleans) and return its absolute path."""
+    path = os.path.join(tempfile.mkdtemp(prefix="script-", dir=os.getcwd()), name)
     with open(path, "w") as f:
         f.write(code)
     return path

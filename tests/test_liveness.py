@@ -214,3 +214,15 @@ def test_a_forked_child_that_exits_normally_leaves_the_parents_workers_alone(tmp
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert result.stdout == "1\n2\n3\n", result.stderr
+
+
+def test_socket_directories_of_dead_managers_are_removed_by_the_next_manager(make_manager, manager_process):
+    proc, pids = manager_process(workers=1, timeout=1.0)
+    socket_dir = os.path.dirname(proc.endpoint[len("ipc://") :])
+    proc.send_signal(signal.SIGSTOP)  # frozen first: its worker leaves without removing anything
+    wait_until(lambda: all(gone(p) for p in pids), timeout=6)
+    proc.kill()
+    proc.wait()
+    assert os.path.isdir(socket_dir)
+    make_manager()
+    assert not os.path.exists(socket_dir)

@@ -26,6 +26,7 @@ goes into the ``ManagerSession`` under ``lock``.
 from __future__ import annotations
 
 import collections
+import glob
 import logging
 import os
 import secrets
@@ -63,6 +64,33 @@ _WORKER_BOOT = (
 
 
 _SHELLS: weakref.WeakSet[Shell] = weakref.WeakSet()
+_DIR_PREFIX = "promp-"
+_OWNER = "owner"  # "pid start-time" of the manager's process, for cleaning up after dead ones
+
+
+def _process_stamp(pid: int) -> str:
+    try:
+        return f"{pid} {psutil.Process(pid).create_time()}"
+    except psutil.Error:
+        return ""
+
+
+def remove_stale_socket_dirs() -> None:
+    """Remove the socket directories of managers whose process is gone.
+
+    A killed manager cannot clean up; its workers remove the directory when they see it die,
+    but not when they left because it was frozen first.  The next manager finishes the job.
+    """
+    pattern = os.path.join(tempfile.gettempdir(), _DIR_PREFIX + "*", _OWNER)
+    for owner in glob.glob(pattern):
+        try:
+            with open(owner) as f:
+                stamp = f.read().strip()
+        except OSError:
+            continue
+        pid = stamp.split(" ", 1)[0]
+        if pid.isdigit() and _process_stamp(int(pid)) != stamp:
+            shutil.rmtree(os.path.dirname(owner), ignore_errors=True)
 
 
 def _close_alive_pipes_in_child() -> None:
@@ -110,7 +138,10 @@ class Shell:
         self.dropped = 0
         self._ctx = zmq.Context()
         self.endpoints: dict[str, str] = {}
-        self._dir = tempfile.mkdtemp(prefix="promp-")  # 0700: only this user reaches the sockets
+        remove_stale_socket_dirs()
+        self._dir = tempfile.mkdtemp(prefix=_DIR_PREFIX)  # 0700: only this user reaches the sockets
+        with open(os.path.join(self._dir, _OWNER), "w") as f:
+            f.write(_process_stamp(os.getpid()))
         if transport == "ipc" and len(self._dir) + 8 > _MAX_IPC_PATH:
             transport = "tcp"
         self.task = self._bind(zmq.ROUTER, "task", transport)
