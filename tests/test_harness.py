@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from harness.helpers import gone, wait_until
 from harness.markdown import Example, SpecError, load_spec, parse_chapter
 from harness.run import compare, run_example
 
@@ -115,10 +117,8 @@ def test_an_example_past_its_deadline_fails_and_is_killed():
 def test_processes_left_behind_fail_the_example_and_are_killed():
     outcome = run_example(example("import subprocess\nsubprocess.Popen(['sleep', '60'])\nprint('bye')", "bye\n"), "promp", False)
     assert outcome.verdict == "fail" and "left behind" in outcome.detail
-    # the autouse fixture fails this test if the 'sleep 60' survived (it is not our child, so check by name)
-    import psutil
-
-    assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
+    leftovers = [int(pid) for pid in re.findall(r"\d+", outcome.detail.split("left behind", 1)[1])]
+    assert leftovers and wait_until(lambda: all(gone(pid) for pid in leftovers), 5)
 
 
 def test_a_missing_optional_feature_is_not_applicable_but_a_missing_required_one_fails():
