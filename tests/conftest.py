@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
+from harness import helpers
+from harness.helpers import gone
 from promp import ProManager
 
 
@@ -22,14 +24,8 @@ def descendants() -> list[psutil.Process]:
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, step: Callable[[], object] | None = None) -> None:
     """Poll ``predicate`` (calling ``step`` in between) until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        if step is not None:
-            step()
-        else:
-            time.sleep(0.01)
+    if not helpers.wait_until(predicate, timeout, step):
+        raise AssertionError(f"condition not met within {timeout} s")
 
 
 def raised_in_another_thread(call: Callable[[], object]) -> list[BaseException]:
@@ -52,13 +48,6 @@ def raised_in_another_thread(call: Callable[[], object]) -> list[BaseException]:
 
 def pump_until(m: ProManager, predicate: Callable[[], object], timeout: float = 10.0) -> None:
     wait_until(predicate, timeout, step=lambda: m.wait(50))
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 @pytest.fixture(autouse=True)

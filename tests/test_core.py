@@ -14,7 +14,7 @@ def task_ids(sends: list[Send]) -> list[tuple[int, int]]:
 
 def ready_session(workers: int = 2, **kwargs: float) -> tuple[ManagerSession, list[int]]:
     s = ManagerSession(**kwargs)
-    ids = [s.add_worker(0.0) for _ in range(workers)]
+    ids = [s.add_worker() for _ in range(workers)]
     for wid in ids:
         s.on_hello(wid, 1000 + wid, 0.0)
     return s, ids
@@ -26,7 +26,7 @@ def submit(s: ManagerSession, target: int, want: bool = True, now: float = 0.0) 
 
 def test_tasks_before_hello_are_held_and_sent_in_order_at_hello():
     s = ManagerSession()
-    w = s.add_worker(0.0)
+    w = s.add_worker()
     assert submit(s, w) == [] and submit(s, w) == []
     sends = s.on_hello(w, 42, 0.1)
     assert task_ids(sends) == [(w, 1), (w, 2)]
@@ -170,7 +170,7 @@ def test_silence_is_not_counted_while_the_manager_itself_was_asleep():
 
 def test_a_worker_that_never_answers_is_killed_after_the_start_timeout():
     s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=5.0)
-    w = s.add_worker(0.0)
+    w = s.add_worker()
     assert kills_between(s, 0.0, 6.0) == [(5.25, w)]
 
 
@@ -220,7 +220,7 @@ def test_any_tasks_a_dead_worker_held_but_had_not_started_go_back_to_the_queue()
     held = [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0006) + submit(s, ProWorker_Any, now=0.0007))]
     held += [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0008))]
     assert len(held) == 3 and len(s.workers[a].assigned) == 3
-    b = s.add_worker(0.001)
+    b = s.add_worker()
     s.on_exit(a, -9, 1.0)
     gone, sends = s.finalize_exits(1.0)
     assert gone[0].failed_tasks == 1 and sends == []  # only the task it may have been running fails

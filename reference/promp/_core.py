@@ -132,7 +132,6 @@ class Task:
 @dataclass(slots=True)
 class WorkerRecord:
     id: int
-    started_at: float
     state: str = STARTING
     pid: int | None = None
     assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
@@ -183,10 +182,10 @@ class ManagerSession:
         self._next_ping = 0.0
 
     # ----------------------------------------------------------- workers
-    def add_worker(self, now: float) -> int:
+    def add_worker(self) -> int:
         wid = self._next_worker
         self._next_worker += 1
-        self.workers[wid] = WorkerRecord(wid, started_at=now)
+        self.workers[wid] = WorkerRecord(wid)
         return wid
 
     def on_hello(self, wid: int, pid: int, now: float) -> list[Send]:

@@ -70,7 +70,7 @@ class ProManager:
         self._check()
         shell = self._shell
         with shell.lock:
-            wid = shell.session.add_worker(time.monotonic())
+            wid = shell.session.add_worker()
         try:
             shell.spawn(wid)
         except BaseException:

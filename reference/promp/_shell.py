@@ -249,15 +249,22 @@ class Shell:
             return
         for fd, _ in pipe_poll.poll(0):
             stream = STDOUT if fd == self.pipes[wid][0] else STDERR
-            while True:
-                try:
-                    data = os.read(fd, 65536)
-                except OSError:  # BlockingIOError: drained
-                    break
+            while (data := self._read_output(wid, stream, fd)) is not None:
                 if not data:
                     pipe_poll.unregister(fd)
                     break
-                self.output.append((wid, stream, data))
+
+    def _read_output(self, wid: int, stream: int, fd: int) -> bytes | None:
+        """One chunk of a worker's pipe into ``output`` (caller holds ``lock``): None when drained, b"" at EOF."""
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            return b""
+        if data:
+            self.output.append((wid, stream, data))
+        return data
 
     # ------------------------------------------------------------- keeper
     def _run_echo(self) -> None:
@@ -335,14 +342,9 @@ class Shell:
             self.drain_output(wid)
             self.session.on_exit(wid, code, now)
             return False, False
-        try:
-            data = os.read(fd, 65536)
-        except (BlockingIOError, InterruptedError):
+        data = self._read_output(wid, what, fd)
+        if data is None:
             return False, True
-        except OSError:
-            data = b""
-        if data:
-            self.output.append((wid, what, data))
         return bool(data), bool(data)
 
     def _send_control(self, control: Control) -> None:
