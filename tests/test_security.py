@@ -9,12 +9,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 
 import msgpack
 import zmq
 
 from promp import ProManager, _env
-from promp._protocol import Signer, decode, encode, header
+from promp._protocol import Signer, decode, encode, header, unbatch
 
 from .conftest import call, wait_until
 
@@ -43,6 +44,7 @@ class FakeManager:
 
     def __init__(self, secret: bytes, heartbeat: str = "0.5,60") -> None:
         self.signer = Signer(secret)
+        self.pending: deque = deque()
         self.dir = tempfile.mkdtemp(prefix="promp-fake-")
         self.ctx = zmq.Context()
         self.task = self._bind(zmq.ROUTER, "task")
@@ -79,9 +81,12 @@ class FakeManager:
         return sock
 
     def recv(self, timeout: float = 20.0):
-        assert self.task.poll(int(timeout * 1000)), "the worker sent nothing"
-        ident, frame = self.task.recv_multipart()
-        return decode(self.signer, frame)
+        """The worker's next message, taken out of its batch if it came in one."""
+        if not self.pending:
+            assert self.task.poll(int(timeout * 1000)), "the worker sent nothing"
+            ident, frame = self.task.recv_multipart()
+            self.pending.extend(unbatch(decode(self.signer, frame)))
+        return self.pending.popleft()
 
     def send(self, *frames: bytes) -> None:
         self.task.send_multipart([b"1", *frames])

@@ -34,6 +34,27 @@ def test_tasks_sent_before_the_worker_is_up_run_in_order(manager: ProManager):
     assert manager.takeResult(wid) is None
 
 
+QUICK = """import time
+def quick():
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.0005:
+        pass
+    return 'quick'
+"""
+
+
+@pytest.mark.parametrize("when", ["before the worker is up", "on a running worker"])
+def test_a_quick_result_is_not_held_back_by_a_long_task_queued_behind_it(manager: ProManager, when: str):
+    # results of quick tasks may be batched while more work is waiting, but only for milliseconds
+    wid = manager.startWorker()
+    if when == "on a running worker":
+        pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    manager.evalPythonFunction(wid, QUICK, "quick", None, True)
+    manager.evalPythonCode(wid, "import time; time.sleep(30)")
+    pump_until(manager, manager.hasResults, timeout=10)  # 30 s if the result waited for the sleep
+    assert manager.takeResult(wid) == "quick" and manager.isBusy()
+
+
 def test_tasks_run_on_the_workers_main_thread(manager: ProManager):
     code = "import threading\ndef main():\n    return threading.current_thread() is threading.main_thread()\n"
     assert call(manager, manager.startWorker(), code, "main") is True

@@ -140,6 +140,7 @@ class WorkerRecord:
     answered: bool = False  # has it ever answered one (or said hello)
     head_since: float = 0.0  # when the task now at the head of ``assigned`` began (at the latest)
     avg_run: float | None = None
+    depth: int = 1  # how many tasks it may hold while completing them (pipelining)
     exit_code: int | None = None
     exit_seen_at: float | None = None
     bye: bool = False
@@ -351,7 +352,10 @@ class ManagerSession:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
         if run_time is not None:
-            rec.avg_run = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
+            rec.avg_run = avg = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
+            # hold no more than about two thresholds' worth of expected work behind the running task
+            threshold = self.pipeline_threshold
+            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
         if task.want:
             self.results.put(wid, value)
         return self._dispatch_any(now) if self.any_queue else []
@@ -444,19 +448,16 @@ class ManagerSession:
 
     def _pick_for_any(self, now: float) -> WorkerRecord | None:
         best: WorkerRecord | None = None
+        best_load = 0
+        flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
         for rec in self.workers.values():
             if rec.state != READY:
                 continue
             load = len(rec.assigned)
             if load == 0:
                 return rec
-            flowing = (
-                rec.avg_run is not None and rec.avg_run < self.pipeline_threshold and now - rec.head_since < self.pipeline_threshold * 10
-            )
-            # hold no more than about two thresholds' worth of expected work behind the running task
-            depth = min(self.pipeline_depth, max(2, int(2 * self.pipeline_threshold / max(rec.avg_run or 0.0, 1e-9))))
-            if flowing and load < depth and (best is None or load < len(best.assigned)):
-                best = rec
+            if load < rec.depth and (best is None or load < best_load) and rec.head_since > flowing_since:
+                best, best_load = rec, load
         return best
 
     # ----------------------------------------------------------- results

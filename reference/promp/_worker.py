@@ -48,7 +48,7 @@ from ._message import received
 from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
 from ._tasks import OPERATIONS
-from ._transport import recv_frames, send_frame
+from ._transport import NOBLOCK, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker, TaskState
 
 
@@ -86,11 +86,14 @@ def _echo(ctx: zmq.Context, identity: bytes, endpoint: str) -> None:
 
 
 class Control:
-    """The control thread: heartbeats to the manager, the alive pipe, aborts."""
+    """The control thread: heartbeats to the manager, the alive pipe, aborts, overdue results."""
 
-    def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, signer: Signer, state: TaskState, alive_fd: int) -> None:
-        self.signer = signer
-        self.state = state
+    def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, loop: TaskLoop, alive_fd: int) -> None:
+        self.signer = loop.signer
+        self.state = loop.state
+        self.loop = loop
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        loop.wake_control = lambda: os.eventfd_write(self.wake_fd, 1)
         self.alive_fd = alive_fd
         self.socket_dir = _ipc_dir(env[_env.TASK_ENDPOINT])
         interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
@@ -109,13 +112,15 @@ class Control:
 
     def run(self) -> None:
         poller = zmq.Poller()
-        for item in (self.beat, self.ctrl, self.alive_fd):
+        for item in (self.beat, self.ctrl, self.alive_fd, self.wake_fd):
             poller.register(item, zmq.POLLIN)
         n = 0
         try:
             while True:
                 now = time.monotonic()
                 wait = min([self.liveness.wait_time(now)] + [self._next_abort_step(t, d) - now for t, d in self.deadlines.items()])
+                if self.loop.watched:
+                    wait = min(wait, self.loop.HOLD_AT_MOST)
                 events = dict(poller.poll(max(0.0, wait) * 1000 + 1))
                 now = time.monotonic()
                 if self.alive_fd in events:
@@ -126,6 +131,10 @@ class Control:
                 if self.ctrl in events:
                     while self.ctrl.poll(0):
                         self._take(self.ctrl.recv(), now)
+                if self.wake_fd in events:
+                    os.eventfd_read(self.wake_fd)
+                if self.loop.watched:
+                    self.loop.flush_overdue(now)
                 self._enforce_aborts(now)
                 action = self.liveness.tick(now)
                 if action == "exit":
@@ -182,30 +191,41 @@ def _interrupt_handler(state: TaskState):
 class TaskLoop:
     """Receive tasks, run them in order, report them.
 
-    Results of quick tasks are coalesced into one batch while more tasks of
-    the batch that brought them are waiting, which saves a message (and a
-    wake-up on each side) per task under load.  A result never waits when
-    nothing else is queued, when its task took ``COALESCE_UNDER`` or longer,
-    or past ``HOLD_AT_MOST``.
+    Results of quick tasks are held and sent as one batch while more tasks
+    are already waiting (in the batch that brought them or in the socket):
+    under load that saves a message, and a wake-up on each side, per task.
+    A result is sent at once when nothing else is waiting or when its task
+    took ``COALESCE_UNDER`` or longer; held ones go out after ``HOLD_AT_MOST``
+    at the latest, by the control thread if the next task is still running.
+
+    The socket belongs to the main thread, with one exception: the control
+    thread sends held results.  So every use of the socket while results are
+    held is under ``lock``, and the main thread waits on the socket only with
+    nothing held.
     """
 
     COALESCE_UNDER = 0.001
     HOLD_AT_MOST = 0.002
     MAX_BATCH = 64
+    WATCH_FOR = 1.0  # the control thread stops watching held results after this long without any
 
     def __init__(self, sock: zmq.Socket, signer: Signer, state: TaskState) -> None:
         self.sock = sock
         self.signer = signer
         self.state = state
+        self.lock = threading.Lock()
         self.inbox: deque[Message] = deque()  # tasks and stops, in order
         self.messages: deque = deque()  # custom messages for the running task's code
         self.outbox: list[tuple[dict, bytes]] = []
         self.held_since = 0.0
+        self.last_hold = 0.0
+        self.watched = False  # the control thread wakes every HOLD_AT_MOST to send overdue results
+        self.wake_control = lambda: None
         self.worker = ProWorker(self, state)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
         if not self.outbox:
-            self.held_since = time.perf_counter()
+            self.held_since = time.monotonic()
         self.outbox.append((head, payload))
 
     def send_now(self, head: dict, payload: bytes = b"") -> None:
@@ -213,6 +233,10 @@ class TaskLoop:
         self.flush()
 
     def flush(self) -> None:
+        with self.lock:
+            self._flush()
+
+    def _flush(self) -> None:
         if not self.outbox:
             return
         flush_std_streams()  # output before results: the manager reads the pipes when a message arrives
@@ -225,9 +249,13 @@ class TaskLoop:
 
     def receive(self, timeout: float | None = None) -> bool:
         """Take the next frame (waiting up to ``timeout`` s, forever if None); False if none came."""
+        self.flush()  # nothing held while waiting: the control thread keeps off the socket
         if timeout is not None and not self.sock.poll(max(0, int(timeout * 1000))):
             return False
-        frames = recv_frames(self.sock)
+        self._take(recv_frames(self.sock))
+        return True
+
+    def _take(self, frames: list[bytes]) -> None:
         try:
             if len(frames) != 1:
                 raise ProtocolError(f"expected 1 frame, got {len(frames)}")
@@ -238,14 +266,42 @@ class TaskLoop:
                     self.inbox.append(msg)
         except ProtocolError as exc:
             print(f"promp worker: dropped a message: {exc}", file=sys.stderr, flush=True)
-        return True
+
+    def _hold_or_flush(self, waiting: bool) -> bool:
+        """Hold the results posted so far if ``waiting`` (more work is here) allows; else send them."""
+        with self.lock:
+            if not self.outbox:
+                return False
+            now = time.monotonic()
+            if waiting and len(self.outbox) < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
+                self.last_hold = now
+                if not self.watched:
+                    self.watched = True
+                    self.wake_control()
+                return True
+            self._flush()
+            return False
+
+    def flush_overdue(self, now: float) -> None:
+        """Control thread: send results held too long; stop watching after ``WATCH_FOR`` without any."""
+        with self.lock:
+            if self.outbox and now - self.held_since >= self.HOLD_AT_MOST:
+                self._flush()
+            elif not self.outbox and now - self.last_hold > self.WATCH_FOR:
+                self.watched = False
 
     def run(self) -> int:
         self.post(header("hello", pid=os.getpid(), level=_state.level))
         while True:
             if not self.inbox:
-                self.flush()
-                self.receive()
+                with self.lock:
+                    more = bool(self.outbox) and readable(self.sock)
+                    if more:
+                        self._take(recv_frames(self.sock, NOBLOCK))
+                if more:
+                    self._hold_or_flush(True)
+                else:
+                    self.receive()
                 continue
             msg = self.inbox.popleft()
             if msg.kind == "stop":
@@ -258,13 +314,7 @@ class TaskLoop:
             if code is not None:
                 self.flush()
                 return code
-            if (
-                aborted
-                or elapsed >= self.COALESCE_UNDER
-                or len(self.outbox) >= self.MAX_BATCH
-                or time.perf_counter() - self.held_since >= self.HOLD_AT_MOST
-            ):
-                self.flush()
+            self._hold_or_flush(not aborted and elapsed < self.COALESCE_UNDER)
 
     def run_user_code(self, head: dict, payload: bytes | memoryview) -> tuple[bool, object]:
         """(ok, value or exception); ``ProMPAborted`` can only be raised while ``in_user_code``."""
@@ -338,14 +388,14 @@ def main() -> None:
 
     ctx = zmq.Context()
     threading.Thread(target=_echo, args=(ctx, identity, env[_env.BEAT_ENDPOINT]), name="promp-echo", daemon=True).start()
-    control = Control(ctx, identity, env, signer, state, alive_fd)
-    threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, identity)
     sock.setsockopt(zmq.SNDHWM, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.connect(env[_env.TASK_ENDPOINT])
     loop = TaskLoop(sock, signer, state)
+    control = Control(ctx, identity, env, loop, alive_fd)
+    threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     _state.worker = loop.worker
     code = loop.run()
     loop.post(header("bye", code=code))
