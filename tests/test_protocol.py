@@ -15,7 +15,7 @@ SIGNER = Signer(b"k" * 32)
 def frame_with(head: object, payload: bytes = b"", signer: Signer = SIGNER) -> bytes:
     raw = msgpack.packb(head)
     size = len(raw).to_bytes(4, "big")
-    return signer.sign(size, raw, payload) + size + raw + payload
+    return signer.sign(size + raw + payload) + size + raw + payload
 
 
 def test_round_trip_keeps_header_and_payload():
@@ -47,13 +47,13 @@ def test_header_that_is_not_msgpack_is_rejected():
     raw = b"\xc1\xc1"  # 0xc1 is never valid msgpack
     size = len(raw).to_bytes(4, "big")
     with pytest.raises(ProtocolError, match="not valid msgpack"):
-        decode(SIGNER, SIGNER.sign(size, raw) + size + raw)
+        decode(SIGNER, SIGNER.sign(size + raw) + size + raw)
 
 
 def test_header_length_out_of_bounds_is_rejected():
     size = (10**6).to_bytes(4, "big")
     with pytest.raises(ProtocolError, match="out of bounds"):
-        decode(SIGNER, SIGNER.sign(size, b"x") + size + b"x")
+        decode(SIGNER, SIGNER.sign(size + b"x") + size + b"x")
 
 
 def test_batches_carry_several_messages_under_one_signature():

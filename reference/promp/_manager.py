@@ -227,8 +227,8 @@ class ProManager:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
-            limits = [t - now for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
-            ms = max(1, math.ceil(min(limits) * 1000)) if limits else -1
+            limits = [t for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
+            ms = max(1, math.ceil((min(limits) - now) * 1000)) if limits else -1
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
@@ -308,8 +308,7 @@ class ProManager:
                 frames = None
             gone, more = session.finalize_exits(now) if session.exits_pending else ((), ())
             sends += more
-            output = list(shell.output)
-            shell.output.clear()
+            output, shell.output = shell.output, []  # the keeper appends to the new list once the lock is released
         self._send(sends)
         for worker in gone:
             if not worker.expected:

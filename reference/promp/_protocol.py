@@ -37,6 +37,9 @@ MAX_HEADER_BYTES = 64 * 1024
 SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
 _PREFIX = SIGNATURE_BYTES + _LENGTH.size
+_compare_digest = hmac.compare_digest
+_unpackb = msgpack.unpackb
+_pack_header = msgpack.Packer().pack  # headers are plain maps: packing never calls back into Python, so one packer serves all threads
 
 # kind -> {required header field: accepted type(s)}
 _KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -58,13 +61,14 @@ _KINDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     # either direction: several messages for one peer under one signature
     "batch": {"n": int},
 }
+_FIELDS = {kind: tuple(fields.items()) for kind, fields in _KINDS.items()}
 
 
 class ProtocolError(ValueError):
     """An inbound frame list was rejected; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     kind: str
     header: dict
@@ -84,35 +88,38 @@ class Signer:
         except ImportError:
             self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
 
-    def sign(self, *parts: bytes | memoryview) -> bytes:
+    def sign(self, data: bytes | memoryview) -> bytes:
         mac = self._keyed.copy()
-        for part in parts:
-            mac.update(part)
+        mac.update(data)
         return mac.digest()
 
 
 def encode(signer: Signer, header: dict, payload: bytes = b"") -> bytes:
     """The frame for one message (without the ROUTER identity frame); ``v`` is added here."""
-    head = msgpack.packb(header if "v" in header else {"v": PROTOCOL_VERSION, **header})
-    size = _LENGTH.pack(len(head))
-    return b"".join((signer.sign(size, head, payload), size, head, payload))
+    head = _pack_header(header if "v" in header else {"v": PROTOCOL_VERSION, **header})
+    body = b"".join((_LENGTH.pack(len(head)), head, payload))
+    return signer.sign(body) + body
 
 
 def decode(signer: Signer, frame: bytes) -> Message:
     if len(frame) < _PREFIX:
         raise ProtocolError(f"frame of {len(frame)} bytes is shorter than the {_PREFIX}-byte prefix")
     view = memoryview(frame)
-    if not hmac.compare_digest(view[:SIGNATURE_BYTES], signer.sign(view[SIGNATURE_BYTES:])):
+    if not _compare_digest(view[:SIGNATURE_BYTES], signer.sign(view[SIGNATURE_BYTES:])):
         raise ProtocolError("bad or missing signature")
     (size,) = _LENGTH.unpack_from(frame, SIGNATURE_BYTES)
-    if size > MAX_HEADER_BYTES or _PREFIX + size > len(frame):
+    end = _PREFIX + size
+    if size > MAX_HEADER_BYTES or end > len(frame):
         raise ProtocolError(f"header length {size} is out of bounds")
-    header = _unpack(view[_PREFIX : _PREFIX + size], "header")
+    try:
+        header = _unpackb(view[_PREFIX:end])
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"header is not valid msgpack: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a map, got {type(header).__name__}")
     if header.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"unsupported protocol version {header.get('v')!r} (expected {PROTOCOL_VERSION})")
-    return Message(_check_fields(header), header, view[_PREFIX + size :])
+    return Message(_check_fields(header), header, view[end:])
 
 
 def encode_batch(signer: Signer, items: list[tuple[dict, bytes]]) -> bytes:
@@ -147,12 +154,12 @@ def _unpack(data: bytes | memoryview, what: str) -> Any:
 
 def _check_fields(header: dict) -> str:
     kind = header.get("k")
-    fields = _KINDS.get(kind) if isinstance(kind, str) else None
+    fields = _FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise ProtocolError(f"unknown message kind {kind!r}")
-    for name, expected in fields.items():
+    for name, expected in fields:
         value = header.get(name)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        if not isinstance(value, expected) or (expected is int and value.__class__ is bool):
             raise ProtocolError(f"{kind}: field {name!r} must be {_type_names(expected)}, got {value!r}")
     return kind
 

@@ -25,7 +25,6 @@ goes into the ``ManagerSession`` under ``lock``.
 
 from __future__ import annotations
 
-import collections
 import glob
 import logging
 import os
@@ -134,7 +133,7 @@ class Shell:
         self.procs: dict[int, subprocess.Popen] = {}
         self.pipes: dict[int, tuple[int, int]] = {}  # worker -> (stdout fd, stderr fd)
         self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
-        self.output: collections.deque[tuple[int, int, bytes]] = collections.deque()
+        self.output: list[tuple[int, int, bytes]] = []  # (worker, stream, data), read under lock
         self.dropped = 0
         self._ctx = zmq.Context()
         self.endpoints: dict[str, str] = {}
@@ -223,17 +222,20 @@ class Shell:
     def send_all(self, sends: list[Send]) -> None:
         """Send on the task channel; several messages for one worker go as one batch."""
         if len(sends) == 1:  # the common case, without the grouping
-            by_worker = {sends[0].worker: [(sends[0].header, sends[0].payload)]}
-        else:
-            by_worker = {}
-            for action in sends:
-                by_worker.setdefault(action.worker, []).append((action.header, action.payload))
+            send = sends[0]
+            self._send_frame(send.worker, encode(self.signer, send.header, send.payload))
+            return
+        by_worker: dict[int, list[tuple[dict, bytes]]] = {}
+        for action in sends:
+            by_worker.setdefault(action.worker, []).append((action.header, action.payload))
         for wid, items in by_worker.items():
-            frame = encode(self.signer, *items[0]) if len(items) == 1 else encode_batch(self.signer, items)
-            try:
-                send_frames(self.task, [b"%d" % wid, frame])
-            except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
-                log.debug("could not send to worker %d: %s", wid, exc)
+            self._send_frame(wid, encode(self.signer, *items[0]) if len(items) == 1 else encode_batch(self.signer, items))
+
+    def _send_frame(self, wid: int, frame: bytes) -> None:
+        try:
+            send_frames(self.task, [b"%d" % wid, frame])
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
+            log.debug("could not send to worker %d: %s", wid, exc)
 
     def control(self, controls: list[Control]) -> None:
         """Hand control messages to the keeper, which owns the control socket."""

@@ -195,7 +195,8 @@ class TaskLoop:
     are already waiting (in the batch that brought them or in the socket):
     under load that saves a message, and a wake-up on each side, per task.
     A result is sent at once when nothing else is waiting or when its task
-    took ``COALESCE_UNDER`` or longer; held ones go out after ``HOLD_AT_MOST``
+    took ``COALESCE_UNDER`` or longer (and the socket is only looked at when
+    the last frame was already there on arrival: a round trip pays nothing); held ones go out after ``HOLD_AT_MOST``
     at the latest, by the control thread if the next task is still running.
 
     The socket belongs to the main thread, with one exception: the control
@@ -208,6 +209,7 @@ class TaskLoop:
     HOLD_AT_MOST = 0.002
     MAX_BATCH = 64
     WATCH_FOR = 1.0  # the control thread stops watching held results after this long without any
+    FLOWING_UNDER = 0.00002  # a frame that came this quickly was already waiting: look for more next time
 
     def __init__(self, sock: zmq.Socket, signer: Signer, state: TaskState) -> None:
         self.sock = sock
@@ -220,6 +222,7 @@ class TaskLoop:
         self.held_since = 0.0
         self.last_hold = 0.0
         self.watched = False  # the control thread wakes every HOLD_AT_MOST to send overdue results
+        self.flowing = False  # frames are arriving faster than tasks run: worth checking the socket
         self.wake_control = lambda: None
         self.worker = ProWorker(self, state)
 
@@ -267,20 +270,17 @@ class TaskLoop:
         except ProtocolError as exc:
             print(f"promp worker: dropped a message: {exc}", file=sys.stderr, flush=True)
 
-    def _hold_or_flush(self, waiting: bool) -> bool:
-        """Hold the results posted so far if ``waiting`` (more work is here) allows; else send them."""
+    def _hold(self) -> None:
+        """More work is here: hold the results posted so far, unless there are enough or they are old."""
         with self.lock:
-            if not self.outbox:
-                return False
             now = time.monotonic()
-            if waiting and len(self.outbox) < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
+            if len(self.outbox) < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
                 self.last_hold = now
                 if not self.watched:
                     self.watched = True
                     self.wake_control()
-                return True
-            self._flush()
-            return False
+            else:
+                self._flush()
 
     def flush_overdue(self, now: float) -> None:
         """Control thread: send results held too long; stop watching after ``WATCH_FOR`` without any."""
@@ -294,14 +294,18 @@ class TaskLoop:
         self.post(header("hello", pid=os.getpid(), level=_state.level))
         while True:
             if not self.inbox:
-                with self.lock:
-                    more = bool(self.outbox) and readable(self.sock)
+                if self.outbox and self.flowing:
+                    with self.lock:
+                        more = readable(self.sock)
+                        if more:
+                            self._take(recv_frames(self.sock, NOBLOCK))
                     if more:
-                        self._take(recv_frames(self.sock, NOBLOCK))
-                if more:
-                    self._hold_or_flush(True)
-                else:
-                    self.receive()
+                        self._hold()
+                        continue
+                self.flush()
+                started = time.monotonic()
+                self._take(recv_frames(self.sock))
+                self.flowing = time.monotonic() - started < self.FLOWING_UNDER
                 continue
             msg = self.inbox.popleft()
             if msg.kind == "stop":
@@ -314,7 +318,11 @@ class TaskLoop:
             if code is not None:
                 self.flush()
                 return code
-            self._hold_or_flush(not aborted and elapsed < self.COALESCE_UNDER)
+            if aborted or elapsed >= self.COALESCE_UNDER:
+                self.flush()
+            elif self.inbox:
+                self._hold()
+            # else the socket decides, at the top of the loop
 
     def run_user_code(self, head: dict, payload: bytes | memoryview) -> tuple[bool, object]:
         """(ok, value or exception); ``ProMPAborted`` can only be raised while ``in_user_code``."""
