@@ -9,7 +9,7 @@ import pytest
 
 from promp import NTVariantList, ProManager, ProMPError, ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
 
-from .conftest import call, pump_until, raised_in_another_thread
+from .conftest import call, pump_until, raised_in_another_thread, wait_until
 
 PID = "import os, threading\ndef pid():\n    return os.getpid()\n"
 ECHO = "def echo(x):\n    return x\n"
@@ -252,3 +252,54 @@ def test_worker_environment_carries_no_secret(manager: ProManager):
         assert manager._shell.secret.hex().encode() not in f.read()
     directory = os.path.dirname(manager._shell.endpoints["task"][len("ipc://") :])
     assert os.stat(directory).st_mode & 0o777 == 0o700
+
+
+def _io_threads(pid: int) -> dict[int, int]:
+    """The ZeroMQ I/O threads of a process: thread id -> scheduling policy."""
+    import glob
+
+    threads = {}
+    for task in glob.glob(f"/proc/{pid}/task/*"):
+        with open(f"{task}/comm") as f:
+            if f.read().startswith("ZMQbg/IO"):
+                tid = int(os.path.basename(task))
+                threads[tid] = os.sched_getscheduler(tid)
+    return threads
+
+
+def test_zmq_io_threads_run_sched_batch_so_they_never_preempt_the_sender(make_manager):
+    before = _io_threads(os.getpid())  # other contexts of this process are not ours to judge
+    manager = make_manager()
+    wid = manager.startWorker()
+    pump_until(manager, lambda: manager.workerState(wid) == "ready")
+    ours = {tid: policy for tid, policy in _io_threads(os.getpid()).items() if tid not in before}
+    workers = _io_threads(manager.workerPid(wid))
+    assert set(ours.values()) == {os.SCHED_BATCH} and set(workers.values()) == {os.SCHED_BATCH}, (ours, workers)
+
+
+def test_where_sched_batch_is_refused_the_context_keeps_the_default_policy(monkeypatch):
+    import zmq
+
+    from promp import _transport
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("not here")
+
+    monkeypatch.setattr(_transport, "_batch_allowed", None)
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    before = _io_threads(os.getpid())
+    ctx = _transport.new_context()
+    try:
+        sock = ctx.socket(zmq.PAIR)  # starts the I/O thread; libzmq would abort had it been told to set a refused policy
+        sock.bind("inproc://probe")
+        sock.close()
+        new: dict[int, int] = {}
+
+        def started() -> bool:  # the thread names itself once it runs
+            new.update((tid, policy) for tid, policy in _io_threads(os.getpid()).items() if tid not in before)
+            return bool(new)
+
+        wait_until(started)
+        assert list(new.values()) == [os.SCHED_OTHER]
+    finally:
+        ctx.term()

@@ -49,3 +49,35 @@ def test_nt_variant_list_has_the_seed_accessors():
     args.append(5)
     assert (args.size(), args.count(), args.at(1), args.isEmpty()) == (2, 2, 5, False)
     assert args.count(4) == 1
+
+
+def test_a_value_that_failed_to_pack_leaves_nothing_behind_for_the_next():
+    # the packer is reused between calls: a half-packed value must not leak into the next one
+    for bad in ([1, 2, object()], ["x" * 100, 2**70], {"a": [1, {2, 3}]}):
+        with pytest.raises(TypeError):
+            pack(bad)
+        assert unpack(pack([7, "seven"])) == [7, "seven"]
+
+
+def test_threads_pack_side_by_side_without_mixing_values():
+    import threading
+
+    errors: list[object] = []
+
+    def work(n: int) -> None:
+        for i in range(2000):
+            value = [n, i, "t" * (n % 7), {"n": n}]
+            if unpack(pack(value)) != value:
+                errors.append(value)
+            if i % 50 == 0:
+                try:
+                    pack([n, object()])
+                except TypeError:
+                    pass
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

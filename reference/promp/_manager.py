@@ -26,7 +26,7 @@ from ._message import ProMPMessage, received
 from ._output import OutputWriter, flush_std_streams
 from ._protocol import ProtocolError, decode, unbatch
 from ._shell import WAKE_IDENTITY, Shell
-from ._transport import NOBLOCK, readable, recv_frames
+from ._transport import NOBLOCK, readable, recv_routed
 from ._wait import ProMPWait
 
 log = logging.getLogger("promp")
@@ -227,13 +227,16 @@ class ProManager:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
-            limits = [t for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
-            ms = max(1, math.ceil((min(limits) - now) * 1000)) if limits else -1
+            if deadline is None and not session.exits_pending and not self._waits:
+                ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
+            else:
+                limits = [t for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
+                ms = max(1, math.ceil((min(limits) - now) * 1000)) if limits else -1
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
             try:
-                frames = recv_frames(task)
+                frames = recv_routed(task)
             except zmq.Again:
                 frames = None
             if done(self._pump(frames)):
@@ -299,7 +302,7 @@ class ProManager:
             drain = first is None
             while frames is not None or (drain and readable(task)):
                 if frames is None:
-                    frames = recv_frames(task, NOBLOCK)
+                    frames = recv_routed(task, NOBLOCK)
                 if frames[0] == WAKE_IDENTITY:
                     shell.wake_pending = False
                 else:

@@ -46,7 +46,7 @@ from . import _env, _state
 from ._core import Control, Kill, ManagerSession, Ping, Send
 from ._output import STDERR, STDOUT
 from ._protocol import Signer, decode, encode, encode_batch, header
-from ._transport import readable, send_frames
+from ._transport import new_context, readable, send_frames
 
 log = logging.getLogger("promp")
 
@@ -135,7 +135,7 @@ class Shell:
         self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
         self.output: list[tuple[int, int, bytes]] = []  # (worker, stream, data), read under lock
         self.dropped = 0
-        self._ctx = zmq.Context()
+        self._ctx = new_context()
         self.endpoints: dict[str, str] = {}
         remove_stale_socket_dirs()
         self._dir = tempfile.mkdtemp(prefix=_DIR_PREFIX)  # 0700: only this user reaches the sockets

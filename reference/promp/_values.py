@@ -8,6 +8,7 @@ send it, so nothing half-sent ever reaches a worker.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgpack
@@ -25,9 +26,16 @@ def _reject(value: Any) -> Any:
     )
 
 
+_packers = threading.local()  # a packer calls back into Python (``_reject``): one per thread, never shared
+
+
 def pack(value: Any) -> bytes:
     try:
-        return msgpack.packb(value, default=_reject, use_bin_type=True)
+        packer = _packers.packer
+    except AttributeError:
+        packer = _packers.packer = msgpack.Packer(default=_reject, use_bin_type=True)
+    try:
+        return packer.pack(value)
     except OverflowError:
         raise TypeError(f"cannot send int {_find_big_int(value)!r}: it does not fit in 64 bits") from None
     except ValueError as exc:  # e.g. recursion too deep

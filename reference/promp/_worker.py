@@ -48,7 +48,7 @@ from ._message import received
 from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
 from ._tasks import OPERATIONS
-from ._transport import NOBLOCK, readable, recv_frames, send_frame
+from ._transport import NOBLOCK, new_context, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker, TaskState
 
 
@@ -394,7 +394,7 @@ def main() -> None:
     state = TaskState()
     signal.signal(signal.SIGUSR1, _interrupt_handler(state))
 
-    ctx = zmq.Context()
+    ctx = new_context()
     threading.Thread(target=_echo, args=(ctx, identity, env[_env.BEAT_ENDPOINT]), name="promp-echo", daemon=True).start()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, identity)
