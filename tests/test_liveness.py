@@ -75,6 +75,29 @@ def test_workers_exit_after_the_heartbeat_timeout_when_the_manager_is_frozen(man
     assert time.monotonic() - stopped > 0.8  # it was the timeout, not something quicker
 
 
+FLOOD = """
+import os
+m.setOptions(ProMPOpt_RedirectOutput)
+for i in range(20000):
+    m.evalPythonFunction(ProWorker_Any, "def f(i):\\n    print('x' * 40000)\\n    return i\\n", "f", [i], True)
+print("flooding", flush=True)
+sys.stdout = open(os.devnull, "w")
+while m.isBusy():
+    m.wait(50)
+    while m.takeResult() is not None:
+        pass
+"""
+
+
+def test_workers_of_a_manager_frozen_while_they_flood_it_with_output_still_exit(manager_process):
+    # their output pipes fill up and their main threads block in print(); the heartbeat
+    # timeout must not depend on those threads (nor on the locks they hold)
+    proc, pids = manager_process(workers=2, timeout=1.0, then=FLOOD)
+    assert proc.stdout.readline().strip() == "flooding"
+    proc.send_signal(signal.SIGSTOP)
+    wait_until(lambda: all(gone(p) for p in pids), timeout=1.0 + 9.0)
+
+
 def test_workers_exit_when_the_manager_script_ends_normally_or_by_an_exception(manager_process):
     for then in ("print('bye')", "raise SystemExit(3)", "raise RuntimeError('boom')"):
         proc, pids = manager_process(workers=2, timeout=30.0, then=then)

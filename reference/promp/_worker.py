@@ -236,13 +236,15 @@ class TaskLoop:
         self.flush()
 
     def flush(self) -> None:
+        """Send what is posted (main thread); the output printed so far goes first."""
+        flush_std_streams()  # output before results: the manager reads the pipes when a message arrives
         with self.lock:
             self._flush()
 
     def _flush(self) -> None:
+        """Send what is posted, under ``lock``; never blocks (the socket has no high-water mark)."""
         if not self.outbox:
             return
-        flush_std_streams()  # output before results: the manager reads the pipes when a message arrives
         if len(self.outbox) == 1:
             frame = encode(self.signer, *self.outbox[0])
         else:
@@ -272,6 +274,7 @@ class TaskLoop:
 
     def _hold(self) -> None:
         """More work is here: hold the results posted so far, unless there are enough or they are old."""
+        flush_std_streams()  # so that the control thread may send them without touching the streams
         with self.lock:
             now = time.monotonic()
             if len(self.outbox) < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
@@ -283,12 +286,19 @@ class TaskLoop:
                 self._flush()
 
     def flush_overdue(self, now: float) -> None:
-        """Control thread: send results held too long; stop watching after ``WATCH_FOR`` without any."""
-        with self.lock:
+        """Control thread: send results held too long; stop watching after ``WATCH_FOR`` without any.
+
+        Never waits: if the main thread has the lock, it is using the socket and sends them itself.
+        """
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
             if self.outbox and now - self.held_since >= self.HOLD_AT_MOST:
                 self._flush()
             elif not self.outbox and now - self.last_hold > self.WATCH_FOR:
                 self.watched = False
+        finally:
+            self.lock.release()
 
     def run(self) -> int:
         self.post(header("hello", pid=os.getpid(), level=_state.level))
@@ -372,8 +382,6 @@ class TaskLoop:
             self.post(done, _values.pack([type(value).__name__, str(value), tb]))
         with self.state.lock:  # the control thread decides against this, never in between
             aborted = task_id in self.state.aborted
-            if aborted:
-                self.flush()
             self.state.finish(task_id)
         return exit_code, elapsed, aborted
 

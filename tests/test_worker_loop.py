@@ -1,0 +1,84 @@
+"""The worker's task loop on its own, over an in-process socket pair: what the control thread may and may not do."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+import time
+
+import pytest
+import zmq
+
+from promp._protocol import Signer, decode, header, unbatch
+from promp._worker import TaskLoop
+from promp._worker_api import TaskState
+
+
+@pytest.fixture
+def loop_and_peer():
+    ctx = zmq.Context()
+    peer = ctx.socket(zmq.PAIR)
+    peer.bind("inproc://task-loop")
+    sock = ctx.socket(zmq.PAIR)
+    sock.connect("inproc://task-loop")
+    signer = Signer(os.urandom(32))
+    loop = TaskLoop(sock, signer, TaskState())
+    try:
+        yield loop, peer, signer
+    finally:
+        sock.close(linger=0)
+        peer.close(linger=0)
+        ctx.term()
+
+
+class BlockedStream(io.StringIO):
+    """A stdout whose flush does not return until ``release`` is set, like a print into a full pipe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def flush(self) -> None:
+        self.release.wait()
+
+
+def _in_thread(call) -> threading.Thread:
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_control_thread_sends_overdue_results_without_touching_the_std_streams(loop_and_peer, monkeypatch):
+    loop, peer, signer = loop_and_peer
+    loop.post(header("done", t=1, ok=True))
+    loop.held_since = time.monotonic() - 1.0
+    stream = BlockedStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        thread = _in_thread(lambda: loop.flush_overdue(time.monotonic()))
+        thread.join(5)
+        assert not thread.is_alive(), "flush_overdue waited on sys.stdout"
+        assert peer.poll(5000)
+        assert [m.header["t"] for m in unbatch(decode(signer, peer.recv()))] == [1]
+    finally:
+        stream.release.set()
+
+
+def test_the_control_thread_never_waits_for_the_main_thread(loop_and_peer):
+    loop, peer, _ = loop_and_peer
+    loop.post(header("done", t=1, ok=True))
+    loop.held_since = time.monotonic() - 1.0
+    with loop.lock:  # the main thread is using the socket: it sends the results itself
+        thread = _in_thread(lambda: loop.flush_overdue(time.monotonic()))
+        thread.join(5)
+        assert not thread.is_alive(), "flush_overdue waited for the lock"
+    assert loop.outbox and not peer.poll(0)
+
+
+def test_results_younger_than_the_hold_limit_stay_held(loop_and_peer):
+    loop, peer, _ = loop_and_peer
+    loop.post(header("done", t=1, ok=True))
+    loop.flush_overdue(loop.held_since)  # not yet overdue
+    assert loop.outbox and not peer.poll(0)
