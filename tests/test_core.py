@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
-from promp._core import Kill, ManagerSession, Ping, Send, WorkerLiveness
+from promp._core import Kill, ManagerSession, Ping, Send
+from promp._worker_core import WorkerLiveness
 
 
 def task_ids(sends: list[Send]) -> list[tuple[int, int]]:

@@ -4,15 +4,44 @@
 same objects plus the extensions.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import _state
-from ._core import ProWorker_All, ProWorker_Any
+from ._constants import ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
-from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
 from ._message import ProMPMessage
-from ._shell import workerCommand
 from ._values import NTVariantList
-from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
 from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
+
+if TYPE_CHECKING:
+    from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
+    from ._shell import workerCommand
+    from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
+
+# The manager side is imported on first use: a worker that never starts a manager of its own
+# does not pay for it at start-up (about a third of a worker's start time).
+_LAZY = {
+    "ProManager": "._manager",
+    "ProMPOpt_AtomicOutput": "._manager",
+    "ProMPOpt_RedirectOutput": "._manager",
+    "workerCommand": "._shell",
+    "NTSimpleWait": "._wait",
+    "ProMPWait": "._wait",
+    "TerminalWait": "._wait",
+    "proContext": "._wait",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'promp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def proWorkerObject() -> ProWorker | None:

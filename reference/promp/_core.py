@@ -3,9 +3,10 @@
 ``ManagerSession`` is everything a manager knows: its workers and their
 states, the task table, the queue for ``ProWorker_Any``, results, heartbeat
 deadlines and the grace period that lets a dead worker's last messages arrive
-before its pending tasks are failed.  ``WorkerLiveness`` is the worker's view
-of its manager.  Both take events and the current time (``now``, seconds on a
-monotonic clock) and return actions; they never read a clock, touch a socket,
+before its pending tasks are failed; its counterpart in a worker,
+``WorkerLiveness`` (in ``_worker_core``, so that workers need not import this
+module), is the worker's view of its manager.  Both take events and the current
+time (``now``, seconds on a monotonic clock) and return actions; they never read a clock, touch a socket,
 start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
 the tests drive the very same objects.
 
@@ -27,16 +28,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._constants import EXIT_ABORTED, ProWorker_All, ProWorker_Any
 from ._errors import ProMPRemoteError, ProWorkerExited
-
-ProWorker_Any = -1
-ProWorker_All = -2
 
 STARTING, READY, STOPPING, EXITED = "starting", "ready", "stopping", "exited"
 
-# Exit codes a worker uses for the ends it chooses itself.
-EXIT_MANAGER_GONE = 3  # its manager died or fell silent
-EXIT_ABORTED = 4  # an aborted task did not end within the time abortOperation gave it
 ABORT_SAFETY = 1.0  # the manager kills a worker that failed to end itself this long after
 
 
@@ -466,40 +462,3 @@ class ManagerSession:
 
     def take_result(self, target: int = ProWorker_Any) -> Any:
         return self.results.take(target)
-
-
-class WorkerLiveness:
-    """The worker's watch on its manager: ping every interval, give up after the timeout.
-
-    As on the manager side, the timeout runs from the oldest unanswered ping,
-    and a watcher that was itself asleep for half the timeout or more (a task
-    held the GIL in C) restarts the clock rather than deciding on stale facts.
-    """
-
-    def __init__(self, interval: float, timeout: float, now: float) -> None:
-        self.interval = interval
-        self.timeout = timeout
-        self.waiting_since: float | None = None
-        self.next_ping = now
-        self.last_tick = now
-
-    def on_echo(self, now: float) -> None:
-        self.waiting_since = None
-
-    def tick(self, now: float) -> str | None:
-        """``"exit"`` when the manager has been silent too long, ``"ping"`` when one is due."""
-        if now - self.last_tick >= self.timeout / 2 and self.waiting_since is not None:
-            self.waiting_since = now
-        self.last_tick = now
-        if self.waiting_since is not None and now - self.waiting_since > self.timeout:
-            return "exit"
-        if now >= self.next_ping:
-            self.next_ping = now + self.interval
-            if self.waiting_since is None:
-                self.waiting_since = now
-            return "ping"
-        return None
-
-    def wait_time(self, now: float) -> float:
-        deadlines = [self.next_ping] + ([self.waiting_since + self.timeout] if self.waiting_since is not None else [])
-        return max(0.0, min(deadlines) - now)

@@ -20,7 +20,8 @@ from typing import Any
 import zmq
 
 from . import _values
-from ._core import ManagerSession, ProWorker_All, ProWorker_Any, Send
+from ._constants import ProWorker_All, ProWorker_Any
+from ._core import ManagerSession, Send
 from ._errors import ProMPError, ProMPRemoteError
 from ._message import ProMPMessage, received
 from ._output import OutputWriter, flush_std_streams

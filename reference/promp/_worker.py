@@ -31,7 +31,6 @@ which is what keeps output ahead of the result it precedes.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -39,27 +38,31 @@ import time
 import traceback
 from collections import deque
 
-import psutil
 import zmq
 
 from . import _env, _state, _values
-from ._core import EXIT_ABORTED, EXIT_MANAGER_GONE, WorkerLiveness
+from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
 from ._message import received
 from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
 from ._tasks import OPERATIONS
 from ._transport import NOBLOCK, new_context, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker, TaskState
+from ._worker_core import WorkerLiveness
 
 
 def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
     if code == EXIT_ABORTED:  # "the worker and every process it started"
+        import psutil  # here, not at start-up: most workers never need it
+
         for child in psutil.Process().children(recursive=True):
             try:
                 child.kill()
             except psutil.Error:
                 pass
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
+        import shutil
+
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
