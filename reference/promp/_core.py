@@ -37,7 +37,7 @@ ABORT_SAFETY = 1.0  # the manager kills a worker that failed to end itself this 
 
 
 # ---------------------------------------------------------------- actions
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per task, and a frozen dataclass is three times slower to make
 class Send:
     """Send a message to a worker over the task channel."""
 

@@ -46,7 +46,7 @@ from . import _env, _state
 from ._core import Control, Kill, ManagerSession, Ping, Send
 from ._output import STDERR, STDOUT
 from ._protocol import Signer, decode, encode, encode_batch, header
-from ._transport import new_context, readable, send_frames
+from ._transport import new_context, readable, send_routed
 
 log = logging.getLogger("promp")
 
@@ -233,7 +233,7 @@ class Shell:
 
     def _send_frame(self, wid: int, frame: bytes) -> None:
         try:
-            send_frames(self.task, [b"%d" % wid, frame])
+            send_routed(self.task, b"%d" % wid, frame)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
             log.debug("could not send to worker %d: %s", wid, exc)
 

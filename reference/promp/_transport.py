@@ -25,14 +25,14 @@ _POLLIN = int(zmq.POLLIN)
 _ZERO_COPY_FROM = 64 * 1024  # below this, copying is cheaper than tracking a buffer
 
 
-def send_frames(sock: zmq.Socket, frames: list[bytes], flags: int = 0) -> None:
-    last = len(frames) - 1
-    for i, frame in enumerate(frames):
-        _send(sock, frame, flags | SNDMORE if i < last else flags, len(frame) < _ZERO_COPY_FROM)
-
-
 def send_frame(sock: zmq.Socket, frame: bytes, flags: int = 0) -> None:
     _send(sock, frame, flags, len(frame) < _ZERO_COPY_FROM)
+
+
+def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes) -> None:
+    """One frame to the peer ``identity`` of a ROUTER."""
+    _send(sock, identity, SNDMORE, True)
+    _send(sock, frame, 0, len(frame) < _ZERO_COPY_FROM)
 
 
 def recv_frames(sock: zmq.Socket, flags: int = 0) -> list[bytes]:
