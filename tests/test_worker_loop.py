@@ -82,3 +82,28 @@ def test_results_younger_than_the_hold_limit_stay_held(loop_and_peer):
     loop.post(header("done", t=1, ok=True))
     loop.flush_overdue(loop.held_since)  # not yet overdue
     assert loop.outbox and not peer.poll(0)
+
+
+def test_no_result_is_lost_when_the_control_thread_sends_while_the_main_thread_posts(loop_and_peer):
+    loop, peer, signer = loop_and_peer
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to hit any unguarded window
+    stop = threading.Event()
+
+    def control() -> None:
+        while not stop.is_set():
+            loop.flush_overdue(time.monotonic() + 1.0)  # everything held counts as overdue
+
+    thread = _in_thread(control)
+    try:
+        for t in range(20000):
+            loop.post(header("done", t=t, ok=True))
+    finally:
+        stop.set()
+        thread.join(10)
+        sys.setswitchinterval(switch)
+    loop.flush()
+    got = []
+    while peer.poll(100):
+        got += [m.header["t"] for m in unbatch(decode(signer, peer.recv()))]
+    assert got == list(range(20000))

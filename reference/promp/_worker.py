@@ -8,10 +8,11 @@ Threads in a worker:
 * the echo thread runs ``zmq.proxy`` on the socket the manager pings, in C and
   without the GIL, so a task stuck in C code still answers heartbeats.
 * the control thread pings the manager's echo socket, watches the parent-alive
-  pipe and receives aborts.  It ends the process with ``os._exit`` when the
-  pipe reaches EOF (the manager process is gone), when the manager stays
-  silent past the heartbeat timeout (it is frozen or unreachable), or when an
-  aborted task outlives the time ``abortOperation`` gave it.
+  pipe, receives aborts and sends results the main thread held too long (it
+  never waits for the main thread).  It ends the process with ``os._exit``
+  when the pipe reaches EOF (the manager process is gone), when the manager
+  stays silent past the heartbeat timeout (it is frozen or unreachable), or
+  when an aborted task outlives the time ``abortOperation`` gave it.
 
 Aborts: the control thread marks the task aborted (``wasAborted()`` turns
 true).  If the task is still running after half the abort's time, the main
@@ -198,9 +199,10 @@ class TaskLoop:
     are already waiting (in the batch that brought them or in the socket):
     under load that saves a message, and a wake-up on each side, per task.
     A result is sent at once when nothing else is waiting or when its task
-    took ``COALESCE_UNDER`` or longer (and the socket is only looked at when
-    the last frame was already there on arrival: a round trip pays nothing); held ones go out after ``HOLD_AT_MOST``
+    took ``COALESCE_UNDER`` or longer; held ones go out after ``HOLD_AT_MOST``
     at the latest, by the control thread if the next task is still running.
+    The socket is looked at only when the last frame was already waiting on
+    arrival, so a sequential round trip pays nothing for this.
 
     The socket belongs to the main thread, with one exception: the control
     thread sends held results.  So every use of the socket while results are
@@ -230,9 +232,10 @@ class TaskLoop:
         self.worker = ProWorker(self, state)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
-        if not self.outbox:
-            self.held_since = time.monotonic()
-        self.outbox.append((head, payload))
+        with self.lock:  # the control thread may be sending (and clearing) the outbox right now
+            if not self.outbox:
+                self.held_since = time.monotonic()
+            self.outbox.append((head, payload))
 
     def send_now(self, head: dict, payload: bytes = b"") -> None:
         self.post(head, payload)
