@@ -66,6 +66,42 @@ def test_any_pipelines_only_to_workers_running_quick_tasks():
     assert len(task_ids(s2.on_done(b, u1[1], None, 0.5, 0.6))) == 1  # a slow task: one at a time
 
 
+def test_only_tasks_of_a_kind_known_to_be_quick_are_pipelined():
+    s, (a,) = ready_session(1, pipeline_depth=4)
+    quick = {"op": "func_code", "src": "def f(): pass", "fn": "f"}
+    other = {"op": "func_code", "src": "def g(): pass", "fn": "g"}
+    (first,) = task_ids(s.submit(ProWorker_Any, quick, b"", True, 0.0))
+    assert s.on_done(a, first[1], None, 0.0001, 0.001) == []  # f is now known to be quick
+    assert task_ids(s.submit(ProWorker_Any, quick, b"", True, 0.001))  # idle worker: sent
+    assert task_ids(s.submit(ProWorker_Any, quick, b"", True, 0.001))  # busy, but f is quick: pipelined
+    assert s.submit(ProWorker_Any, other, b"", True, 0.001) == []  # g was never run: waits for an idle worker
+    assert s.submit(ProWorker_Any, quick, b"", True, 0.001) == []  # behind g, in order
+
+
+def test_a_kind_that_ran_slowly_is_not_pipelined_even_to_a_worker_of_quick_tasks():
+    s, (a, b) = ready_session(2, pipeline_depth=4)
+    quick = {"op": "func_code", "src": "def f(): pass", "fn": "f"}
+    slow = {"op": "func_code", "src": "def g(): sleep()", "fn": "g"}
+    ((wa, tf),) = task_ids(s.submit(ProWorker_Any, quick, b"", True, 0.0))
+    ((wb, tg),) = task_ids(s.submit(ProWorker_Any, slow, b"", True, 0.0))
+    s.on_done(wa, tf, None, 0.0001, 0.001)
+    s.on_done(wb, tg, None, 2.0, 2.0)  # g takes seconds
+    s.submit(ProWorker_Any, quick, b"", True, 2.0)  # both idle: the two go to one worker each
+    s.submit(ProWorker_Any, quick, b"", True, 2.0)
+    assert s.submit(ProWorker_Any, slow, b"", True, 2.0) == []  # no idle worker: g waits
+
+
+def test_nothing_is_pipelined_behind_a_task_that_may_be_long():
+    s, (a,) = ready_session(1, pipeline_depth=4)
+    quick = {"op": "func_code", "src": "def f(): pass", "fn": "f"}
+    unknown = {"op": "func_code", "src": "def g(): pass", "fn": "g"}
+    (first,) = task_ids(s.submit(ProWorker_Any, quick, b"", True, 0.0))
+    s.on_done(a, first[1], None, 0.0001, 0.001)  # a has a quick history and f is known
+    assert task_ids(s.submit(ProWorker_Any, unknown, b"", True, 0.001))  # a is idle: it runs g
+    assert s.submit(ProWorker_Any, quick, b"", True, 0.001) == []  # f would be quick, but g might not be
+    assert s.submit(a, unknown, b"", True, 0.001)  # a task for a by name is sent regardless
+
+
 def test_busy_until_every_task_is_done_and_results_in_order():
     s, (a, b) = ready_session(2)
     assert not s.is_busy()

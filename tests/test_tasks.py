@@ -303,3 +303,21 @@ def test_where_sched_batch_is_refused_the_context_keeps_the_default_policy(monke
         assert list(new.values()) == [os.SCHED_OTHER]
     finally:
         ctx.term()
+
+
+def test_long_tasks_of_a_new_kind_are_not_queued_behind_each_other_on_one_worker(manager: ProManager):
+    # quick tasks are pipelined to busy workers; a kind never run before waits for an idle one
+    ids = [manager.startWorker(), manager.startWorker()]
+    pump_until(manager, lambda: all(manager.workerState(w) == "ready" for w in ids))
+    for i in range(600):
+        manager.evalPythonFunction(ProWorker_Any, ECHO, "echo", [-i - 1], True)  # negative: never a pid
+        if i in (590, 595):
+            manager.evalPythonFunction(ProWorker_Any, SLEEP, "nap", [0.5], True)
+    pump_until(manager, lambda: not manager.isBusy(), timeout=30)
+    results = []
+    while manager.hasResults():
+        results.append(manager.takeResult(ProWorker_Any))
+    pids = {manager.workerPid(w) for w in ids}
+    slow = [r for r in results if r > 0]  # nap returns its worker's pid
+    assert set(slow) <= pids
+    assert len(results) == 602 and len(slow) == 2 and slow[0] != slow[1], slow

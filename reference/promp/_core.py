@@ -11,14 +11,16 @@ start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
 the tests drive the very same objects.
 
 Dispatch of ``ProWorker_Any``: a task goes to an idle ready worker when there
-is one.  When none is idle it waits in the manager's queue, except that a
-worker whose recent tasks all ran in under ``pipeline_threshold`` seconds and
-which is completing them right now may hold up to ``pipeline_depth`` tasks (fewer
-for longer tasks: about two thresholds' worth of expected work), so that tiny
-tasks are not throttled to one round trip each.  A task that turns
-out to be long stops further pipelining to its worker once it has run for ten
-times the threshold; the tasks already pipelined behind it wait for it (the
-cost of the bet).  When a worker dies, the ``ProWorker_Any`` tasks it held but
+is one.  When none is idle it waits in the manager's queue, except that a task
+of a kind known to run in under ``pipeline_threshold`` seconds (its kind: the
+operation, the code or script, and the function) may go to a worker whose
+recent tasks were just as quick and which is completing them right now, up to
+``pipeline_depth`` tasks (fewer for longer tasks: about two thresholds' worth
+of expected work), so that tiny tasks are not throttled to one round trip
+each.  A task of a kind never run before, or known to be slow, waits for an
+idle worker.  A task that turns out to be long stops further pipelining to its
+worker once it has run for ten times the threshold; the tasks already
+pipelined behind it wait for it (the cost of the bet).  When a worker dies, the ``ProWorker_Any`` tasks it held but
 had not started go back to the queue: only the task it was running fails.
 """
 
@@ -123,6 +125,7 @@ class Task:
     want: bool
     worker: int | None = None
     any: bool = False  # given to ProWorker_Any: may move to another worker until it starts
+    kind: tuple | None = None  # what it runs (operation, code or script, function): run times are learnt per kind
 
 
 @dataclass(slots=True)
@@ -149,6 +152,8 @@ class WorkerRecord:
 
 
 class ManagerSession:
+    KINDS_REMEMBERED = 256
+
     def __init__(
         self,
         heartbeat_interval: float = 0.5,
@@ -175,6 +180,7 @@ class ManagerSession:
         self._ping_n = 0
         self._last_tick = 0.0
         self.exits_pending = 0  # exits seen but not final yet
+        self._run_times: dict[tuple, float] = {}  # task kind -> average run time, for pipelining
         self.unfinished = 0  # tasks queued or running
         self._next_ping = 0.0
 
@@ -326,6 +332,7 @@ class ManagerSession:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
             task = self._new_task(header, payload, want)
             task.any = True
+            task.kind = (header.get("op"), header.get("src") or header.get("path"), header.get("fn"))
             self.any_queue.append(task)
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
@@ -347,6 +354,8 @@ class ManagerSession:
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
+        if run_time is not None and task.kind is not None:
+            self._learn(task.kind, run_time)
         if run_time is not None:
             rec.avg_run = avg = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
             # hold no more than about two thresholds' worth of expected work behind the running task
@@ -442,7 +451,17 @@ class ManagerSession:
             sends += self._assign(rec, self.any_queue.popleft(), now)
         return sends
 
+    def _learn(self, kind: tuple, run_time: float) -> None:
+        """Remember how long tasks of ``kind`` run (a moving average; the oldest kinds are forgotten)."""
+        known = self._run_times.pop(kind, None)
+        self._run_times[kind] = run_time if known is None else 0.8 * known + 0.2 * run_time
+        if len(self._run_times) > self.KINDS_REMEMBERED:
+            del self._run_times[next(iter(self._run_times))]
+
     def _pick_for_any(self, now: float) -> WorkerRecord | None:
+        if not self._known_quick(self.any_queue[0].kind):
+            # never run, or slow: only an idle worker may take it
+            return next((rec for rec in self.workers.values() if rec.state == READY and not rec.assigned), None)
         best: WorkerRecord | None = None
         best_load = 0
         flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
@@ -452,9 +471,18 @@ class ManagerSession:
             load = len(rec.assigned)
             if load == 0:
                 return rec
-            if load < rec.depth and (best is None or load < best_load) and rec.head_since > flowing_since:
+            if (
+                load < rec.depth
+                and (best is None or load < best_load)
+                and rec.head_since > flowing_since
+                and self._known_quick(next(iter(rec.assigned.values())).kind)  # nothing queues behind a task that may be long
+            ):
                 best, best_load = rec, load
         return best
+
+    def _known_quick(self, kind: tuple | None) -> bool:
+        """Whether tasks of ``kind`` are known to run in under the threshold (tasks for a named worker have none)."""
+        return kind is not None and self._run_times.get(kind, self.pipeline_threshold) < self.pipeline_threshold
 
     # ----------------------------------------------------------- results
     def has_results(self, target: int = ProWorker_Any) -> bool:
