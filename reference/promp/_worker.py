@@ -32,6 +32,7 @@ which is what keeps output ahead of the result it precedes.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -39,6 +40,7 @@ import time
 import traceback
 from collections import deque
 
+import psutil
 import zmq
 
 from . import _env, _state, _values
@@ -53,17 +55,16 @@ from ._worker_core import WorkerLiveness
 
 
 def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
+    # The main thread may be spinning in Python: without this, each file this thread reads
+    # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
+    sys.setswitchinterval(1e-5)
     if code == EXIT_ABORTED:  # "the worker and every process it started"
-        import psutil  # here, not at start-up: most workers never need it
-
         for child in psutil.Process().children(recursive=True):
             try:
                 child.kill()
             except psutil.Error:
                 pass
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
-        import shutil
-
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
