@@ -5,9 +5,9 @@ states, the task table, the queue for ``ProWorker_Any``, results, heartbeat
 deadlines and the grace period that lets a dead worker's last messages arrive
 before its pending tasks are failed; its counterpart in a worker,
 ``WorkerLiveness`` (in ``_worker_core``, so that workers need not import this
-module), is the worker's view of its manager.  Both take events and the current
-time (``now``, seconds on a monotonic clock) and return actions; they never read a clock, touch a socket,
-start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
+module), is the worker's view of its manager.  Both take events and the
+current time (``now``, seconds on a monotonic clock) and return actions; they
+never read a clock, touch a socket, start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
 the tests drive the very same objects.
 
 Dispatch of ``ProWorker_Any``: a task goes to an idle ready worker when there
@@ -20,8 +20,9 @@ of expected work), so that tiny tasks are not throttled to one round trip
 each.  A task of a kind never run before, or known to be slow, waits for an
 idle worker.  A task that turns out to be long stops further pipelining to its
 worker once it has run for ten times the threshold; the tasks already
-pipelined behind it wait for it (the cost of the bet).  When a worker dies, the ``ProWorker_Any`` tasks it held but
-had not started go back to the queue: only the task it was running fails.
+pipelined behind it wait for it (the cost of the bet).  When a worker dies,
+the ``ProWorker_Any`` tasks it held but had not started go back to the queue:
+only the task it was running fails.
 """
 
 from __future__ import annotations
@@ -354,9 +355,9 @@ class ManagerSession:
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
-        if run_time is not None and task.kind is not None:
-            self._learn(task.kind, run_time)
         if run_time is not None:
+            if task.kind is not None:
+                self._learn(task.kind, run_time)
             rec.avg_run = avg = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold

@@ -27,7 +27,7 @@ from ._message import ProMPMessage, received
 from ._output import OutputWriter, flush_std_streams
 from ._protocol import ProtocolError, decode, unbatch
 from ._shell import WAKE_IDENTITY, Shell
-from ._transport import NOBLOCK, readable, recv_routed
+from ._transport import NOBLOCK, readable, recv_frames
 from ._wait import ProMPWait
 
 log = logging.getLogger("promp")
@@ -237,7 +237,7 @@ class ProManager:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
             try:
-                frames = recv_routed(task)
+                frames = recv_frames(task, routed=True)
             except zmq.Again:
                 frames = None
             if done(self._pump(frames)):
@@ -303,7 +303,7 @@ class ProManager:
             drain = first is None
             while frames is not None or (drain and readable(task)):
                 if frames is None:
-                    frames = recv_routed(task, NOBLOCK)
+                    frames = recv_frames(task, NOBLOCK, routed=True)
                 if frames[0] == WAKE_IDENTITY:
                     shell.wake_pending = False
                 else:

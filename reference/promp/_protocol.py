@@ -37,7 +37,6 @@ SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
 _PREFIX = SIGNATURE_BYTES + _LENGTH.size
 _compare_digest = hmac.compare_digest
-_unpackb = msgpack.unpackb
 _pack_header = msgpack.Packer().pack  # headers are plain maps: packing never calls back into Python, so one packer serves all threads
 
 # kind -> {required header field: accepted type(s)}
@@ -117,10 +116,7 @@ def decode(signer: Signer, frame: bytes) -> Message:
     end = _PREFIX + size
     if size > MAX_HEADER_BYTES or end > len(frame):
         raise ProtocolError(f"header length {size} is out of bounds")
-    try:
-        header = _unpackb(view[_PREFIX:end])
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise ProtocolError(f"header is not valid msgpack: {exc}") from None
+    header = _unpack(view[_PREFIX:end], "header")
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a map, got {type(header).__name__}")
     if header.get("v") != PROTOCOL_VERSION:

@@ -35,16 +35,9 @@ def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes) -> None:
     _send(sock, frame, 0, len(frame) < _ZERO_COPY_FROM)
 
 
-def recv_frames(sock: zmq.Socket, flags: int = 0) -> list[bytes]:
-    frames = [_recv(sock, flags)]
-    while _get(sock, RCVMORE):
-        frames.append(_recv(sock, flags))
-    return frames
-
-
-def recv_routed(sock: zmq.Socket, flags: int = 0) -> list[bytes]:
-    """``recv_frames`` for a ROUTER, whose messages always have the sender's identity and one more frame."""
-    frames = [_recv(sock, flags), _recv(sock, flags)]
+def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes]:
+    """All frames of the next message; ``routed``: a ROUTER's, which always has the sender's identity and one more frame."""
+    frames = [_recv(sock, flags), _recv(sock, flags)] if routed else [_recv(sock, flags)]
     while _get(sock, RCVMORE):
         frames.append(_recv(sock, flags))
     return frames
