@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
-from promp._core import Kill, ManagerSession, Ping, Send
-from promp._worker_core import WorkerLiveness
+from promp._liveness import PING, SILENT, HeartbeatClock
+from promp._manager_core import Kill, ManagerSession, Ping, Send, WorkerGone
+from promp._worker_core import Exit, Interrupt, WorkerSession
 
 
 def task_ids(sends: list[Send]) -> list[tuple[int, int]]:
@@ -19,6 +20,11 @@ def ready_session(workers: int = 2, **kwargs: float) -> tuple[ManagerSession, li
     for wid in ids:
         s.on_hello(wid, 1000 + wid, 0.0)
     return s, ids
+
+
+def settle(s: ManagerSession, now: float) -> tuple[list[WorkerGone], list[Send]]:
+    actions = s.settle(now)
+    return [a for a in actions if isinstance(a, WorkerGone)], [a for a in actions if isinstance(a, Send)]
 
 
 def submit(s: ManagerSession, target: int, want: bool = True, now: float = 0.0) -> list[Send]:
@@ -38,7 +44,7 @@ def test_all_targets_every_live_worker_once():
     s, ids = ready_session(3)
     assert sorted(w for w, _ in task_ids(submit(s, ProWorker_All))) == ids
     s.on_exit(ids[0], -9, 1.0)
-    s.finalize_exits(2.0)
+    settle(s, 2.0)
     assert sorted(w for w, _ in task_ids(submit(s, ProWorker_All, now=2.0))) == ids[1:]
 
 
@@ -138,9 +144,9 @@ def test_a_dead_workers_tasks_fail_only_after_the_exit_grace_or_its_bye():
     submit(s, a)
     submit(s, a, want=False)
     s.on_exit(a, -9, 1.0)
-    assert s.finalize_exits(1.01) == ([], [])  # its last messages may still be on the way
+    assert settle(s, 1.01) == ([], [])  # its last messages may still be on the way
     assert s.is_busy()
-    gone, _ = s.finalize_exits(1.06)
+    gone, _ = settle(s, 1.06)
     assert [(g.worker, g.code, g.expected, g.failed_tasks) for g in gone] == [(a, -9, False, 2)]
     assert not s.is_busy()
     err = s.take_result(a)
@@ -149,7 +155,7 @@ def test_a_dead_workers_tasks_fail_only_after_the_exit_grace_or_its_bye():
         submit(s, a, now=2.0)
     s.on_bye(b)
     s.on_exit(b, 0, 3.0)
-    gone, _ = s.finalize_exits(3.0)  # bye seen: final at once
+    gone, _ = settle(s, 3.0)  # bye seen: final at once
     assert [g.worker for g in gone] == [b]
 
 
@@ -158,7 +164,7 @@ def test_any_tasks_fail_when_no_worker_is_left():
     submit(s, ProWorker_Any)
     submit(s, ProWorker_Any)
     s.on_exit(a, 1, 0.0)
-    s.finalize_exits(1.0)
+    settle(s, 1.0)
     assert not s.is_busy()
     assert isinstance(s.take_result(), ProMPRemoteError) and isinstance(s.take_result(), ProMPRemoteError)
     with pytest.raises(ProWorkerExited):
@@ -219,35 +225,88 @@ def test_stop_worker_asks_then_kills_after_the_grace():
     assert not any(isinstance(x, Kill) for x in s.tick(0.5))
     assert any(isinstance(x, Kill) and x.worker == a for x in s.tick(1.1))
     s.on_exit(a, 0, 1.2)
-    gone, _ = s.finalize_exits(2.0)
+    gone, _ = settle(s, 2.0)
     assert gone[0].expected
 
 
-def liveness_events(live: WorkerLiveness, start: float, end: float, answer_until: float = -1.0) -> list[tuple[float, str]]:
+def liveness_events(live: WorkerSession, start: float, end: float, answer_until: float = -1.0) -> list[tuple[float, str]]:
     events = []
     for i in range(int((end - start) / 0.25) + 1):
         now = start + i * 0.25
-        action = live.tick(now)
-        if action == "ping" and now <= answer_until:
-            live.on_echo(now + 0.01)
-        if action:
-            events.append((now, action))
+        for action in live.tick(now):
+            if action == PING and now <= answer_until:
+                live.on_echo(now + 0.01)
+            events.append((now, "ping" if action == PING else "exit" if isinstance(action, Exit) else repr(action)))
+            if isinstance(action, Exit):
+                return events  # the process ends here
     return events
 
 
 def test_worker_liveness_pings_every_interval_and_gives_up_after_the_timeout():
-    live = WorkerLiveness(interval=0.5, timeout=2.0, now=0.0)
+    live = WorkerSession(interval=0.5, timeout=2.0, now=0.0)
     events = liveness_events(live, 0.0, 5.0, answer_until=1.0)
     assert [t for t, e in events if e == "ping"] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
     assert [t for t, e in events if e == "exit"][0] == 3.75  # unanswered since 1.5
-    assert 0 <= WorkerLiveness(0.5, 2.0, 0.0).wait_time(0.0) <= 0.5
+    assert 0 <= WorkerSession(0.5, 2.0, 0.0).next_deadline() <= 0.5
 
 
 def test_worker_liveness_restarts_its_clock_after_being_starved():
-    live = WorkerLiveness(interval=0.5, timeout=2.0, now=0.0)
-    assert live.tick(0.0) == "ping"
+    live = WorkerSession(interval=0.5, timeout=2.0, now=0.0)
+    assert live.tick(0.0) == [PING]
     events = liveness_events(live, 30.0, 33.0)  # a task held the GIL for 30 s: not the manager's fault
     assert [t for t, e in events if e == "exit"][0] == 32.25
+
+
+def test_one_heartbeat_clock_serves_both_sides():
+    clock = HeartbeatClock(interval=1.0, timeout=3.0, now=0.0)
+    assert clock.tick(0.0) == PING and clock.next_deadline() == 1.0
+    assert clock.tick(0.5) is None
+    assert [clock.tick(t) for t in (1.0, 2.0, 3.0)] == [PING, PING, PING]
+    assert clock.tick(3.0 + 1e-3) == SILENT  # unanswered since 0.0
+    assert clock.silent_for(3.5) == 0.0  # one verdict per timeout: the wait starts over
+    clock.answered()
+    assert clock.next_deadline() == 4.0
+
+
+def test_an_abort_is_carried_out_on_its_task_at_half_and_at_all_of_wait_ms():
+    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
+    w.tick(0.0)
+    assert w.begin(7)
+    w.on_abort(7, 1000, 0.0)
+    assert w.was_aborted() and w.next_deadline() == 0.5
+    (interrupt,) = w.tick(0.5)
+    assert isinstance(interrupt, Interrupt) and interrupt.task == 7 and w.should_interrupt()
+    assert w.next_deadline() == 1.0
+    (exit_,) = w.tick(1.0)
+    assert isinstance(exit_, Exit) and exit_.code == 4
+
+
+def test_an_abort_that_arrives_after_its_task_ended_leaves_no_deadline_behind():
+    """Reference bug: the control thread then polled every millisecond for good."""
+    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
+    w.tick(0.0)
+    assert w.begin(1)
+    assert w.end(1) is False
+    w.on_abort(1, 500, 0.001)  # the manager named task 1 while its result was held on the way
+    assert w.next_deadline() == 10.0 and w.tick(5.0) == []
+    assert w.begin(2) and not w.was_aborted()  # nor does it touch the next task
+
+
+def test_an_abort_that_overtakes_its_task_applies_when_the_task_begins():
+    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
+    w.tick(0.0)
+    w.on_abort(3, 1000, 0.0)
+    assert w.next_deadline() == 10.0  # nothing runs yet: nothing to time
+    assert w.begin(3) and w.was_aborted() and w.has_deadline()
+    assert [type(a) for a in w.tick(0.6)] == [Interrupt]
+    assert w.end(3) is True and not w.aborted and not w.deadlines
+
+
+def test_a_task_frame_that_arrives_twice_runs_once():
+    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
+    assert w.begin(5)
+    w.end(5)
+    assert not w.begin(5)
 
 
 def test_any_tasks_a_dead_worker_held_but_had_not_started_go_back_to_the_queue():
@@ -259,7 +318,7 @@ def test_any_tasks_a_dead_worker_held_but_had_not_started_go_back_to_the_queue()
     assert len(held) == 3 and len(s.workers[a].assigned) == 3
     b = s.add_worker()
     s.on_exit(a, -9, 1.0)
-    gone, sends = s.finalize_exits(1.0)
+    gone, sends = settle(s, 1.0)
     assert gone[0].failed_tasks == 1 and sends == []  # only the task it may have been running fails
     assert s.is_busy()
     ((_, first),) = task_ids(s.on_hello(b, 7, 1.1))  # b is new: one task at a time
@@ -284,3 +343,51 @@ def test_pipelining_holds_less_behind_longer_tasks():
         s.workers[a].avg_run = run_time
         sent = task_ids(s.on_done(a, t1[1], None, run_time, 0.0001))
         assert len(sent) == expected, (run_time, len(sent))
+
+
+def test_worker_lifecycle_transitions_are_guarded():
+    from promp._manager_core import EXITED, READY, LifecycleError
+
+    s, (a,) = ready_session(1)
+    with pytest.raises(LifecycleError, match="ready -> exited"):
+        s.workers[a].move_to(EXITED)
+    assert s.workers[a].state == READY
+
+
+def test_any_and_all_never_pick_a_worker_whose_exit_is_seen_but_not_final():
+    """Reference bug: the task went to the dead worker, and failed, while another was idle."""
+    s, (a, b) = ready_session(2, exit_grace=0.05)
+    s.on_exit(a, -9, 1.0)  # a's exit is seen; its last messages may still come
+    assert [w for w, _ in task_ids(submit(s, ProWorker_Any, now=1.01))] == [b]
+    assert [w for w, _ in task_ids(submit(s, ProWorker_All, now=1.01))] == [b]
+    assert s.workers[a].assigned == {}
+
+
+def test_stop_worker_on_a_starting_worker_runs_its_queued_tasks_first_as_on_a_ready_one():
+    """Reference bug: the tasks queued for a still-starting worker failed."""
+    s = ManagerSession(stop_grace=1.0)
+    w = s.add_worker()
+    submit(s, w)
+    assert s.stop_worker(w, 0.0) == []
+    sends = s.on_hello(w, 42, 0.1)
+    assert [x.header["k"] for x in sends] == ["task", "stop"]
+    (t,) = task_ids(sends)
+    s.on_done(w, t[1], "ran", None, 0.2)
+    s.on_bye(w)
+    s.on_exit(w, 0, 0.3)
+    gone, _ = settle(s, 0.3)
+    assert gone[0].expected and gone[0].failed_tasks == 0 and s.take_result(w) == "ran"
+
+
+def test_next_deadline_covers_pings_kills_and_the_exit_grace():
+    s, (a, b) = ready_session(2, heartbeat_interval=0.5, heartbeat_timeout=2.0, stop_grace=1.0, exit_grace=0.05)
+    s.tick(0.0)
+    assert s.next_deadline() == 0.5
+    s.stop_worker(a, 0.1)
+    s.on_exit(b, -9, 0.2)
+    assert s.next_deadline() == pytest.approx(0.25)  # b's grace
+    settle(s, 0.25)
+    assert s.next_deadline() == 0.5
+    s.on_exit(a, 0, 0.3)
+    settle(s, 0.4)
+    assert s.next_deadline() is None  # nothing running, nothing timed: block

@@ -67,7 +67,7 @@ class FakeManager:
             }
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import promp._worker as w; w.main()"],
+            [sys.executable, "-c", "import promp._worker_shell as w; w.main()"],
             env=env,
             pass_fds=(self.alive_r,),
             stdout=subprocess.DEVNULL,
@@ -131,7 +131,7 @@ def test_the_worker_never_runs_a_forged_task_and_survives_garbage(tmp_path):
 
 
 def test_a_worker_started_by_hand_refuses_to_run():
-    result = subprocess.run([sys.executable, "-c", "import promp._worker as w; w.main()"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-c", "import promp._worker_shell as w; w.main()"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "not started by a manager" in result.stderr
 
 

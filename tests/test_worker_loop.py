@@ -11,9 +11,10 @@ import time
 import pytest
 import zmq
 
-from promp._protocol import Signer, decode, header, unbatch
-from promp._worker import TaskLoop
-from promp._worker_api import TaskState
+from promp import _protocol as wire
+from promp._protocol import Signer, decode, unbatch
+from promp._worker_core import WorkerSession
+from promp._worker_shell import TaskLoop
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def loop_and_peer():
     sock = ctx.socket(zmq.PAIR)
     sock.connect("inproc://task-loop")
     signer = Signer(os.urandom(32))
-    loop = TaskLoop(sock, signer, TaskState())
+    loop = TaskLoop(sock, signer, WorkerSession(0.5, 5.0, time.monotonic()))
     try:
         yield loop, peer, signer
     finally:
@@ -52,7 +53,7 @@ def _in_thread(call) -> threading.Thread:
 
 def test_the_control_thread_sends_overdue_results_without_touching_the_std_streams(loop_and_peer, monkeypatch):
     loop, peer, signer = loop_and_peer
-    loop.post(header("done", t=1, ok=True))
+    loop.post(wire.done(1, True, 0.0))
     loop.held_since = time.monotonic() - 1.0
     stream = BlockedStream()
     monkeypatch.setattr(sys, "stdout", stream)
@@ -68,7 +69,7 @@ def test_the_control_thread_sends_overdue_results_without_touching_the_std_strea
 
 def test_the_control_thread_never_waits_for_the_main_thread(loop_and_peer):
     loop, peer, _ = loop_and_peer
-    loop.post(header("done", t=1, ok=True))
+    loop.post(wire.done(1, True, 0.0))
     loop.held_since = time.monotonic() - 1.0
     with loop.lock:  # the main thread is using the socket: it sends the results itself
         thread = _in_thread(lambda: loop.flush_overdue(time.monotonic()))
@@ -79,7 +80,7 @@ def test_the_control_thread_never_waits_for_the_main_thread(loop_and_peer):
 
 def test_results_younger_than_the_hold_limit_stay_held(loop_and_peer):
     loop, peer, _ = loop_and_peer
-    loop.post(header("done", t=1, ok=True))
+    loop.post(wire.done(1, True, 0.0))
     loop.flush_overdue(loop.held_since)  # not yet overdue
     assert loop.outbox and not peer.poll(0)
 
@@ -97,7 +98,7 @@ def test_no_result_is_lost_when_the_control_thread_sends_while_the_main_thread_p
     thread = _in_thread(control)
     try:
         for t in range(20000):
-            loop.post(header("done", t=t, ok=True))
+            loop.post(wire.done(t, True, 0.0))
     finally:
         stop.set()
         thread.join(10)

@@ -18,7 +18,7 @@ from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
 
 if TYPE_CHECKING:
     from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
-    from ._shell import workerCommand
+    from ._manager_shell import workerCommand
     from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
 
 # The manager side is imported on first use: a worker that never starts a manager of its own
@@ -27,7 +27,7 @@ _LAZY = {
     "ProManager": "._manager",
     "ProMPOpt_AtomicOutput": "._manager",
     "ProMPOpt_RedirectOutput": "._manager",
-    "workerCommand": "._shell",
+    "workerCommand": "._manager_shell",
     "NTSimpleWait": "._wait",
     "ProMPWait": "._wait",
     "TerminalWait": "._wait",

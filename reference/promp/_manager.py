@@ -3,7 +3,7 @@
 Every call happens on the thread that created the manager; user-visible
 events (output, results, exits) are delivered there too, inside
 ``processMessages()`` and ``wait()``.  Liveness does not depend on those
-calls: the keeper thread in ``_shell`` keeps heartbeats going on its own.
+calls: the keeper thread in ``_manager_shell`` keeps heartbeats going on its own.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import zmq
 
 from . import _values
 from ._constants import ProWorker_All, ProWorker_Any
-from ._core import ManagerSession, Send
 from ._errors import ProMPError, ProMPRemoteError
+from ._manager_core import EXITED, EXITING, STOPPING, Action, ManagerSession
+from ._manager_shell import WAKE_IDENTITY, Shell
 from ._message import ProMPMessage, received
 from ._output import OutputWriter, flush_std_streams
 from ._protocol import ProtocolError, decode, unbatch
-from ._shell import WAKE_IDENTITY, Shell
 from ._transport import NOBLOCK, readable, recv_frames
 from ._wait import ProMPWait
 
@@ -71,7 +71,7 @@ class ProManager:
         self._check()
         shell = self._shell
         with shell.lock:
-            wid = shell.session.add_worker()
+            wid = shell.session.add_worker(time.monotonic())
         try:
             shell.spawn(wid)
         except BaseException:
@@ -84,21 +84,27 @@ class ProManager:
         """Ask a worker to exit after its current task; it is killed if it has not within a second (extension)."""
         self._check()
         with self._shell.lock:
-            sends = self._shell.session.stop_worker(workerId, time.monotonic())
-        self._send(sends)
+            actions = self._shell.session.stop_worker(workerId, time.monotonic())
+        self._shell.perform(actions)
+        self._shell.nudge()  # the keeper has a new deadline to keep
 
     def workers(self) -> list[int]:
         """Ids of every worker this manager started, in order (extension)."""
         return list(self._shell.session.workers)
 
     def workerState(self, workerId: int) -> str:
-        """``"starting"``, ``"ready"``, ``"stopping"`` or ``"exited"`` (extension)."""
-        return self._record(workerId).state
+        """``"starting"``, ``"ready"``, ``"stopping"`` or ``"exited"`` (extension).
+
+        ``"exited"`` once the exit is final: its tasks have been failed and its last messages read.
+        A worker whose process has ended but whose last messages may still be on the way is ``"stopping"``.
+        """
+        state = self._record(workerId).state
+        return STOPPING.value if state == EXITING else state.value
 
     def workerExitCode(self, workerId: int) -> int | None:
         """The exit code once the worker has exited (negative: killed by that signal), else None (extension)."""
         rec = self._record(workerId)
-        return rec.exit_code if rec.state == "exited" else None
+        return rec.exit_code if rec.state == EXITED else None
 
     def workerPid(self, workerId: int) -> int | None:
         """The worker's process id (extension)."""
@@ -165,8 +171,8 @@ class ProManager:
         if not isinstance(msg, ProMPMessage):
             raise TypeError(f"sendMessage() takes a ProMPMessage, got {type(msg).__name__}")
         with self._shell.lock:
-            sends = self._shell.session.send_message(target, {"k": "msg", "id": msg.id}, msg.data)
-        self._send(sends)
+            actions = self._shell.session.send_message(target, msg.id, msg.data)
+        self._shell.perform(actions)
 
     def hasMessage(self, target: int = ProWorker_Any) -> bool:
         """Whether a message from ``target`` (a worker id or ``ProWorker_Any``) is waiting; processes incoming traffic."""
@@ -206,8 +212,8 @@ class ProManager:
         if not isinstance(wait_ms, int) or isinstance(wait_ms, bool):
             raise TypeError(f"wait_ms must be an int, got {type(wait_ms).__name__}")
         with self._shell.lock:
-            controls = self._shell.session.abort(target, wait_ms, time.monotonic())
-        self._shell.control(controls)
+            actions = self._shell.session.abort(target, wait_ms, time.monotonic())
+        self._shell.perform(actions)
 
     def _wait_until(self, done: Callable[[int], bool], timeout_ms: int) -> bool:
         """Pump until ``done(events just handled)``, blocking on the task socket in between.
@@ -231,7 +237,7 @@ class ProManager:
             if deadline is None and not session.exits_pending and not self._waits:
                 ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
             else:
-                limits = [t for t in (deadline, session.next_deadline(), self._next_wait_poll(now)) if t is not None]
+                limits = [t for t in (deadline, session.settle_at(), self._next_wait_poll(now)) if t is not None]
                 ms = max(1, math.ceil((min(limits) - now) * 1000)) if limits else -1
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
@@ -279,12 +285,9 @@ class ProManager:
         if not isinstance(want_result, bool):
             raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
         with self._shell.lock:
-            sends = self._shell.session.submit(target, head, payload, want_result, time.monotonic())
-        self._send(sends)
-
-    def _send(self, sends: list[Send]) -> None:
-        if sends:
-            self._shell.send_all(sends)
+            actions = self._shell.session.submit(target, head, payload, want_result, time.monotonic())
+        if actions:
+            self._shell.perform(actions)
 
     def _pump(self, first: list[bytes] | None = None) -> int:
         """Handle ``first`` (a message already received) or else everything that has arrived.
@@ -296,7 +299,7 @@ class ProManager:
         session = shell.session
         task = shell.task
         events = 0
-        sends: list[Send] = []
+        actions: list[Action] = []
         with shell.lock:
             now = time.monotonic()
             frames = first
@@ -308,15 +311,15 @@ class ProManager:
                     shell.wake_pending = False
                 else:
                     events += 1
-                    sends += self._handle(frames, now)
+                    actions += self._handle(frames, now)
                 frames = None
-            gone, more = session.finalize_exits(now) if session.exits_pending else ((), ())
-            sends += more
+            if session.exits_pending:
+                settled = session.settle(now)
+                events += len(settled)
+                actions += settled
             output, shell.output = shell.output, []  # the keeper appends to the new list once the lock is released
-        self._send(sends)
-        for worker in gone:
-            if not worker.expected:
-                log.warning("worker %d %s; %d unfinished task(s) failed", worker.worker, worker.reason, worker.failed_tasks)
+        if actions:
+            shell.perform(actions)
         if output:
             if self._options:
                 atomic = bool(self._options & ProMPOpt_AtomicOutput)
@@ -325,7 +328,7 @@ class ProManager:
                 flush_std_streams()
         if self._wait_updates or self._waits:
             events += self._serve_waits()
-        return events + len(output) + len(gone)
+        return events + len(output)
 
     def _serve_waits(self) -> int:
         """Deliver wait-object updates to their ui_wait; pass a ui_wait's abort on to its worker."""
@@ -337,11 +340,11 @@ class ProManager:
         for wid, wait in list(self._waits.items()):
             if wait.abort_due(self._shell.session):
                 with self._shell.lock:
-                    controls = self._shell.session.abort(wid, -1, time.monotonic())
-                self._shell.control(controls)
+                    actions = self._shell.session.abort(wid, -1, time.monotonic())
+                self._shell.perform(actions)
         return len(updates)
 
-    def _handle(self, frames: list[bytes], now: float) -> list[Send]:
+    def _handle(self, frames: list[bytes], now: float) -> list[Action]:
         shell = self._shell
         session = shell.session
         try:
@@ -354,25 +357,25 @@ class ProManager:
             log.warning("dropped a message from peer %r: %s", frames[0][:16], exc)
             return []
         shell.drain_output(wid)  # what the worker printed before sending this comes first
-        sends: list[Send] = []
+        actions: list[Action] = []
         for msg in messages:
             head = msg.header
             if msg.kind == "done":
                 run_time = head.get("dt")
                 value = _result_value(wid, head["ok"], msg.payload)
-                sends += session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
+                actions += session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
             elif msg.kind == "hello":
-                sends += session.on_hello(wid, head["pid"], now)
+                actions += session.on_hello(wid, head["pid"], now)
             elif msg.kind == "msg":
-                session.messages.put(wid, received(head["id"], msg.payload))
+                actions += session.on_message(wid, received(head["id"], msg.payload))
             elif msg.kind == "wait":
                 self._wait_updates.append((wid, head["op"], msg.payload))
             elif msg.kind == "bye":
-                session.on_bye(wid)
+                actions += session.on_bye(wid, now)
             else:
                 shell.dropped += 1
                 log.warning("dropped a %r message from worker %d: workers do not send that kind", msg.kind, wid)
-        return sends
+        return actions
 
 
 def _result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:

@@ -166,7 +166,51 @@ def _check_fields(header: dict) -> str:
     return kind
 
 
+# ------------------------------------------------------------------ headers
+# Every header either side sends is built here, so the kinds and fields of ``_KINDS`` have one
+# writer as well as one reader.  Task and done headers carry ``v`` already: they are made once
+# per task, on the hot path, and ``encode`` then need not copy them.
+
+
+def task(fields: dict, task_id: int, want: bool) -> dict:
+    """A task: ``fields`` says what to run (``op`` and its operands)."""
+    return {"v": PROTOCOL_VERSION, **fields, "k": "task", "t": task_id, "want": want}
+
+
+def done(task_id: int, ok: bool, run_time: float) -> dict:
+    return {"v": PROTOCOL_VERSION, "k": "done", "t": task_id, "ok": ok, "dt": run_time}
+
+
+def stop() -> dict:
+    return {"k": "stop"}
+
+
+def hello(pid: int, level: int) -> dict:
+    return {"k": "hello", "pid": pid, "level": level}
+
+
+def bye(code: int) -> dict:
+    return {"k": "bye", "code": code}
+
+
+def msg(msg_id: int) -> dict:
+    return {"k": "msg", "id": msg_id}
+
+
+def wait(op: str) -> dict:
+    return {"k": "wait", "op": op}
+
+
+def abort(task_id: int, wait_ms: int) -> dict:
+    return {"k": "abort", "t": task_id, "ms": wait_ms}
+
+
+def ping(n: int) -> dict:
+    return {"k": "ping", "n": n}
+
+
 def header(kind: str, **fields: Any) -> dict:
+    """Any header, for peers that speak the protocol by hand (tests, fuzzers)."""
     return {"k": kind, **fields}
 
 

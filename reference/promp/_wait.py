@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from . import _values
 
 if TYPE_CHECKING:
-    from ._core import ManagerSession
     from ._manager import ProManager
+    from ._manager_core import ManagerSession
 
 
 class NTSimpleWait:

@@ -12,12 +12,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import _protocol as wire
 from . import _values
 from ._errors import ProMPError
 from ._message import ProMPMessage
 
 if TYPE_CHECKING:
-    from ._worker import TaskLoop
+    from ._worker_core import WorkerSession
+    from ._worker_shell import TaskLoop
 
 
 class ProMPAborted(BaseException):
@@ -25,25 +27,6 @@ class ProMPAborted(BaseException):
 
     A ``BaseException``, like ``KeyboardInterrupt``, so that ``except Exception`` does not swallow it.
     """
-
-
-class TaskState:
-    """What the main thread is running, shared with the control thread under ``lock``."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.current: int | None = None  # id of the running task
-        self.in_user_code = False  # true only while the task's own code runs
-        self.aborted: set[int] = set()  # tasks the manager asked to abort
-        self.interrupt: set[int] = set()  # tasks whose code is to get ProMPAborted
-
-    def was_aborted(self) -> bool:
-        return self.current is not None and self.current in self.aborted
-
-    def finish(self, task_id: int) -> None:
-        self.current = None
-        self.aborted.discard(task_id)
-        self.interrupt.discard(task_id)
 
 
 def _main_thread_only(what: str) -> None:
@@ -61,7 +44,7 @@ class ProWorkerWait:
 
     MIN_INTERVAL = 0.02
 
-    def __init__(self, loop: TaskLoop, state: TaskState) -> None:
+    def __init__(self, loop: TaskLoop, state: WorkerSession) -> None:
         self._loop = loop
         self._state = state
         self._pending: Any = None
@@ -71,7 +54,7 @@ class ProWorkerWait:
     def msg(self, text: str) -> None:
         _main_thread_only("waitObject().msg()")
         self.flush()
-        self._loop.send_now({"k": "wait", "op": "msg"}, _values.pack(str(text)))
+        self._loop.send_now(wire.wait("msg"), _values.pack(str(text)))
 
     def progress(self, value: int | float) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -95,13 +78,13 @@ class ProWorkerWait:
             _main_thread_only("waitObject().progress()")
             self._has_pending = False
             self._last_sent = time.monotonic()
-            self._loop.send_now({"k": "wait", "op": "progress"}, _values.pack(self._pending))
+            self._loop.send_now(wire.wait("progress"), _values.pack(self._pending))
 
 
 class ProWorker:
     """The worker object of this process (``proWorkerObject()``): messages to and from its manager."""
 
-    def __init__(self, loop: TaskLoop, state: TaskState) -> None:
+    def __init__(self, loop: TaskLoop, state: WorkerSession) -> None:
         self._loop = loop
         self._wait = ProWorkerWait(loop, state)
 
@@ -110,7 +93,7 @@ class ProWorker:
         if not isinstance(msg, ProMPMessage):
             raise TypeError(f"sendMessage() takes a ProMPMessage, got {type(msg).__name__}")
         self._wait.flush()
-        self._loop.send_now({"k": "msg", "id": msg.id}, msg.data)
+        self._loop.send_now(wire.msg(msg.id), msg.data)
 
     def hasMessage(self) -> bool:
         _main_thread_only("hasMessage()")

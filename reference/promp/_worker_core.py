@@ -1,44 +1,138 @@
-"""The worker's side of the protocol core, free of I/O: its watch on its manager.
+"""The worker's side of the protocol as a state machine, free of I/O.
 
-Apart from ``_core`` (the manager's side) so that a worker starts without
-importing what only a manager needs.
+``WorkerSession`` is everything a worker decides: its watch on the manager
+(``HeartbeatClock``), which task runs, which tasks the manager asked to abort,
+and the abort's two deadlines (interrupt the task's code at half of
+``wait_ms``, end the process at all of it).  The shell (``_worker_shell``)
+calls it from two threads under one lock: the main thread around each task
+(``begin``/``end``), the control thread with what arrives and with the time
+(``on_abort``, ``on_echo``, ``tick``), and performs the actions ``tick``
+returns.  ``next_deadline()`` covers every deadline, so the control thread
+sleeps until then rather than polling.  The simulator drives the same object.
+
+Aborts are tied to a task id.  An abort may arrive before its task (the
+control channel overtakes the task channel) and is then kept until the task
+begins; an abort for a task that already ended is dropped, since the worker
+remembers the ids of its recent tasks.  That memory also recognises a task
+frame that arrives twice: ``begin`` refuses it, so a task never runs twice.
+
+Apart from the manager's core so that a worker starts without importing what
+only a manager needs (no dataclasses or enums here either: start-up time).
 """
 
 from __future__ import annotations
 
+from collections import deque
 
-class WorkerLiveness:
-    """The worker's watch on its manager: ping every interval, give up after the timeout.
+from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
+from ._liveness import PING, SILENT, HeartbeatClock
 
-    As on the manager side, the timeout runs from the oldest unanswered ping,
-    and a watcher that was itself asleep for half the timeout or more (a task
-    held the GIL in C) restarts the clock rather than deciding on stale facts.
-    """
+REMEMBERED = 1024  # recent task ids, and pending aborts, a worker keeps
 
+
+class Interrupt:
+    """Raise ``ProMPAborted`` in the code of ``task`` (it is running now)."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task: int) -> None:
+        self.task = task
+
+    def __repr__(self) -> str:
+        return f"Interrupt({self.task})"
+
+
+class Exit:
+    """End the worker process now, with what it started."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Exit({self.code}, {self.reason!r})"
+
+
+class WorkerSession:
     def __init__(self, interval: float, timeout: float, now: float) -> None:
-        self.interval = interval
-        self.timeout = timeout
-        self.waiting_since: float | None = None
-        self.next_ping = now
-        self.last_tick = now
+        self.clock = HeartbeatClock(interval, timeout, now)
+        self.current: int | None = None  # the running task
+        self.aborted: dict[int, None] = {}  # tasks the manager asked to abort, oldest first
+        self.interrupted: set[int] = set()  # tasks whose code is to get ProMPAborted
+        self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
+        self._seen: set[int] = set()  # ids of tasks begun lately
+        self._seen_order: deque[int] = deque()
 
+    # --------------------------------------------------- the main thread
+    def begin(self, task_id: int) -> bool:
+        """A task is about to run; False if this id already ran here (a duplicated frame)."""
+        if task_id in self._seen:
+            return False
+        self._seen.add(task_id)
+        self._seen_order.append(task_id)
+        if len(self._seen_order) > REMEMBERED:
+            self._seen.discard(self._seen_order.popleft())
+        self.current = task_id
+        return True
+
+    def end(self, task_id: int) -> bool:
+        """The task ended (whatever the way); returns whether it had been aborted."""
+        self.current = None
+        self.interrupted.discard(task_id)
+        self.deadlines.pop(task_id, None)
+        was_aborted = task_id in self.aborted
+        self.aborted.pop(task_id, None)
+        return was_aborted
+
+    def was_aborted(self) -> bool:
+        return self.current is not None and self.current in self.aborted
+
+    def should_interrupt(self) -> bool:
+        return self.current is not None and self.current in self.interrupted
+
+    def has_deadline(self) -> bool:
+        """Whether the running task has abort deadlines (its abort came before it): the control thread must look."""
+        return self.current in self.deadlines
+
+    # ------------------------------------------------ the control thread
     def on_echo(self, now: float) -> None:
-        self.waiting_since = None
+        self.clock.answered()
 
-    def tick(self, now: float) -> str | None:
-        """``"exit"`` when the manager has been silent too long, ``"ping"`` when one is due."""
-        if now - self.last_tick >= self.timeout / 2 and self.waiting_since is not None:
-            self.waiting_since = now
-        self.last_tick = now
-        if self.waiting_since is not None and now - self.waiting_since > self.timeout:
-            return "exit"
-        if now >= self.next_ping:
-            self.next_ping = now + self.interval
-            if self.waiting_since is None:
-                self.waiting_since = now
-            return "ping"
-        return None
+    def on_abort(self, task_id: int, wait_ms: int, now: float) -> None:
+        if task_id in self._seen and task_id != self.current:
+            return  # it already ended: a late abort touches nothing
+        self.aborted[task_id] = None
+        if wait_ms >= 0:
+            self.deadlines[task_id] = (now + wait_ms / 2000, now + wait_ms / 1000)
+        if len(self.aborted) > REMEMBERED:  # aborts of tasks that never came: forget the oldest
+            oldest = next(iter(self.aborted))
+            del self.aborted[oldest]
+            self.deadlines.pop(oldest, None)
 
-    def wait_time(self, now: float) -> float:
-        deadlines = [self.next_ping] + ([self.waiting_since + self.timeout] if self.waiting_since is not None else [])
-        return max(0.0, min(deadlines) - now)
+    def tick(self, now: float) -> list:
+        """What is due now: ``PING``, ``Interrupt`` or ``Exit`` actions."""
+        actions: list = []
+        task = self.current
+        steps = self.deadlines.get(task) if task is not None else None
+        if steps is not None:
+            interrupt_at, exit_at = steps
+            if now >= exit_at:
+                return [Exit(EXIT_ABORTED, f"task {task} did not end within the time abortOperation gave it")]
+            if now >= interrupt_at and task not in self.interrupted:
+                self.interrupted.add(task)
+                actions.append(Interrupt(task))
+        beat = self.clock.tick(now)
+        if beat == SILENT:
+            return [Exit(EXIT_MANAGER_GONE, f"no heartbeat from the manager for {self.clock.timeout:.1f} s")]
+        if beat == PING:
+            actions.append(PING)
+        return actions
+
+    def next_deadline(self) -> float:
+        deadline = self.clock.next_deadline()
+        steps = self.deadlines.get(self.current) if self.current is not None else None
+        if steps is not None:
+            deadline = min(deadline, steps[1] if self.current in self.interrupted else steps[0])
+        return deadline

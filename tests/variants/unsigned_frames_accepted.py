@@ -1,6 +1,6 @@
 """Broken: workers do not check signatures."""
 
-from promp import _protocol, _worker
+from promp import _protocol, _worker_shell
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
@@ -14,5 +14,5 @@ def _unsigned(signer, frame):
     return _decode(key, key.sign(body) + body)
 
 
-_worker.decode = _unsigned
+_worker_shell.decode = _unsigned
 in_workers(__name__)

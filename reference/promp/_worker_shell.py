@@ -19,9 +19,10 @@ true).  If the task is still running after half the abort's time, the main
 thread gets SIGUSR1, whose handler raises ``ProMPAborted`` in the task's code
 (this interrupts ``time.sleep`` and any Python code; not C code that ignores
 signals).  If it is still running after the whole time, the worker kills what
-it started and exits with ``EXIT_ABORTED``.  Every decision is taken under
-``TaskState.lock`` against the main thread's own record of what runs, so a late
-abort never touches the next task and a task either finishes or is aborted.
+it started and exits with ``EXIT_ABORTED``.  These decisions are the
+``WorkerSession``'s (``_worker_core``), taken under ``TaskLoop.state_lock``
+against the main thread's own record of what runs, so a late abort never
+touches the next task and a task either finishes or is aborted.
 
 Output needs no code here: the manager gave this process pipes as stdout and
 stderr and reads them itself, so Python prints, C code and child processes are
@@ -44,14 +45,16 @@ import psutil
 import zmq
 
 from . import _env, _state, _values
+from . import _protocol as wire
 from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
+from ._liveness import PING
 from ._message import received
 from ._output import flush_std_streams
-from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, header, unbatch
+from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, unbatch
 from ._tasks import OPERATIONS
 from ._transport import NOBLOCK, new_context, readable, recv_frames, send_frame
-from ._worker_api import ProMPAborted, ProWorker, TaskState
-from ._worker_core import WorkerLiveness
+from ._worker_api import ProMPAborted, ProWorker
+from ._worker_core import Exit, Interrupt, WorkerSession
 
 
 def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
@@ -91,21 +94,23 @@ def _echo(ctx: zmq.Context, identity: bytes, endpoint: str) -> None:
 
 
 class Control:
-    """The control thread: heartbeats to the manager, the alive pipe, aborts, overdue results."""
+    """The control thread: performs what the ``WorkerSession`` decides about heartbeats and aborts.
+
+    It also watches the parent-alive pipe and sends results the main thread held too long.
+    """
 
     def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, loop: TaskLoop, alive_fd: int) -> None:
         self.signer = loop.signer
-        self.state = loop.state
+        self.session = loop.session
+        self.lock = loop.state_lock
         self.loop = loop
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         loop.wake_control = lambda: os.eventfd_write(self.wake_fd, 1)
         self.alive_fd = alive_fd
         self.socket_dir = _ipc_dir(env[_env.TASK_ENDPOINT])
-        interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
-        self.liveness = WorkerLiveness(interval, timeout, time.monotonic())
         self.beat = self._connect(ctx, identity, env[_env.ECHO_ENDPOINT])
         self.ctrl = self._connect(ctx, identity, env[_env.CTRL_ENDPOINT])
-        self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
+        self.pings = 0
 
     @staticmethod
     def _connect(ctx: zmq.Context, identity: bytes, endpoint: str) -> zmq.Socket:
@@ -119,11 +124,10 @@ class Control:
         poller = zmq.Poller()
         for item in (self.beat, self.ctrl, self.alive_fd, self.wake_fd):
             poller.register(item, zmq.POLLIN)
-        n = 0
+        session = self.session
         try:
             while True:
-                now = time.monotonic()
-                wait = min([self.liveness.wait_time(now)] + [self._next_abort_step(t, d) - now for t, d in self.deadlines.items()])
+                wait = session.next_deadline() - time.monotonic()
                 if self.loop.watched:
                     wait = min(wait, self.loop.HOLD_AT_MOST)
                 events = dict(poller.poll(max(0.0, wait) * 1000 + 1))
@@ -140,16 +144,22 @@ class Control:
                     os.eventfd_read(self.wake_fd)
                 if self.loop.watched:
                     self.loop.flush_overdue(now)
-                self._enforce_aborts(now)
-                action = self.liveness.tick(now)
-                if action == "exit":
-                    _die(f"no heartbeat from the manager for {self.liveness.timeout:.1f} s")
-                elif action == "ping":
-                    n += 1
-                    self.beat.send(encode(self.signer, header("ping", n=n)), zmq.NOBLOCK)
+                with self.lock:  # decided against the main thread's record of what runs, never in between
+                    for action in session.tick(now):
+                        self._perform(action)
         except zmq.ContextTerminated:
             self.beat.close()
             self.ctrl.close()
+
+    def _perform(self, action: object) -> None:
+        """Carry out one of the session's actions (caller holds the state lock)."""
+        if action == PING:
+            self.pings += 1
+            self.beat.send(encode(self.signer, wire.ping(self.pings)), zmq.NOBLOCK)
+        elif isinstance(action, Interrupt):
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+        elif isinstance(action, Exit):
+            _die(action.reason, action.code)
 
     def _take(self, frame: bytes, now: float) -> None:
         try:
@@ -158,37 +168,16 @@ class Control:
             print(f"promp worker: dropped a control message: {exc}", file=sys.stderr, flush=True)
             return
         if msg.kind == "ping":
-            self.liveness.on_echo(now)
+            self.session.on_echo(now)
         elif msg.kind == "abort":
-            task, ms = msg.header["t"], msg.header["ms"]
-            with self.state.lock:
-                self.state.aborted.add(task)
-                if len(self.state.aborted) > 1024:  # aborts of tasks that never came: forget the oldest
-                    self.state.aborted.discard(min(self.state.aborted))
-            if ms >= 0:
-                self.deadlines[task] = (now + ms / 2000, now + ms / 1000)
-
-    def _next_abort_step(self, task: int, deadlines: tuple[float, float]) -> float:
-        interrupt_at, exit_at = deadlines
-        return exit_at if task in self.state.interrupt else interrupt_at
-
-    def _enforce_aborts(self, now: float) -> None:
-        for task, (interrupt_at, exit_at) in list(self.deadlines.items()):
-            with self.state.lock:
-                running = self.state.current == task
-                if running and now >= exit_at:
-                    _die(f"task {task} did not end within the time abortOperation gave it", EXIT_ABORTED)
-                if running and now >= interrupt_at and task not in self.state.interrupt:
-                    self.state.interrupt.add(task)
-                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
-                if not running and task not in self.state.aborted:  # it ended (or never was ours)
-                    del self.deadlines[task]
+            with self.lock:
+                self.session.on_abort(msg.header["t"], msg.header["ms"], now)
 
 
-def _interrupt_handler(state: TaskState):
+def _interrupt_handler(loop: TaskLoop):
     def handler(signum: int, frame: object) -> None:
-        if state.in_user_code and state.current in state.interrupt:
-            raise ProMPAborted(f"task {state.current} was aborted by the manager")
+        if loop.in_user_code and loop.session.should_interrupt():
+            raise ProMPAborted(f"task {loop.session.current} was aborted by the manager")
 
     return handler
 
@@ -217,10 +206,12 @@ class TaskLoop:
     WATCH_FOR = 1.0  # the control thread stops watching held results after this long without any
     FLOWING_UNDER = 0.00002  # a frame that came this quickly was already waiting: look for more next time
 
-    def __init__(self, sock: zmq.Socket, signer: Signer, state: TaskState) -> None:
+    def __init__(self, sock: zmq.Socket, signer: Signer, session: WorkerSession) -> None:
         self.sock = sock
         self.signer = signer
-        self.state = state
+        self.session = session
+        self.state_lock = threading.Lock()  # the session is shared with the control thread
+        self.in_user_code = False  # true only while a task's own code runs: where ProMPAborted may be raised
         self.lock = threading.Lock()
         self.inbox: deque[Message] = deque()  # tasks and stops, in order
         self.messages: deque = deque()  # custom messages for the running task's code
@@ -230,7 +221,7 @@ class TaskLoop:
         self.watched = False  # the control thread wakes every HOLD_AT_MOST to send overdue results
         self.flowing = False  # frames are arriving faster than tasks run: worth checking the socket
         self.wake_control = lambda: None
-        self.worker = ProWorker(self, state)
+        self.worker = ProWorker(self, session)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
         with self.lock:  # the control thread may be sending (and clearing) the outbox right now
@@ -308,7 +299,7 @@ class TaskLoop:
             self.lock.release()
 
     def run(self) -> int:
-        self.post(header("hello", pid=os.getpid(), level=_state.level))
+        self.post(wire.hello(os.getpid(), _state.level))
         while True:
             if not self.inbox:
                 if self.outbox and self.flowing:
@@ -343,7 +334,6 @@ class TaskLoop:
 
     def run_user_code(self, head: dict, payload: bytes | memoryview) -> tuple[bool, object]:
         """(ok, value or exception); ``ProMPAborted`` can only be raised while ``in_user_code``."""
-        state = self.state
         try:
             try:
                 operation = OPERATIONS.get(head["op"])
@@ -352,18 +342,26 @@ class TaskLoop:
                 args = _values.unpack(payload) if payload else []
                 if not isinstance(args, list):
                     raise TypeError(f"task arguments must be a list, got {type(args).__name__}")
-                state.in_user_code = True
+                self.in_user_code = True
                 return True, operation(head, args)
             finally:
-                state.in_user_code = False
+                self.in_user_code = False
         except BaseException as exc:
             return False, exc
 
     def run_task(self, head: dict, payload: bytes | memoryview) -> tuple[int | None, float, bool]:
-        """Run one task and post its report: (exit code if the task asked to exit, run time, was aborted)."""
+        """Run one task and post its report: (exit code if the task asked to exit, run time, was aborted).
+
+        A task id that already ran here (a duplicated frame) is not run again and reports nothing.
+        """
         task_id = head["t"]
-        with self.state.lock:
-            self.state.current = task_id
+        session = self.session
+        with self.state_lock:
+            if not session.begin(task_id):
+                print(f"promp worker: task {task_id} arrived again; not run twice", file=sys.stderr, flush=True)
+                return None, 0.0, False
+            if session.has_deadline():  # its abort came first: the control thread must keep time
+                self.wake_control()
         started = time.perf_counter()
         ok, value = self.run_user_code(head, payload)
         elapsed = time.perf_counter() - started
@@ -375,7 +373,7 @@ class TaskLoop:
         elif not ok:
             traceback.print_exception(value)
         self.worker.waitObject().flush()
-        done = {"v": 1, "k": "done", "t": task_id, "ok": ok, "dt": elapsed}
+        done = wire.done(task_id, ok, elapsed)
         if not head["want"]:
             self.post(done)
         elif ok:
@@ -387,9 +385,8 @@ class TaskLoop:
         else:
             tb = "".join(traceback.format_exception(value))
             self.post(done, _values.pack([type(value).__name__, str(value), tb]))
-        with self.state.lock:  # the control thread decides against this, never in between
-            aborted = task_id in self.state.aborted
-            self.state.finish(task_id)
+        with self.state_lock:  # the control thread decides against this, never in between
+            aborted = session.end(task_id)
         return exit_code, elapsed, aborted
 
 
@@ -406,8 +403,8 @@ def main() -> None:
     signer = Signer(bytes.fromhex(env[_env.SECRET]))
     alive_fd = int(env[_env.ALIVE_FD])
     os.set_inheritable(alive_fd, False)
-    state = TaskState()
-    signal.signal(signal.SIGUSR1, _interrupt_handler(state))
+    interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
+    session = WorkerSession(interval, timeout, time.monotonic())
 
     ctx = new_context()
     threading.Thread(target=_echo, args=(ctx, identity, env[_env.BEAT_ENDPOINT]), name="promp-echo", daemon=True).start()
@@ -416,12 +413,13 @@ def main() -> None:
     sock.setsockopt(zmq.SNDHWM, 0)
     sock.setsockopt(zmq.RCVHWM, 0)
     sock.connect(env[_env.TASK_ENDPOINT])
-    loop = TaskLoop(sock, signer, state)
+    loop = TaskLoop(sock, signer, session)
+    signal.signal(signal.SIGUSR1, _interrupt_handler(loop))
     control = Control(ctx, identity, env, loop, alive_fd)
     threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     _state.worker = loop.worker
     code = loop.run()
-    loop.post(header("bye", code=code))
+    loop.post(wire.bye(code))
     loop.flush()
     sock.close(linger=2000)
     ctx.term()

@@ -43,9 +43,10 @@ import psutil
 import zmq
 
 from . import _env, _state
-from ._core import Control, Kill, ManagerSession, Ping, Send
+from . import _protocol as wire
+from ._manager_core import Action, Control, Kill, ManagerSession, Ping, Send, WorkerGone
 from ._output import STDERR, STDOUT
-from ._protocol import Signer, decode, encode, encode_batch, header
+from ._protocol import Signer, decode, encode, encode_batch
 from ._transport import new_context, readable, send_routed
 
 log = logging.getLogger("promp")
@@ -56,9 +57,9 @@ _MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _WORKER_BOOT = (
     "import sys\n"
-    "try:\n    import promp._worker\n"
-    f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._worker\n"
-    "promp._worker.main()\n"
+    "try:\n    import promp._worker_shell\n"
+    f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._worker_shell\n"
+    "promp._worker_shell.main()\n"
 )
 
 
@@ -219,6 +220,25 @@ class Shell:
         os.eventfd_write(self._keeper_fd, 1)
         return proc
 
+    def perform(self, actions: list[Action]) -> None:
+        """Carry out what the session decided, on the user's thread (which owns the task socket)."""
+        sends: list[Send] = []
+        controls: list[Control] = []
+        for action in actions:
+            if isinstance(action, Send):
+                sends.append(action)
+            elif isinstance(action, Control):
+                controls.append(action)
+            elif isinstance(action, WorkerGone):
+                if not action.expected:
+                    log.warning("worker %d %s; %d unfinished task(s) failed", action.worker, action.reason, action.failed_tasks)
+            elif isinstance(action, Kill):
+                self._kill(action)
+        if sends:
+            self.send_all(sends)
+        if controls:
+            self.control(controls)
+
     def send_all(self, sends: list[Send]) -> None:
         """Send on the task channel; several messages for one worker go as one batch."""
         if len(sends) == 1:  # the common case, without the grouping
@@ -236,6 +256,10 @@ class Shell:
             send_routed(self.task, b"%d" % wid, frame)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
             log.debug("could not send to worker %d: %s", wid, exc)
+
+    def nudge(self) -> None:
+        """Make the keeper look at the session's deadlines again (one was added)."""
+        os.eventfd_write(self._keeper_fd, 1)
 
     def control(self, controls: list[Control]) -> None:
         """Hand control messages to the keeper, which owns the control socket."""
@@ -282,8 +306,11 @@ class Shell:
         watched: dict[int, tuple[int, int]] = {}  # fd -> (worker, what)
         session = self.session
         while not self.closed:
+            with self.lock:
+                deadline = session.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
             try:
-                events = poller.poll(session.heartbeat_interval * 1000 / 2)
+                events = poller.poll(timeout)
             except zmq.ContextTerminated:
                 break
             now = time.monotonic()
@@ -319,13 +346,16 @@ class Shell:
                 elif isinstance(action, Ping):
                     self._ping(action)
                 elif isinstance(action, Kill):
-                    log.warning("killing worker %d: %s", action.worker, action.reason)
-                    proc = self.procs.get(action.worker)
-                    if proc is not None:
-                        kill_tree(proc.pid)
+                    self._kill(action)
         self._beat.close()
         self._ctrl.close()
         self._waker.close()
+
+    def _kill(self, kill: Kill) -> None:
+        log.warning("killing worker %d: %s", kill.worker, kill.reason)
+        proc = self.procs.get(kill.worker)
+        if proc is not None:
+            kill_tree(proc.pid)
 
     def _take_echoes(self, now: float) -> None:
         while readable(self._beat):
@@ -357,7 +387,7 @@ class Shell:
 
     def _ping(self, ping: Ping) -> None:
         try:
-            self._beat.send_multipart([b"%d" % ping.worker, encode(self.signer, header("ping", n=ping.n))], zmq.NOBLOCK)
+            self._beat.send_multipart([b"%d" % ping.worker, encode(self.signer, wire.ping(ping.n))], zmq.NOBLOCK)
         except zmq.ZMQError:
             pass  # not connected yet, or gone: silence is what the timeout measures
 

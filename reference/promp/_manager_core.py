@@ -1,14 +1,27 @@
-"""The protocol's state machines, free of I/O.
+"""The manager's side of the protocol as a state machine, free of I/O.
 
 ``ManagerSession`` is everything a manager knows: its workers and their
-states, the task table, the queue for ``ProWorker_Any``, results, heartbeat
-deadlines and the grace period that lets a dead worker's last messages arrive
-before its pending tasks are failed; its counterpart in a worker,
-``WorkerLiveness`` (in ``_worker_core``, so that workers need not import this
-module), is the worker's view of its manager.  Both take events and the
-current time (``now``, seconds on a monotonic clock) and return actions; they
-never read a clock, touch a socket, start a thread or call ``os``.  The pyzmq shell (``_manager``, ``_worker``) and
-the tests drive the very same objects.
+lifecycle, the task table, the queue for ``ProWorker_Any``, results and
+messages, heartbeat clocks, and every deadline (pings, silence, stop and abort
+kills, the grace that lets a dead worker's last messages arrive).  Each input
+(a user call, a decoded message, a process exit, a tick of the clock) takes
+the current time and returns a list of actions (``Send``, ``Ping``,
+``Control``, ``Kill``, ``WorkerGone``) that the shell performs in one place;
+``next_deadline()`` says when the next tick has work, so no loop polls on a
+period.  It never reads a clock, touches a socket, starts a thread or calls
+``os``: the pyzmq shell (``_manager_shell``), the tests and the simulator
+(``harness.sim``) drive the very same object.
+
+Worker lifecycle (``WorkerState``), one transition table, a guarded setter::
+
+    STARTING --hello--> READY --stopWorker--> STOPPING
+    STARTING --stopWorker--> STOPPING   (its queued tasks still go at hello, then the stop)
+    any live state --process exit seen--> EXITING --bye, or the exit grace--> EXITED
+
+Only READY workers take ``ProWorker_Any`` tasks; STARTING and READY ones take
+tasks by id and ``ProWorker_All``.  EXITING exists because a process's exit
+can be seen before its last messages are read: results that arrive during the
+grace still count, and only then do the tasks it held fail.
 
 Dispatch of ``ProWorker_Any``: a task goes to an idle ready worker when there
 is one.  When none is idle it waits in the manager's queue, except that a task
@@ -27,16 +40,42 @@ only the task it was running fails.
 
 from __future__ import annotations
 
+import enum
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _protocol as wire
 from ._constants import EXIT_ABORTED, ProWorker_All, ProWorker_Any
 from ._errors import ProMPRemoteError, ProWorkerExited
-
-STARTING, READY, STOPPING, EXITED = "starting", "ready", "stopping", "exited"
+from ._liveness import PING, SILENT, HeartbeatClock
 
 ABORT_SAFETY = 1.0  # the manager kills a worker that failed to end itself this long after
+
+
+class WorkerState(str, enum.Enum):
+    STARTING = "starting"
+    READY = "ready"
+    STOPPING = "stopping"
+    EXITING = "exiting"  # the process is gone; its last messages may still be on the way
+    EXITED = "exited"
+
+
+STARTING, READY, STOPPING, EXITING, EXITED = WorkerState
+
+_TRANSITIONS: dict[WorkerState, frozenset[WorkerState]] = {
+    STARTING: frozenset({READY, STOPPING, EXITING}),
+    READY: frozenset({STOPPING, EXITING}),
+    STOPPING: frozenset({EXITING}),
+    EXITING: frozenset({EXITED}),
+    EXITED: frozenset(),
+}
+_TAKES_TASKS = frozenset({STARTING, READY})  # by id and ProWorker_All
+_RUNNING = frozenset({STARTING, READY, STOPPING})  # the process is (as far as we know) alive
+
+
+class LifecycleError(RuntimeError):
+    """An illegal worker state transition: a bug in the core, never a user error."""
 
 
 # ---------------------------------------------------------------- actions
@@ -84,6 +123,9 @@ class WorkerGone:
     reason: str
 
 
+Action = Send | Ping | Control | Kill | WorkerGone
+
+
 # ------------------------------------------------------------------ state
 class Mailbox:
     """Per-worker FIFOs that also remember arrival order across workers (results, messages)."""
@@ -102,6 +144,9 @@ class Mailbox:
         if target in (ProWorker_Any, ProWorker_All):
             return self._count > 0
         return bool(self._queues.get(target))
+
+    def __len__(self) -> int:
+        return self._count
 
     def take(self, target: int = ProWorker_Any) -> Any:
         """The oldest item of ``target`` (a worker id, or any worker), or None."""
@@ -132,12 +177,11 @@ class Task:
 @dataclass(slots=True)
 class WorkerRecord:
     id: int
-    state: str = STARTING
+    clock: HeartbeatClock
+    state: WorkerState = STARTING
     pid: int | None = None
     assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
     unsent: list[Send] = field(default_factory=list)  # tasks and messages waiting for hello
-    waiting_since: float | None = None  # when the oldest unanswered heartbeat went out
-    answered: bool = False  # has it ever answered one (or said hello)
     head_since: float = 0.0  # when the task now at the head of ``assigned`` began (at the latest)
     avg_run: float | None = None
     depth: int = 1  # how many tasks it may hold while completing them (pipelining)
@@ -150,6 +194,21 @@ class WorkerRecord:
     abort_task: int | None = None
     abort_kill_at: float | None = None
     abort_reason: str = ""
+
+    def move_to(self, state: WorkerState) -> None:
+        """The one place a worker's state changes: an illegal transition is a bug and says so."""
+        if state not in _TRANSITIONS[self.state]:
+            raise LifecycleError(f"worker {self.id}: {self.state.value} -> {state.value} is not a legal transition")
+        self.state = state
+
+    @property
+    def running(self) -> bool:
+        """The process is alive as far as the manager knows."""
+        return self.state in _RUNNING
+
+    @property
+    def takes_tasks(self) -> bool:
+        return self.state in _TAKES_TASKS
 
 
 class ManagerSession:
@@ -179,76 +238,89 @@ class ManagerSession:
         self._next_task = 1
         self._next_worker = 1
         self._ping_n = 0
-        self._last_tick = 0.0
-        self.exits_pending = 0  # exits seen but not final yet
+        self._ping_grid = 0.0  # every worker is pinged on one schedule: one wake-up per interval
+        self.exits_pending = 0  # workers in EXITING
         self._run_times: dict[tuple, float] = {}  # task kind -> average run time, for pipelining
         self.unfinished = 0  # tasks queued or running
-        self._next_ping = 0.0
 
     # ----------------------------------------------------------- workers
-    def add_worker(self) -> int:
+    def add_worker(self, now: float = 0.0) -> int:
         wid = self._next_worker
         self._next_worker += 1
-        self.workers[wid] = WorkerRecord(wid)
+        clock = HeartbeatClock(self.heartbeat_interval, self.start_timeout, now, next_ping=max(now, self._ping_grid))
+        self.workers[wid] = WorkerRecord(wid, clock)
         return wid
 
-    def on_hello(self, wid: int, pid: int, now: float) -> list[Send]:
+    def on_hello(self, wid: int, pid: int, now: float) -> list[Action]:
         rec = self.workers.get(wid)
-        if rec is None or rec.state != STARTING:
+        if rec is None or rec.pid is not None or not rec.running:
             return []
         rec.pid = pid
-        rec.answered = True
-        if rec.stop_requested:
-            rec.state = STOPPING
-            return [Send(wid, {"k": "stop"})]
-        rec.state = READY
-        sends = rec.unsent
-        rec.unsent = []
+        self._answered(rec)
+        sends, rec.unsent = rec.unsent, []
+        if rec.state == STOPPING:  # stopWorker came first: what was queued runs, then the stop
+            rec.kill_at = now + self.stop_grace
+            return [*sends, Send(wid, wire.stop())]
+        rec.move_to(READY)
         return sends + self._dispatch_any(now)
 
-    def stop_worker(self, wid: int, now: float) -> list[Send]:
+    def stop_worker(self, wid: int, now: float) -> list[Action]:
         rec = self._live(wid)
         rec.stop_requested = True
-        rec.kill_at = now + self.stop_grace
         rec.kill_reason = "did not stop within the grace period"
-        if rec.state == READY:
-            rec.state = STOPPING
-            return [Send(wid, {"k": "stop"})]
-        return []
+        said_hello = rec.state == READY
+        rec.move_to(STOPPING)
+        if not said_hello:
+            return []  # the stop follows its queued tasks at hello
+        rec.kill_at = now + self.stop_grace
+        return [Send(wid, wire.stop())]
 
-    def on_echo(self, wid: int, now: float) -> None:
+    def on_echo(self, wid: int, now: float) -> list[Action]:
         rec = self.workers.get(wid)
         if rec is not None:
-            rec.waiting_since = None
-            rec.answered = True
+            self._answered(rec)
+        return []
 
-    def on_bye(self, wid: int) -> None:
+    def _answered(self, rec: WorkerRecord) -> None:
+        rec.clock.answered()
+        rec.clock.timeout = self.heartbeat_timeout  # past start-up: the normal timeout applies
+
+    def on_bye(self, wid: int, now: float = 0.0) -> list[Action]:
         rec = self.workers.get(wid)
         if rec is not None:
             rec.bye = True
+        return []
 
-    def on_exit(self, wid: int, code: int | None, now: float) -> None:
+    def on_exit(self, wid: int, code: int | None, now: float) -> list[Action]:
         """The process is gone; its exit becomes final once its last messages had time to arrive."""
         rec = self.workers.get(wid)
-        if rec is not None and rec.exit_seen_at is None:
+        if rec is not None and rec.running:
+            rec.move_to(EXITING)
             rec.exit_code = code
             rec.exit_seen_at = now
             self.exits_pending += 1
+        return []
 
-    def finalize_exits(self, now: float) -> tuple[list[WorkerGone], list[Send]]:
-        """Call after draining the task channel: fails the tasks of workers whose exit is final."""
-        gone: list[WorkerGone] = []
+    def settle(self, now: float) -> list[Action]:
+        """Call after reading the task channel: makes exits final and fails what their workers held."""
+        if not self.exits_pending:
+            return []
+        actions: list[Action] = []
         for rec in self.workers.values():
-            if rec.state == EXITED or rec.exit_seen_at is None:
-                continue
-            if not rec.bye and now < rec.exit_seen_at + self.exit_grace:
-                continue
-            gone.append(self._retire(rec))
-            self.exits_pending -= 1
-        if not gone:
-            return [], []
-        self._fail_unrunnable_any()
-        return gone, self._dispatch_any(now)
+            if rec.state == EXITING and (rec.bye or now >= rec.exit_seen_at + self.exit_grace):
+                actions.append(self._retire(rec))
+                self.exits_pending -= 1
+        if actions:
+            self._fail_unrunnable_any()
+            actions += self._dispatch_any(now)
+        return actions
+
+    def settle_at(self) -> float | None:
+        """When ``settle`` next has work (for the thread that reads the task channel)."""
+        if not self.exits_pending:
+            return None
+        pending = [r.exit_seen_at + self.exit_grace for r in self.workers.values() if r.state == EXITING]
+        return min(pending) if pending else None
 
     def _retire(self, rec: WorkerRecord) -> WorkerGone:
         expected = rec.stop_requested
@@ -269,39 +341,33 @@ class ManagerSession:
                 self.results.put(rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id))
         rec.assigned.clear()
         rec.unsent.clear()
-        rec.state = EXITED
+        rec.move_to(EXITED)
         return WorkerGone(rec.id, rec.exit_code, expected, len(failed), reason)
 
     def _fail_unrunnable_any(self) -> None:
-        if self.any_queue and not any(r.state in (STARTING, READY) for r in self.workers.values()):
+        if self.any_queue and not any(r.takes_tasks for r in self.workers.values()):
             while self.any_queue:
                 task = self.any_queue.popleft()
                 self.unfinished -= 1
                 if task.want:
                     self.results.put(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
 
-    def tick(self, now: float) -> list[Ping | Kill]:
-        """Heartbeats out, silent or overdue workers killed.
+    def tick(self, now: float) -> list[Action]:
+        """Heartbeats out; silent or overdue workers killed.
 
         A worker is silent when a heartbeat has gone unanswered for the timeout
-        (``start_timeout`` before it first answers).  Silence only counts while
-        the caller was awake: after a gap between ticks of half the timeout or
-        more (the manager was frozen, or its threads starved), the clocks
-        restart instead of condemning every worker at once.
+        (``start_timeout`` before it first answers); see ``HeartbeatClock`` for
+        why silence counts only while the caller was awake.
         """
-        actions: list[Ping | Kill] = []
-        starved = now - self._last_tick >= self.heartbeat_timeout / 2
-        self._last_tick = now
-        send_pings = now >= self._next_ping
-        if send_pings:
+        actions: list[Action] = []
+        if now >= self._ping_grid:
             self._ping_n += 1
-            self._next_ping = now + self.heartbeat_interval
+            self._ping_grid = now + self.heartbeat_interval
         for rec in self.workers.values():
-            if rec.state == EXITED or rec.exit_seen_at is not None:
+            if not rec.running:
                 continue
-            if starved and rec.waiting_since is not None:
-                rec.waiting_since = now
-            limit = self.heartbeat_timeout if rec.answered else self.start_timeout
+            silent_for = rec.clock.silent_for(now)
+            beat = rec.clock.tick(now)
             if rec.kill_at is not None and now >= rec.kill_at:
                 rec.kill_at = None
                 actions.append(Kill(rec.id, rec.kill_reason))
@@ -309,27 +375,25 @@ class ManagerSession:
                 rec.abort_kill_at = None
                 rec.kill_reason = rec.abort_reason
                 actions.append(Kill(rec.id, rec.abort_reason))
-            elif rec.waiting_since is not None and now - rec.waiting_since > limit:
-                rec.kill_reason = f"sent no heartbeat for {now - rec.waiting_since:.1f} s"
-                rec.waiting_since = None  # one kill per timeout
+            elif beat == SILENT:
+                rec.kill_reason = f"sent no heartbeat for {silent_for:.1f} s"
                 actions.append(Kill(rec.id, rec.kill_reason))
-            elif send_pings:
-                if rec.waiting_since is None:
-                    rec.waiting_since = now
+            elif beat == PING:
                 actions.append(Ping(rec.id, self._ping_n))
         return actions
 
     def next_deadline(self) -> float | None:
-        """When ``finalize_exits`` next has work, for callers that block."""
-        if not self.exits_pending:
-            return None
-        pending = [r.exit_seen_at + self.exit_grace for r in self.workers.values() if r.state != EXITED and r.exit_seen_at is not None]
-        return min(pending) if pending else None
+        """The earliest time at which ``tick`` or ``settle`` has work: block until then, never poll."""
+        deadlines = [self.settle_at()]
+        for rec in self.workers.values():
+            if rec.running:
+                deadlines += (rec.clock.next_deadline(), rec.kill_at, rec.abort_kill_at if rec.abort_task in rec.assigned else None)
+        return min((d for d in deadlines if d is not None), default=None)
 
     # ------------------------------------------------------------- tasks
-    def submit(self, target: int, header: dict, payload: bytes, want: bool, now: float) -> list[Send]:
+    def submit(self, target: int, header: dict, payload: bytes, want: bool, now: float) -> list[Action]:
         if target == ProWorker_Any:
-            if not any(r.state in (STARTING, READY) for r in self.workers.values()):
+            if not any(r.takes_tasks for r in self.workers.values()):
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
             task = self._new_task(header, payload, want)
             task.any = True
@@ -338,13 +402,13 @@ class ManagerSession:
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
-            live = [r for r in self.workers.values() if r.state in (STARTING, READY)]
+            live = [r for r in self.workers.values() if r.takes_tasks]
             if not live:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
             return [s for rec in live for s in self._assign(rec, self._new_task(header, payload, want), now)]
         return self._assign(self._live(target), self._new_task(header, payload, want), now)
 
-    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Send]:
+    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Action]:
         rec = self.workers.get(wid)
         if rec is None:
             return []
@@ -367,26 +431,31 @@ class ManagerSession:
         return self._dispatch_any(now) if self.any_queue else []
 
     # ---------------------------------------------------------- messages
-    def send_message(self, target: int, header: dict, payload: bytes) -> list[Send]:
+    def send_message(self, target: int, msg_id: int, data: bytes) -> list[Action]:
         """A custom message for one worker, or a copy for each live one (``ProWorker_All``)."""
         if target == ProWorker_Any:
             raise ValueError("a message goes to a worker id or to ProWorker_All, not to ProWorker_Any")
         if target == ProWorker_All:
-            recs = [r for r in self.workers.values() if r.state in (STARTING, READY)]
+            recs = [r for r in self.workers.values() if r.takes_tasks]
             if not recs:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to send the message to")
         else:
             recs = [self._live(target)]
-        sends = []
+        sends: list[Action] = []
         for rec in recs:
-            send = Send(rec.id, header, payload)
-            if rec.state == STARTING:
+            send = Send(rec.id, wire.msg(msg_id), data)
+            if rec.pid is None:
                 rec.unsent.append(send)
             else:
                 sends.append(send)
         return sends
 
-    def abort(self, target: int, wait_ms: int, now: float) -> list[Control]:
+    def on_message(self, wid: int, message: Any) -> list[Action]:
+        """A custom message from a worker, kept for ``getMessage``."""
+        self.messages.put(wid, message)
+        return []
+
+    def abort(self, target: int, wait_ms: int, now: float) -> list[Action]:
         """Flag the running task of ``target`` (a worker id or every worker) as aborted.
 
         With ``wait_ms >= 0`` the worker ends itself if the task is still running after
@@ -394,13 +463,13 @@ class ManagerSession:
         An idle worker has nothing to abort.
         """
         if target in (ProWorker_All, ProWorker_Any):
-            recs = [r for r in self.workers.values() if r.state in (STARTING, READY, STOPPING)]
+            recs = [r for r in self.workers.values() if r.running]
         else:
             rec = self.workers.get(target) if isinstance(target, int) else None
             if rec is None:
                 raise ValueError(f"no worker with id {target!r}")
-            recs = [rec] if rec.state != EXITED and rec.exit_seen_at is None else []
-        controls = []
+            recs = [rec] if rec.running else []
+        controls: list[Action] = []
         for rec in recs:
             if not rec.assigned:
                 continue
@@ -409,7 +478,7 @@ class ManagerSession:
             if wait_ms >= 0:
                 rec.abort_kill_at = now + wait_ms / 1000 + ABORT_SAFETY
                 rec.abort_reason = f"was stopped: task {task_id} did not end within {wait_ms} ms of abortOperation"
-            controls.append(Control(rec.id, {"k": "abort", "t": task_id, "ms": wait_ms}))
+            controls.append(Control(rec.id, wire.abort(task_id, wait_ms)))
         return controls
 
     def is_busy(self) -> bool:
@@ -419,32 +488,34 @@ class ManagerSession:
         tid = self._next_task
         self._next_task += 1
         self.unfinished += 1
-        return Task(tid, {"v": 1, **header, "k": "task", "t": tid, "want": want}, payload, want)
+        return Task(tid, wire.task(header, tid, want), payload, want)
 
     def _live(self, wid: int) -> WorkerRecord:
+        """The record of a worker that takes tasks, or the error that says why it does not."""
         if not isinstance(wid, int) or isinstance(wid, bool):
             raise TypeError(f"worker id must be an int, got {type(wid).__name__}")
         rec = self.workers.get(wid)
         if rec is None:
             raise ValueError(f"no worker with id {wid}")
-        if rec.state == EXITED or rec.exit_seen_at is not None:
+        if rec.state in (EXITING, EXITED):
             raise ProWorkerExited(f"worker {wid} has exited ({rec.kill_reason or f'code {rec.exit_code}'})")
-        if rec.state == STOPPING or rec.stop_requested:
+        if rec.state == STOPPING:
             raise ProWorkerExited(f"worker {wid} is stopping")
         return rec
 
-    def _assign(self, rec: WorkerRecord, task: Task, now: float) -> list[Send]:
+    def _assign(self, rec: WorkerRecord, task: Task, now: float) -> list[Action]:
         task.worker = rec.id
         rec.assigned[task.id] = task
-        if rec.state == STARTING:
-            rec.unsent.append(Send(rec.id, task.header, task.payload))
+        send = Send(rec.id, task.header, task.payload)
+        if rec.pid is None:
+            rec.unsent.append(send)
             return []
         if len(rec.assigned) == 1:
             rec.head_since = now
-        return [Send(rec.id, task.header, task.payload)]
+        return [send]
 
-    def _dispatch_any(self, now: float) -> list[Send]:
-        sends: list[Send] = []
+    def _dispatch_any(self, now: float) -> list[Action]:
+        sends: list[Action] = []
         while self.any_queue:
             rec = self._pick_for_any(now)
             if rec is None:
