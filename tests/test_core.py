@@ -379,15 +379,17 @@ def test_stop_worker_on_a_starting_worker_runs_its_queued_tasks_first_as_on_a_re
     assert gone[0].expected and gone[0].failed_tasks == 0 and s.take_result(w) == "ran"
 
 
-def test_next_deadline_covers_pings_kills_and_the_exit_grace():
-    s, (a, b) = ready_session(2, heartbeat_interval=0.5, heartbeat_timeout=2.0, stop_grace=1.0, exit_grace=0.05)
+def test_next_deadline_covers_pings_and_kills_and_settle_at_the_exit_grace():
+    s, (a, b) = ready_session(2, heartbeat_interval=0.5, heartbeat_timeout=2.0, stop_grace=0.3, exit_grace=0.05)
     s.tick(0.0)
     assert s.next_deadline() == 0.5
     s.stop_worker(a, 0.1)
+    assert s.next_deadline() == pytest.approx(0.4)  # a's stop grace
     s.on_exit(b, -9, 0.2)
-    assert s.next_deadline() == pytest.approx(0.25)  # b's grace
+    assert s.settle_at() == pytest.approx(0.25)  # b's exit grace is the reading thread's, not the keeper's
+    assert s.next_deadline() == pytest.approx(0.4)
     settle(s, 0.25)
-    assert s.next_deadline() == 0.5
+    assert s.settle_at() is None
     s.on_exit(a, 0, 0.3)
     settle(s, 0.4)
     assert s.next_deadline() is None  # nothing running, nothing timed: block

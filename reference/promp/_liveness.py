@@ -36,6 +36,8 @@ class HeartbeatClock:
         self.last_tick = now
         if self.waiting_since is not None and now - self.waiting_since > self.timeout:
             self.waiting_since = None  # one verdict per timeout
+            if now >= self.next_ping:  # a ping due now is skipped, not left due (a keeper would spin)
+                self.next_ping = now + self.interval
             return SILENT
         if now >= self.next_ping:
             self.next_ping = now + self.interval

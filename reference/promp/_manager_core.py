@@ -7,8 +7,8 @@ kills, the grace that lets a dead worker's last messages arrive).  Each input
 (a user call, a decoded message, a process exit, a tick of the clock) takes
 the current time and returns a list of actions (``Send``, ``Ping``,
 ``Control``, ``Kill``, ``WorkerGone``) that the shell performs in one place;
-``next_deadline()`` says when the next tick has work, so no loop polls on a
-period.  It never reads a clock, touches a socket, starts a thread or calls
+``next_deadline()`` says when ``tick`` next has work and ``settle_at()`` when
+``settle`` does, so no loop polls on a period.  It never reads a clock, touches a socket, starts a thread or calls
 ``os``: the pyzmq shell (``_manager_shell``), the tests and the simulator
 (``harness.sim``) drive the very same object.
 
@@ -383,8 +383,12 @@ class ManagerSession:
         return actions
 
     def next_deadline(self) -> float | None:
-        """The earliest time at which ``tick`` or ``settle`` has work: block until then, never poll."""
-        deadlines = [self.settle_at()]
+        """The earliest time at which ``tick`` has work: the keeper blocks until then, never polls.
+
+        ``settle`` has its own (``settle_at``): it belongs to the thread that reads the task channel,
+        and a keeper woken for it could not do it, so it would spin until that thread came.
+        """
+        deadlines = []
         for rec in self.workers.values():
             if rec.running:
                 deadlines += (rec.clock.next_deadline(), rec.kill_at, rec.abort_kill_at if rec.abort_task in rec.assigned else None)
