@@ -7,7 +7,7 @@ same trace, byte for byte, every time.  This is the one part of the harness that
 drives a core rather than processes: see ``promp.core`` for the interface it needs.
 """
 
-from .run import Outcome, load_core, replay_command, run_seed, shrink
+from .run import Outcome, load_core, replay_command, run_seed, shrink, violations
 from .world import INVARIANTS, Violation
 
-__all__ = ["INVARIANTS", "Outcome", "Violation", "load_core", "replay_command", "run_seed", "shrink"]
+__all__ = ["INVARIANTS", "Outcome", "Violation", "load_core", "replay_command", "run_seed", "shrink", "violations"]

@@ -51,6 +51,17 @@ def run_seed(seed: int, core: ModuleType, max_workers: int = 4, keep: list[int] 
     return outcome
 
 
+def violations(core: str | ModuleType = DEFAULT_CORE, seeds: int = 300, start: int = 0, max_workers: int = 4) -> dict[str, int]:
+    """Invariant -> the first seed (of ``seeds`` from ``start``) that broke it: empty when every run held."""
+    module = load_core(core) if isinstance(core, str) else core
+    broken: dict[str, int] = {}
+    for seed in range(start, start + seeds):
+        outcome = run_seed(seed, module, max_workers)
+        if outcome.failed:
+            broken.setdefault(outcome.violation.invariant, seed)
+    return broken
+
+
 def shrink(seed: int, core: ModuleType, max_workers: int = 4, budget: int = 400) -> Outcome:
     """The smallest set of the seed's ops that still breaks the same invariant (greedy, chunks then single ops)."""
     full = generate(seed, max_workers)

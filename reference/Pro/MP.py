@@ -8,6 +8,7 @@ from promp import (
     ProMPOpt_RedirectOutput,
     ProWorker_All,
     ProWorker_Any,
+    protocolCore,
     proWorkerObject,
     proWorkerProcessLevel,
 )
@@ -22,4 +23,5 @@ __all__ = [
     "ProWorker_Any",
     "proWorkerObject",
     "proWorkerProcessLevel",
+    "protocolCore",
 ]

@@ -44,6 +44,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+protocolCore = "promp.core"  # the module offering this implementation's sans-I/O core to the simulator (extension)
+
+
 def proWorkerObject() -> ProWorker | None:
     """This process's worker object in a worker process; None in a process that is not a worker."""
     return _state.worker
@@ -74,5 +77,6 @@ __all__ = [
     "ProWorker_All",
     "ProWorker_Any",
     "proWorkerProcessLevel",
+    "protocolCore",
     "workerCommand",
 ]
