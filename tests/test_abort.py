@@ -6,6 +6,7 @@ import random
 import time
 
 from promp import ProManager, ProMPRemoteError
+from promp._constants import EXIT_ABORTED
 
 from .conftest import call, pump_until
 
@@ -66,7 +67,7 @@ def test_a_task_that_refuses_to_end_is_killed_after_wait_ms_with_its_queue(manag
     assert 0.4 < time.monotonic() - started < 5
     err = manager.takeResult(wid)
     assert isinstance(err, ProMPRemoteError) and err.type == "WorkerExited" and "abortOperation" in err.message
-    assert manager.workerExitCode(wid) == 4
+    assert manager.workerExitCode(wid) == EXIT_ABORTED
     assert not manager.isBusy()
     other = manager.startWorker()  # the manager goes on
     assert isinstance(call(manager, other, PID, "pid"), int)

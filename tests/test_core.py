@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
+from promp._constants import EXIT_ABORTED
 from promp._liveness import PING, SILENT, HeartbeatClock
-from promp._manager_core import Kill, ManagerSession, Ping, Send, WorkerGone
+from promp._manager_core import Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from promp._worker_core import Exit, Interrupt, WorkerSession
 
 
@@ -187,6 +188,8 @@ def kills_between(s: ManagerSession, start: float, end: float, answering: tuple[
         for action in s.tick(now):
             if isinstance(action, Kill):
                 kills.append((now, action.worker))
+            elif isinstance(action, ReadThrough):
+                s.settle(now)  # the reading thread, woken, reads the task channel through
             elif action.worker in answering:
                 s.on_echo(action.worker, now + 0.01)
     return kills
@@ -215,6 +218,37 @@ def test_a_worker_that_never_answers_is_killed_after_the_start_timeout():
     s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=5.0)
     w = s.add_worker()
     assert kills_between(s, 0.0, 6.0) == [(5.25, w)]
+
+
+def test_a_worker_that_answers_heartbeats_but_never_says_hello_is_killed_after_the_start_timeout():
+    s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=5.0)
+    w = s.add_worker()
+    assert kills_between(s, 0.0, 4.9, answering=(w,)) == []  # echoes alone do not make it started
+    kills = kills_between(s, 5.0, 6.0, answering=(w,))
+    assert kills == [(5.0, w)] or kills == [(5.25, w)]
+
+
+def test_a_start_slowed_by_load_is_not_silence_until_the_start_timeout():
+    """Reference bug (issue 12): 96 workers starting at once on 2 cores were killed after the heartbeat timeout."""
+    s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=10.0)
+    w = s.add_worker()
+    s.tick(0.0)
+    s.on_echo(w, 0.1)  # its echo proxy is up early, then the machine is too busy for it to answer
+    assert kills_between(s, 0.25, 9.0) == []
+    s.on_hello(w, 42, 9.0)
+    assert [k for k in kills_between(s, 9.25, 12.0)] == [(10.75, w)]  # past its hello the normal timeout applies
+
+
+def test_a_hello_waiting_behind_a_busy_user_thread_is_read_before_a_start_kill():
+    s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=5.0)
+    w = s.add_worker()
+    s.tick(0.0)
+    s.on_echo(w, 0.1)
+    actions = s.tick(5.0)  # due; the channel was not read since: it asks for that first
+    assert ReadThrough() in actions and not any(isinstance(a, Kill) for a in actions)
+    s.on_hello(w, 42, 5.1)  # what the reading thread found there
+    s.settle(5.1)
+    assert not any(isinstance(a, Kill) for a in s.tick(5.5))
 
 
 def test_stop_worker_asks_then_kills_after_the_grace():
@@ -278,7 +312,7 @@ def test_an_abort_is_carried_out_on_its_task_at_half_and_at_all_of_wait_ms():
     assert isinstance(interrupt, Interrupt) and interrupt.task == 7 and w.should_interrupt()
     assert w.next_deadline() == 1.0
     (exit_,) = w.tick(1.0)
-    assert isinstance(exit_, Exit) and exit_.code == 4
+    assert isinstance(exit_, Exit) and exit_.code == EXIT_ABORTED
 
 
 def test_an_abort_that_arrives_after_its_task_ended_leaves_no_deadline_behind():
@@ -309,21 +343,25 @@ def test_a_task_frame_that_arrives_twice_runs_once():
     assert not w.begin(5)
 
 
-def test_any_tasks_a_dead_worker_held_but_had_not_started_go_back_to_the_queue():
+def test_every_task_a_dead_worker_was_sent_fails_and_none_runs_again():
+    """It may have run the pipelined ones and lost their results with it (promp-sim found a task run twice)."""
     s, (a,) = ready_session(1, pipeline_depth=4, exit_grace=0.0)
     (t1,) = task_ids(submit(s, ProWorker_Any))
     s.on_done(a, t1[1], None, 0.0001, 0.0005)  # a runs quick tasks: the next ones are pipelined
     held = [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0006) + submit(s, ProWorker_Any, now=0.0007))]
-    held += [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0008))]
-    assert len(held) == 3 and len(s.workers[a].assigned) == 3
+    held += [t for _, t in task_ids(submit(s, ProWorker_Any, now=0.0008) + submit(s, ProWorker_Any, now=0.00085))]
+    assert len(held) == 4 and len(s.workers[a].assigned) == 4
+    queued = submit(s, ProWorker_Any, now=0.0009)  # a is full: this one waits in the manager
+    assert queued == []
     b = s.add_worker()
     s.on_exit(a, -9, 1.0)
     gone, sends = settle(s, 1.0)
-    assert gone[0].failed_tasks == 1 and sends == []  # only the task it may have been running fails
-    assert s.is_busy()
-    ((_, first),) = task_ids(s.on_hello(b, 7, 1.1))  # b is new: one task at a time
-    ((_, second),) = task_ids(s.on_done(b, first, None, 0.5, 1.6))
-    assert [first, second] == held[1:]
+    assert gone[0].failed_tasks == 4 and sends == []
+    assert s.take_result(a) is None  # the first task's own result
+    errors = [s.take_result(a) for _ in range(4)]
+    assert all(isinstance(e, ProMPRemoteError) and e.type == "WorkerExited" for e in errors)
+    ((_, first),) = task_ids(s.on_hello(b, 7, 1.1))  # only the task never sent runs elsewhere
+    assert first not in held and s.on_done(b, first, None, 0.5, 1.6) == [] and not s.is_busy()
 
 
 def test_a_fresh_assignment_does_not_count_as_completing_tasks():
@@ -393,3 +431,13 @@ def test_next_deadline_covers_pings_and_kills_and_settle_at_the_exit_grace():
     s.on_exit(a, 0, 0.3)
     settle(s, 0.4)
     assert s.next_deadline() is None  # nothing running, nothing timed: block
+
+
+def test_one_kill_clears_every_timer_of_its_worker():
+    """Found by promp-sim: a stop kill left a due abort kill behind, and the keeper's deadline in the past."""
+    s, (a,) = ready_session(1, stop_grace=0.3)
+    submit(s, a)
+    s.abort(a, 100, 0.0)  # its kill would be due at 1.1
+    s.stop_worker(a, 0.1)  # this one at 0.4
+    kills = [x for x in s.tick(2.0) if isinstance(x, Kill)]  # the manager was frozen past both
+    assert len(kills) == 1 and s.next_deadline() > 2.0

@@ -15,6 +15,7 @@ import msgpack
 import zmq
 
 from promp import ProManager, _env
+from promp._constants import EXIT_MANAGER_GONE
 from promp._protocol import Signer, decode, encode, header, unbatch
 
 from .conftest import call, wait_until
@@ -142,7 +143,7 @@ def test_a_worker_whose_manager_never_answers_heartbeats_exits_after_the_timeout
         started = time.monotonic()
         wait_until(lambda: fake.proc.poll() is not None, timeout=8)
         assert time.monotonic() - started > 0.5
-        assert fake.proc.returncode == 3
+        assert fake.proc.returncode == EXIT_MANAGER_GONE
     finally:
         err = fake.close()
     assert "no heartbeat from the manager" in err

@@ -34,6 +34,7 @@ PLANTED = {
     "any_to_exiting": "no-task-to-dead",  # the reference's own bug 1 of issue 9, put back
     "stop_drops_queued": "stop-runs-queued",  # bug 3, put back
     "abort_deadline_lingers": "no-spin",  # bug 2, put back
+    "start_deadline_ignores_unread_hello": "live-not-killed",
 }
 
 
@@ -64,7 +65,8 @@ def test_an_hour_of_heartbeats_costs_well_under_a_second():
     settings = Settings(
         workers=2, interval=0.5, timeout=5.0, start_timeout=30.0, exit_grace=0.05, stop_grace=1.0, latency=0.0002, pump=0.0, horizon=3600.0
     )
-    ops = [Op(0.0, "start", (1, 0.1)), Op(0.0, "start", (2, 0.1)), Op(3599.0, "submit", ("any", "quick", (("run", 0.001, True),), True))]
+    quick = (("run", 0.001, True),)
+    ops = [Op(0.0, "start", (1, 0.1, False)), Op(0.0, "start", (2, 0.1, False)), Op(3599.0, "submit", ("any", "quick", quick, True))]
     started = time.perf_counter()
     outcome = run_scenario(Scenario(0, settings, ops), load_core())
     assert not outcome.failed and outcome.simulated >= 3600

@@ -112,9 +112,10 @@ def generate(seed: int, max_workers: int = 4) -> Scenario:
 
     for wid in range(1, n + 1):
         boot = rng.uniform(0.05, 0.3) if rng.random() < 0.9 else rng.uniform(0.3, 0.8 * settings.start_timeout)
-        ops.append(Op(0.0, "start", (wid, boot)))
+        hangs = rng.random() < 0.03  # its start-up hangs after its echo proxy is up: it never says hello
+        ops.append(Op(0.0, "start", (wid, boot, hangs)))
     if rng.random() < 0.2:
-        ops.append(Op(when(0.1, 0.5), "start", (n + 1, rng.uniform(0.05, 0.3))))
+        ops.append(Op(when(0.1, 0.5), "start", (n + 1, rng.uniform(0.05, 0.3), False)))
     for _ in range(rng.randint(2, 30)):
         kind, program = _program(rng)
         roll = rng.random()

@@ -358,7 +358,7 @@ class SimManager:
             return
         if op.kind == "start":
             wid = core.add_worker(now)
-            worker = SimWorker(self.w, wid, args[1] if wid == args[0] else 0.1)
+            worker = SimWorker(self.w, wid, args[1] if wid == args[0] else 0.1, hangs=args[2] and wid == args[0])
             self.w.workers[wid] = worker
             worker.spawn()
             self.schedule_keeper()
@@ -456,6 +456,8 @@ class SimManager:
     # -------------------------------------------------------------- wire
     def deliver(self, wid: int, kind: str, head: dict, payload: Any) -> None:
         """A frame arrives on the task socket; the user's thread reads it."""
+        if kind == "hello":
+            self.w.workers[wid].hello_arrived = True
         self.inbox.append((wid, kind, head, payload))
         self.request_pump()
 
@@ -483,6 +485,8 @@ class SimManager:
                 self._kill(action)
             elif isinstance(action, c.WorkerGone):
                 self._gone(action)
+            elif isinstance(action, c.ReadThrough):
+                self.request_pump()
 
     def _kill(self, kill: Any) -> None:
         wid, reason = kill.worker, kill.reason
@@ -494,6 +498,8 @@ class SimManager:
             slow_start = self.w.now - worker.spawned_at < worker.boot + self.w.s.interval + SLACK  # no ping reached it yet
             if not recent and not slow_start:
                 self.w.fail("live-not-killed", f"worker {wid} was killed ({reason}) though nothing disturbed its heartbeats")
+        if "start" in reason and worker.hello_arrived:
+            self.w.fail("live-not-killed", f"worker {wid} was killed ({reason}) though its hello had arrived")
         self.w.at(self.w.now + 0.0002, None, worker.die, -9, "killed by its manager")
 
     def _gone(self, gone: Any) -> None:
@@ -551,17 +557,23 @@ class SimManager:
         self.w.log("manager", "crashes")
         for worker in self.w.workers.values():
             worker.manager_dead_at = self.w.now
-            self.w.at(self.w.now + EOF_DELAY, worker.proc, worker.die, 3, "alive pipe EOF")
+            self.w.at(self.w.now + EOF_DELAY, worker.proc, worker.die, self.w.core.EXIT_MANAGER_GONE, "alive pipe EOF")
             self.check_orphan_later(worker)
 
     def check_orphan_later(self, worker: SimWorker) -> None:
         """Schedule the check that ``worker`` left its gone manager in time."""
         s = self.w.s
+        if worker.hangs:
+            return  # it never got as far as watching its manager: its manager's start timeout is what ends it
         watching = max(worker.proc.awake_since, worker.spawned_at + worker.boot)  # its control thread runs from boot
         if worker.manager_dead_at is not None:
             due = max(worker.manager_dead_at, watching) + EOF_DELAY + SLACK
         elif worker.manager_silent_since is not None:
-            due = max(worker.manager_silent_since, watching) + s.timeout + s.interval + 2 * s.latency + SLACK
+            since = worker.manager_silent_since
+            # an echo sent just before the manager went silent may arrive late, on a slow link
+            slow = [win.p for win in self.w.windows if win.kind == "delay" and win.covers("echo", "out", worker.id, since)]
+            late = max(slow, default=0.0)
+            due = max(since, watching) + late + s.timeout + s.interval + 2 * s.latency + SLACK
         else:
             return
         self.w.at(due, None, self._orphan_check, worker, worker.proc.awake_since, worker.manager_silent_since)
@@ -608,10 +620,12 @@ class SimManager:
 class SimWorker:
     """A worker process: main thread, control thread and echo proxy around one ``WorkerSession``."""
 
-    def __init__(self, world: World, wid: int, boot: float) -> None:
+    def __init__(self, world: World, wid: int, boot: float, hangs: bool = False) -> None:
         self.w = world
         self.id = wid
         self.boot = boot
+        self.hangs = hangs
+        self.echo_up = False
         self.proc = Proc(f"w{wid}", world.now)
         self.core: Any = None
         self.inbox: deque[tuple[dict, Any]] = deque()
@@ -622,6 +636,7 @@ class SimWorker:
         self.control_at: float | None = None
         self.spawned_at = world.now
         self.hello_at: float | None = None
+        self.hello_arrived = False
         self.ran: list[int] = []
         self.ran_labels: set[int] = set()
         self.messages_sent: list[int] = []
@@ -639,6 +654,10 @@ class SimWorker:
 
     def booted(self) -> None:
         s = self.w.s
+        self.echo_up = True
+        if self.hangs:
+            self.w.log(self.proc.name, "start-up hangs: its echo proxy answers, it never says hello")
+            return
         self.core = self.w.core.WorkerSession(s.interval, s.timeout, self.local())
         self.hello_at = self.w.now
         self.w.log(self.proc.name, "up: hello")
@@ -800,7 +819,7 @@ class SimWorker:
 
     def echo_ping(self) -> None:
         """The worker's echo proxy answers the manager's ping."""
-        if self.core is None:
+        if not self.echo_up:
             return  # not up yet
         self.w.send("beat", "in", self.id, self.w.manager.on_echo, self.id, kind="echo")
 

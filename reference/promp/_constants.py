@@ -3,6 +3,7 @@
 ProWorker_Any = -1
 ProWorker_All = -2
 
-# Exit codes a worker uses for the ends it chooses itself.
-EXIT_MANAGER_GONE = 3  # its manager died or fell silent
-EXIT_ABORTED = 4  # an aborted task did not end within the time abortOperation gave it
+# Exit codes a worker uses for the ends it chooses itself, apart from the small codes scripts use
+# (a task's sys.exit(code) ends its worker with that code, and is reported as such).
+EXIT_MANAGER_GONE = 120  # its manager died or fell silent
+EXIT_ABORTED = 121  # an aborted task did not end within the time abortOperation gave it

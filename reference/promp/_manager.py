@@ -140,6 +140,8 @@ class ProManager:
         return self._shell.session.is_busy()
 
     def hasResults(self, target: int = ProWorker_Any) -> bool:
+        """Whether a result of ``target`` (a worker id, or any worker) is waiting."""
+        self._known(target)
         return self._shell.session.has_results(target)
 
     def takeResult(self, target: int = ProWorker_Any) -> Any:
@@ -148,6 +150,7 @@ class ProManager:
         A task that failed in the worker yields a ``ProMPRemoteError`` value.
         """
         self._check()
+        self._known(target)
         return self._shell.session.take_result(target)
 
     # ----------------------------------------------------------- messages
@@ -177,6 +180,7 @@ class ProManager:
     def hasMessage(self, target: int = ProWorker_Any) -> bool:
         """Whether a message from ``target`` (a worker id or ``ProWorker_Any``) is waiting; processes incoming traffic."""
         self._check()
+        self._known(target)
         if not self._shell.session.messages.has(target):
             self._pump()
         return self._shell.session.messages.has(target)
@@ -184,12 +188,25 @@ class ProManager:
     def getMessage(self, target: int = ProWorker_Any) -> ProMPMessage | None:
         """The oldest message from ``target``, or None."""
         self._check()
+        self._known(target)
         return self._shell.session.messages.take(target)
 
     def waitForMessage(self, target: int = ProWorker_Any, timeout_ms: int = -1) -> bool:
-        """Process incoming traffic until a message from ``target`` is there; False after ``timeout_ms``."""
-        messages = self._shell.session.messages
-        return self._wait_until(lambda events: messages.has(target), timeout_ms)
+        """Process incoming traffic until a message from ``target`` is there; False after ``timeout_ms``.
+
+        Also False, at once, when no message can come any more: ``target`` (or, for
+        ``ProWorker_Any``/``ProWorker_All``, every worker) has exited and nothing is waiting.
+        """
+        self._check()
+        self._known(target)
+        session = self._shell.session
+        messages = session.messages
+        if target in (ProWorker_Any, ProWorker_All):
+            hopeless = lambda: not any(r.state != EXITED for r in session.workers.values())  # noqa: E731
+        else:
+            hopeless = lambda: session.workers[target].state == EXITED  # noqa: E731
+        found = self._wait_until(lambda events: messages.has(target) or hopeless(), timeout_ms)
+        return found and messages.has(target)
 
     # ------------------------------------------------------- wait objects
     def createWaitObject(self, workerId: int, ui_wait: Any) -> ProMPWait:
@@ -271,6 +288,15 @@ class ProManager:
             raise ProMPError("a ProManager must be used only from the thread that created it")
         if self._closed:
             raise ProMPError("the manager is closed")
+        if self._shell.forked:
+            raise ProMPError("this ProManager belongs to the parent process (os.fork() copied it): create a new one here")
+
+    def _known(self, target: int) -> None:
+        """Targets that are neither a worker of this manager nor ProWorker_Any/All are a mistake: say so."""
+        if target not in (ProWorker_Any, ProWorker_All) and target not in self._shell.session.workers:
+            if not isinstance(target, int) or isinstance(target, bool):
+                raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
+            raise ValueError(f"no worker with id {target}")
 
     def _record(self, workerId: int):
         rec = self._shell.session.workers.get(workerId)
@@ -313,11 +339,11 @@ class ProManager:
                     events += 1
                     actions += self._handle(frames, now)
                 frames = None
-            if session.exits_pending:
-                settled = session.settle(now)
+            settled = session.settle(now)
+            if settled:
                 events += len(settled)
                 actions += settled
-            output, shell.output = shell.output, []  # the keeper appends to the new list once the lock is released
+            output = shell.output_taken()
         if actions:
             shell.perform(actions)
         if output:
@@ -353,8 +379,7 @@ class ProManager:
                 raise ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
             messages = unbatch(decode(shell.signer, frames[1]))
         except (ValueError, ProtocolError) as exc:
-            shell.dropped += 1
-            log.warning("dropped a message from peer %r: %s", frames[0][:16], exc)
+            shell.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return []
         shell.drain_output(wid)  # what the worker printed before sending this comes first
         actions: list[Action] = []
@@ -373,8 +398,7 @@ class ProManager:
             elif msg.kind == "bye":
                 actions += session.on_bye(wid, now)
             else:
-                shell.dropped += 1
-                log.warning("dropped a %r message from worker %d: workers do not send that kind", msg.kind, wid)
+                shell.reject(f"a {msg.kind!r} message from worker {wid}: workers do not send that kind")
         return actions
 
 

@@ -34,8 +34,10 @@ each.  A task of a kind never run before, or known to be slow, waits for an
 idle worker.  A task that turns out to be long stops further pipelining to its
 worker once it has run for ten times the threshold; the tasks already
 pipelined behind it wait for it (the cost of the bet).  When a worker dies,
-the ``ProWorker_Any`` tasks it held but had not started go back to the queue:
-only the task it was running fails.
+every task it was sent fails, pipelined ones too: it may have run them and
+lost their results with it, and a task runs at most once.  (Found by the
+simulator: requeueing them ran a task twice when a partition held results
+past the exit grace.)
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ class Kill:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadThrough:
+    """Have the thread that reads the task channel read it through and ``settle`` (a decision waits on it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerGone:
     """A worker's exit is final: its pending tasks have been failed."""
 
@@ -123,7 +130,7 @@ class WorkerGone:
     reason: str
 
 
-Action = Send | Ping | Control | Kill | WorkerGone
+Action = Send | Ping | Control | Kill | ReadThrough | WorkerGone
 
 
 # ------------------------------------------------------------------ state
@@ -182,6 +189,7 @@ class WorkerRecord:
     pid: int | None = None
     assigned: dict[int, Task] = field(default_factory=dict)  # in dispatch order
     unsent: list[Send] = field(default_factory=list)  # tasks and messages waiting for hello
+    start_by: float | None = None  # a worker with no hello by then is killed (once its hello could have been read)
     head_since: float = 0.0  # when the task now at the head of ``assigned`` began (at the latest)
     avg_run: float | None = None
     depth: int = 1  # how many tasks it may hold while completing them (pipelining)
@@ -242,13 +250,15 @@ class ManagerSession:
         self.exits_pending = 0  # workers in EXITING
         self._run_times: dict[tuple, float] = {}  # task kind -> average run time, for pipelining
         self.unfinished = 0  # tasks queued or running
+        self._last_read = float("-inf")  # when the task channel was last read through (``settle``)
+        self._last_tick = float("-inf")
 
     # ----------------------------------------------------------- workers
     def add_worker(self, now: float = 0.0) -> int:
         wid = self._next_worker
         self._next_worker += 1
         clock = HeartbeatClock(self.heartbeat_interval, self.start_timeout, now, next_ping=max(now, self._ping_grid))
-        self.workers[wid] = WorkerRecord(wid, clock)
+        self.workers[wid] = WorkerRecord(wid, clock, start_by=now + self.start_timeout)
         return wid
 
     def on_hello(self, wid: int, pid: int, now: float) -> list[Action]:
@@ -283,7 +293,8 @@ class ManagerSession:
 
     def _answered(self, rec: WorkerRecord) -> None:
         rec.clock.answered()
-        rec.clock.timeout = self.heartbeat_timeout  # past start-up: the normal timeout applies
+        if rec.pid is not None:  # past start-up (its hello came): the normal timeout applies
+            rec.clock.timeout = self.heartbeat_timeout
 
     def on_bye(self, wid: int, now: float = 0.0) -> list[Action]:
         rec = self.workers.get(wid)
@@ -302,7 +313,8 @@ class ManagerSession:
         return []
 
     def settle(self, now: float) -> list[Action]:
-        """Call after reading the task channel: makes exits final and fails what their workers held."""
+        """Call after reading the task channel through: makes exits final and fails what their workers held."""
+        self._last_read = now
         if not self.exits_pending:
             return []
         actions: list[Action] = []
@@ -313,6 +325,21 @@ class ManagerSession:
         if actions:
             self._fail_unrunnable_any()
             actions += self._dispatch_any(now)
+        return actions
+
+    def close(self, codes: dict[int, int | None]) -> list[Action]:
+        """The manager closed and ended every worker (``codes``: their exit codes): everything is final now."""
+        actions: list[Action] = []
+        for rec in self.workers.values():
+            if rec.running:
+                rec.move_to(EXITING)
+                rec.exit_code = codes.get(rec.id)
+                self.exits_pending += 1
+            if rec.state == EXITING:
+                rec.kill_reason = rec.kill_reason or "was closed with its manager"
+                actions.append(self._retire(rec))
+                self.exits_pending -= 1
+        self._fail_unrunnable_any()
         return actions
 
     def settle_at(self) -> float | None:
@@ -327,14 +354,9 @@ class ManagerSession:
         if rec.exit_code == EXIT_ABORTED and rec.abort_reason:
             rec.kill_reason = rec.abort_reason
         reason = rec.kill_reason or ("stopped" if expected else f"exited with code {rec.exit_code}")
-        # Tasks run in order: only the first can have started.  ProWorker_Any tasks behind it
-        # never did, so they go back to the queue for the workers that remain.
-        tasks = list(rec.assigned.values())
-        moved = [t for t in tasks[1:] if t.any]
-        for task in reversed(moved):
-            task.worker = None
-            self.any_queue.appendleft(task)
-        failed = [t for t in tasks if t not in moved]
+        # Every task it was sent fails, never runs again: the worker may have run tasks whose results
+        # were lost with it (a link that held them past the exit grace), and a task runs at most once.
+        failed = list(rec.assigned.values())
         self.unfinished -= len(failed)
         for task in failed:
             if task.want:
@@ -360,6 +382,7 @@ class ManagerSession:
         why silence counts only while the caller was awake.
         """
         actions: list[Action] = []
+        self._last_tick = now
         if now >= self._ping_grid:
             self._ping_n += 1
             self._ping_grid = now + self.heartbeat_interval
@@ -368,18 +391,28 @@ class ManagerSession:
                 continue
             silent_for = rec.clock.silent_for(now)
             beat = rec.clock.tick(now)
+            reason = None
             if rec.kill_at is not None and now >= rec.kill_at:
-                rec.kill_at = None
-                actions.append(Kill(rec.id, rec.kill_reason))
+                reason = rec.kill_reason
             elif rec.abort_kill_at is not None and now >= rec.abort_kill_at and rec.abort_task in rec.assigned:
-                rec.abort_kill_at = None
-                rec.kill_reason = rec.abort_reason
-                actions.append(Kill(rec.id, rec.abort_reason))
+                reason = rec.abort_reason
+            elif rec.pid is None and now >= rec.start_by and self._last_read >= rec.start_by:
+                # No hello, and the task channel was read through since it was due: it never came.
+                reason = f"did not start within {self.start_timeout:g} s"
             elif beat == SILENT:
-                rec.kill_reason = f"sent no heartbeat for {silent_for:.1f} s"
-                actions.append(Kill(rec.id, rec.kill_reason))
-            elif beat == PING:
+                reason = f"sent no heartbeat for {silent_for:.1f} s"
+            if reason is not None:
+                # one kill ends every timer of the worker: none is left due (a keeper would spin on it)
+                rec.kill_at = rec.abort_kill_at = None
+                rec.start_by = float("inf")
+                rec.kill_reason = reason
+                actions.append(Kill(rec.id, reason))
+                continue
+            if beat == PING:
                 actions.append(Ping(rec.id, self._ping_n))
+            if rec.pid is None and now >= rec.start_by and ReadThrough() not in actions:
+                # its hello may be waiting, unread, behind a user's thread that computes: read through first
+                actions.append(ReadThrough())
         return actions
 
     def next_deadline(self) -> float | None:
@@ -392,6 +425,8 @@ class ManagerSession:
         for rec in self.workers.values():
             if rec.running:
                 deadlines += (rec.clock.next_deadline(), rec.kill_at, rec.abort_kill_at if rec.abort_task in rec.assigned else None)
+                if rec.pid is None and rec.start_by > self._last_tick:  # once past, the ping ticks look again
+                    deadlines.append(rec.start_by)
         return min((d for d in deadlines if d is not None), default=None)
 
     # ------------------------------------------------------------- tasks

@@ -28,6 +28,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import resource
 import secrets
 import select
 import shutil
@@ -44,14 +45,17 @@ import zmq
 
 from . import _env, _state
 from . import _protocol as wire
-from ._manager_core import Action, Control, Kill, ManagerSession, Ping, Send, WorkerGone
+from ._errors import ProMPError
+from ._manager_core import Action, Control, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from ._output import STDERR, STDOUT
-from ._protocol import Signer, decode, encode, encode_batch
+from ._protocol import Rejects, Signer, decode, encode, encode_batch
 from ._transport import new_context, readable, send_routed
 
 log = logging.getLogger("promp")
 
 WAKE_IDENTITY = b"wake"
+OUTPUT_HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
+DRAIN_AT_MOST = 1 << 20  # bytes read from one pipe before a message of its worker is handled
 
 _MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,8 +98,10 @@ def remove_stale_socket_dirs() -> None:
 
 
 def _close_alive_pipes_in_child() -> None:
-    """After os.fork(), the child must not hold the alive pipes: the workers would outlive their manager."""
+    """After os.fork(), the child must not hold the alive pipes (the workers would outlive their manager),
+    nor use the parent's managers (their threads and sockets did not come along)."""
     for shell in list(_SHELLS):
+        shell.forked = True
         try:
             os.close(shell._alive_w)
         except OSError:
@@ -108,6 +114,24 @@ os.register_at_fork(after_in_child=_close_alive_pipes_in_child)
 def workerCommand() -> list[str]:
     """The argv that starts a worker process (extension: lets a harness drive a worker over the wire)."""
     return [sys.executable, "-c", _WORKER_BOOT]
+
+
+FDS_PER_WORKER = 7  # in the manager: stdout and stderr pipes, a pidfd, one connection on each of 4 sockets
+_FDS_SPARE = 16  # for spawning (its pipes come and go) and for libzmq, which aborts the process when it runs out
+
+
+def check_fd_budget() -> None:
+    """Refuse a worker the process has no file descriptors for, before libzmq finds out by aborting."""
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if limit != resource.RLIM_INFINITY and in_use + FDS_PER_WORKER + _FDS_SPARE > limit:
+        raise ProMPError(
+            f"cannot start another worker: {in_use} of the process's {limit} file descriptors are in use and a worker "
+            f"needs {FDS_PER_WORKER} more (raise the limit with ulimit -n or resource.setrlimit)"
+        )
 
 
 def kill_tree(pid: int) -> None:
@@ -131,11 +155,14 @@ class Shell:
         self.secret = secrets.token_bytes(32)
         self.signer = Signer(self.secret)
         self.closed = False
+        self.forked = False  # set in a child made by os.fork(): the manager is not usable there
         self.procs: dict[int, subprocess.Popen] = {}
         self.pipes: dict[int, tuple[int, int]] = {}  # worker -> (stdout fd, stderr fd)
         self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
         self.output: list[tuple[int, int, bytes]] = []  # (worker, stream, data), read under lock
-        self.dropped = 0
+        self.unread: dict[int, int] = {}  # worker -> bytes of it in ``output``
+        self._paused: list[tuple[int, int, int]] = []  # pipes not read until the user's thread takes the output
+        self.reject = Rejects(log.warning, time.monotonic)  # every inbound frame refused, counted
         self._ctx = new_context()
         self.endpoints: dict[str, str] = {}
         remove_stale_socket_dirs()
@@ -183,6 +210,7 @@ class Shell:
 
     # ------------------------------------------------------------ workers
     def spawn(self, wid: int) -> subprocess.Popen:
+        check_fd_budget()
         session = self.session
         env = dict(os.environ)
         env.update(
@@ -220,8 +248,16 @@ class Shell:
         os.eventfd_write(self._keeper_fd, 1)
         return proc
 
+    @property
+    def dropped(self) -> int:
+        """How many inbound frames were refused."""
+        return self.reject.count
+
     def perform(self, actions: list[Action]) -> None:
         """Carry out what the session decided, on the user's thread (which owns the task socket)."""
+        if len(actions) == 1 and actions[0].__class__ is Send:  # the hot path: one task or message out
+            self.send_all(actions)
+            return
         sends: list[Send] = []
         controls: list[Control] = []
         for action in actions:
@@ -269,16 +305,24 @@ class Shell:
             os.eventfd_write(self._keeper_fd, 1)
 
     def drain_output(self, wid: int) -> None:
-        """Read what a worker has written so far (caller holds ``lock``)."""
+        """Read what a worker has written so far (caller holds ``lock``).
+
+        Called before a message of the worker is handled, so that its output comes first.  What it
+        printed before sending the message is in our buffer or in the pipe (the worker blocks on a
+        full pipe before it can send), so reading at most ``DRAIN_AT_MOST`` is enough, and a worker
+        printing without pause cannot keep this loop going.
+        """
         pipe_poll = self._pipe_polls.get(wid)
         if pipe_poll is None:
             return
         for fd, _ in pipe_poll.poll(0):
             stream = STDOUT if fd == self.pipes[wid][0] else STDERR
-            while (data := self._read_output(wid, stream, fd)) is not None:
+            budget = DRAIN_AT_MOST
+            while budget > 0 and (data := self._read_output(wid, stream, fd)) is not None:
                 if not data:
                     pipe_poll.unregister(fd)
                     break
+                budget -= len(data)
 
     def _read_output(self, wid: int, stream: int, fd: int) -> bytes | None:
         """One chunk of a worker's pipe into ``output`` (caller holds ``lock``): None when drained, b"" at EOF."""
@@ -290,7 +334,18 @@ class Shell:
             return b""
         if data:
             self.output.append((wid, stream, data))
+            self.unread[wid] = self.unread.get(wid, 0) + len(data)
         return data
+
+    def output_taken(self) -> list[tuple[int, int, bytes]]:
+        """The output read so far, for the user's thread to write (caller holds ``lock``); paused pipes resume."""
+        output, self.output = self.output, []
+        self.unread.clear()
+        if self._paused:
+            self._new_fds += self._paused
+            self._paused = []
+            os.eventfd_write(self._keeper_fd, 1)
+        return output
 
     # ------------------------------------------------------------- keeper
     def _run_echo(self) -> None:
@@ -336,11 +391,12 @@ class Shell:
                             del watched[sock_or_fd]
                 self._take_echoes(now)  # answers that came in while this thread was starved count
                 actions = session.tick(now)
+                woke |= ReadThrough() in actions  # the user's thread reads the task socket when woken
                 wake = woke and not self.wake_pending
                 self.wake_pending |= wake
             if wake:
                 self._waker.send(b"")
-            for action in [*controls, *actions]:
+            for action in [*controls, *actions]:  # performed outside the lock
                 if isinstance(action, Control):
                     self._send_control(action)
                 elif isinstance(action, Ping):
@@ -364,7 +420,7 @@ class Shell:
                 decode(self.signer, frames[-1])
                 self.session.on_echo(int(frames[0]), now)
             except ValueError:  # ProtocolError is one
-                self.dropped += 1
+                self.reject(f"a heartbeat answer from peer {frames[0][:16]!r} that does not verify")
 
     def _on_fd(self, wid: int, what: int, fd: int, now: float) -> tuple[bool, bool]:
         """Handle a readable pipe or pidfd: (output arrived, keep watching)."""
@@ -377,6 +433,11 @@ class Shell:
         data = self._read_output(wid, what, fd)
         if data is None:
             return False, True
+        if data and self.unread[wid] >= OUTPUT_HELD_AT_MOST:
+            # The user's thread has not taken this worker's output yet: stop reading its pipe until it
+            # does, so the pipe fills and the worker waits in its write.  Memory stays bounded; nothing is lost.
+            self._paused.append((wid, fd, what))
+            return True, False
         return bool(data), bool(data)
 
     def _send_control(self, control: Control) -> None:
@@ -411,6 +472,8 @@ class Shell:
         os.eventfd_write(self._keeper_fd, 1)
         if threading.current_thread() is not self._keeper:
             self._keeper.join(timeout=5)
+        with self.lock:  # what the workers held fails now: isBusy() is false and every worker exited
+            self.session.close({wid: proc.returncode for wid, proc in self.procs.items()})
         for proc in self.procs.values():
             for stream in (proc.stdout, proc.stderr):
                 stream.close()

@@ -36,7 +36,11 @@ class OutputWriter:
             text = atomic(text)
         if text:
             target = sys.stdout if stream == STDOUT else sys.stderr
-            target.write(text)
+            try:
+                target.write(text)
+            except UnicodeEncodeError:  # a stream that cannot show some characters still gets the line
+                encoding = getattr(target, "encoding", None) or "ascii"
+                target.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def flush_std_streams() -> None:

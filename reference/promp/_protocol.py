@@ -32,7 +32,6 @@ from typing import Any
 import msgpack
 
 PROTOCOL_VERSION = 1
-MAX_HEADER_BYTES = 64 * 1024
 SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
 _PREFIX = SIGNATURE_BYTES + _LENGTH.size
@@ -80,6 +79,38 @@ class Message:
         return f"Message({self.kind!r}, {self.header!r}, {bytes(self.payload)[:40]!r})"
 
 
+class Rejects:
+    """Counts rejected frames and reports them without flooding: the first few one by one, then a tally.
+
+    ``report`` is called with a line to write; at most ``burst`` lines go out at once, then
+    one line per ``every`` seconds saying how many more were dropped meanwhile.
+    """
+
+    __slots__ = ("count", "_report", "_clock", "_burst", "_every", "_quiet_since", "_unreported")
+
+    def __init__(self, report, clock, burst: int = 10, every: float = 1.0) -> None:
+        self.count = 0
+        self._report = report
+        self._clock = clock
+        self._burst = burst
+        self._every = every
+        self._quiet_since = 0.0
+        self._unreported = 0
+
+    def __call__(self, reason: str) -> None:
+        self.count += 1
+        if self.count <= self._burst:
+            self._report(f"dropped a message: {reason}")
+            self._quiet_since = self._clock()
+            return
+        self._unreported += 1
+        now = self._clock()
+        if now - self._quiet_since >= self._every:
+            self._report(f"dropped {self._unreported} more message(s) ({self.count} in all); the last: {reason}")
+            self._unreported = 0
+            self._quiet_since = now
+
+
 class Signer:
     """HMAC-SHA256 with the key schedule done once: each message costs one copy and one update."""
 
@@ -114,7 +145,7 @@ def decode(signer: Signer, frame: bytes) -> Message:
         raise ProtocolError("bad or missing signature")
     (size,) = _LENGTH.unpack_from(frame, SIGNATURE_BYTES)
     end = _PREFIX + size
-    if size > MAX_HEADER_BYTES or end > len(frame):
+    if end > len(frame):  # no cap of its own: a header may be as large as its frame (code travels in it)
         raise ProtocolError(f"header length {size} is out of bounds")
     header = _unpack(view[_PREFIX:end], "header")
     if not isinstance(header, dict):

@@ -22,8 +22,6 @@ only a manager needs (no dataclasses or enums here either: start-up time).
 
 from __future__ import annotations
 
-from collections import deque
-
 from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
 from ._liveness import PING, SILENT, HeartbeatClock
 
@@ -62,28 +60,30 @@ class WorkerSession:
         self.aborted: dict[int, None] = {}  # tasks the manager asked to abort, oldest first
         self.interrupted: set[int] = set()  # tasks whose code is to get ProMPAborted
         self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
-        self._seen: set[int] = set()  # ids of tasks begun lately
-        self._seen_order: deque[int] = deque()
+        self._seen: dict[int, None] = {}  # ids of tasks begun lately, oldest first
 
     # --------------------------------------------------- the main thread
     def begin(self, task_id: int) -> bool:
         """A task is about to run; False if this id already ran here (a duplicated frame)."""
-        if task_id in self._seen:
+        seen = self._seen
+        if task_id in seen:
             return False
-        self._seen.add(task_id)
-        self._seen_order.append(task_id)
-        if len(self._seen_order) > REMEMBERED:
-            self._seen.discard(self._seen_order.popleft())
+        seen[task_id] = None
+        if len(seen) > REMEMBERED:
+            del seen[next(iter(seen))]
         self.current = task_id
         return True
 
     def end(self, task_id: int) -> bool:
         """The task ended (whatever the way); returns whether it had been aborted."""
         self.current = None
+        if not self.aborted:  # the hot path: no abort anywhere
+            return False
         self.interrupted.discard(task_id)
         self.deadlines.pop(task_id, None)
         was_aborted = task_id in self.aborted
-        self.aborted.pop(task_id, None)
+        if was_aborted:
+            del self.aborted[task_id]
         return was_aborted
 
     def was_aborted(self) -> bool:
@@ -94,7 +94,7 @@ class WorkerSession:
 
     def has_deadline(self) -> bool:
         """Whether the running task has abort deadlines (its abort came before it): the control thread must look."""
-        return self.current in self.deadlines
+        return bool(self.deadlines) and self.current in self.deadlines
 
     # ------------------------------------------------ the control thread
     def on_echo(self, now: float) -> None:

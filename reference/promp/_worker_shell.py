@@ -46,27 +46,35 @@ import zmq
 
 from . import _env, _state, _values
 from . import _protocol as wire
-from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
+from ._constants import EXIT_MANAGER_GONE
 from ._liveness import PING
 from ._message import received
 from ._output import flush_std_streams
-from ._protocol import Message, ProtocolError, Signer, decode, encode, encode_batch, unbatch
+from ._protocol import Message, ProtocolError, Rejects, Signer, decode, encode, encode_batch, unbatch
 from ._tasks import OPERATIONS
 from ._transport import NOBLOCK, new_context, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker
 from ._worker_core import Exit, Interrupt, WorkerSession
 
 
+def _end_descendants() -> None:
+    """Kill every process this worker started, directly or not: no exit path leaves them behind."""
+    try:
+        family = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for child in family:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+
+
 def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
     # The main thread may be spinning in Python: without this, each file this thread reads
     # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
     sys.setswitchinterval(1e-5)
-    if code == EXIT_ABORTED:  # "the worker and every process it started"
-        for child in psutil.Process().children(recursive=True):
-            try:
-                child.kill()
-            except psutil.Error:
-                pass
+    _end_descendants()
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
@@ -74,6 +82,10 @@ def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = 
     except OSError:
         pass
     os._exit(code)
+
+
+def _say(line: str) -> None:
+    print(f"promp worker: {line}", file=sys.stderr, flush=True)
 
 
 def _ipc_dir(endpoint: str) -> str | None:
@@ -165,7 +177,7 @@ class Control:
         try:
             msg = decode(self.signer, frame)
         except ProtocolError as exc:
-            print(f"promp worker: dropped a control message: {exc}", file=sys.stderr, flush=True)
+            self.loop.reject(f"on the control channel: {exc}")
             return
         if msg.kind == "ping":
             self.session.on_echo(now)
@@ -212,6 +224,7 @@ class TaskLoop:
         self.session = session
         self.state_lock = threading.Lock()  # the session is shared with the control thread
         self.in_user_code = False  # true only while a task's own code runs: where ProMPAborted may be raised
+        self.reject = Rejects(_say, time.monotonic)
         self.lock = threading.Lock()
         self.inbox: deque[Message] = deque()  # tasks and stops, in order
         self.messages: deque = deque()  # custom messages for the running task's code
@@ -268,7 +281,7 @@ class TaskLoop:
                 else:
                     self.inbox.append(msg)
         except ProtocolError as exc:
-            print(f"promp worker: dropped a message: {exc}", file=sys.stderr, flush=True)
+            self.reject(str(exc))
 
     def _hold(self) -> None:
         """More work is here: hold the results posted so far, unless there are enough or they are old."""
@@ -366,10 +379,10 @@ class TaskLoop:
         ok, value = self.run_user_code(head, payload)
         elapsed = time.perf_counter() - started
         exit_code = None
-        if not ok and isinstance(value, SystemExit):
+        if not ok and isinstance(value, SystemExit):  # the worker ends, and says why: the task did not succeed
             code = value.code
             exit_code = code if isinstance(code, int) else (0 if code is None else 1)
-            ok, value = True, None
+            value = SystemExit(f"the task called sys.exit({code!r}); the worker exits with code {exit_code}")
         elif not ok:
             traceback.print_exception(value)
         self.worker.waitObject().flush()
@@ -397,7 +410,8 @@ def main() -> None:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(line_buffering=True, write_through=False)  # one write per line, even under -u
+        # one write per line, even under -u; UTF-8 whatever the locale, as the manager reads the pipes
+        stream.reconfigure(encoding="utf-8", errors="backslashreplace", line_buffering=True, write_through=False)
     _state.level = int(env[_env.LEVEL])
     identity = env[_env.WORKER_ID].encode()
     signer = Signer(bytes.fromhex(env[_env.SECRET]))
@@ -421,6 +435,7 @@ def main() -> None:
     code = loop.run()
     loop.post(wire.bye(code))
     loop.flush()
+    _end_descendants()
     sock.close(linger=2000)
     ctx.term()
     sys.exit(code)
