@@ -22,17 +22,22 @@ import zmq
 VERSION = 1
 
 
-def frame(secret: bytes, header: dict, payload: bytes = b"") -> bytes:
-    """signature (32) | header length (4, big-endian) | msgpack header | payload."""
+def signature(secret: bytes, identity: bytes, body: bytes) -> bytes:
+    """HMAC-SHA256 of the worker's identity (length byte, then the bytes) and the body."""
+    return hmac.new(secret, bytes((len(identity),)) + identity + body, hashlib.sha256).digest()
+
+
+def frame(secret: bytes, header: dict, payload: bytes = b"", identity: bytes = b"") -> bytes:
+    """signature (32) | header length (4, big-endian) | msgpack header | payload, signed for ``identity``."""
     head = msgpack.packb({"v": VERSION, **header})
     size = struct.pack(">I", len(head))
     body = size + head + payload
-    return hmac.new(secret, body, hashlib.sha256).digest() + body
+    return signature(secret, identity, body) + body
 
 
-def parse(secret: bytes, data: bytes) -> tuple[dict, bytes]:
-    signature, body = data[:32], data[32:]
-    if not hmac.compare_digest(signature, hmac.new(secret, body, hashlib.sha256).digest()):
+def parse(secret: bytes, data: bytes, identity: bytes = b"") -> tuple[dict, bytes]:
+    signed, body = data[:32], data[32:]
+    if not hmac.compare_digest(signed, signature(secret, identity, body)):
         raise ValueError("bad signature")
     (size,) = struct.unpack(">I", body[:4])
     return msgpack.unpackb(body[4 : 4 + size]), body[4 + size :]
@@ -48,11 +53,14 @@ class FakeManager:
         self.ctx = zmq.Context()
         self.sockets = {name: self._bind(name) for name in ("task", "echo", "beat", "ctrl")}
         self.alive_r, self.alive_w = os.pipe()
+        secret_r, secret_w = os.pipe()  # the secret travels through a pipe, never the environment
+        os.write(secret_w, self.secret.hex().encode())
+        os.close(secret_w)
         env = dict(os.environ)
         env.update(
             {
                 "PROMP_WORKER_ID": str(worker_id),
-                "PROMP_SECRET": self.secret.hex(),
+                "PROMP_SECRET_FD": str(secret_r),
                 "PROMP_TASK_ENDPOINT": self.endpoint("task"),
                 "PROMP_BEAT_ENDPOINT": self.endpoint("beat"),
                 "PROMP_ECHO_ENDPOINT": self.endpoint("echo"),
@@ -62,7 +70,8 @@ class FakeManager:
                 "PROMP_HEARTBEAT": heartbeat,
             }
         )
-        self.worker = subprocess.Popen(command, env=env, pass_fds=(self.alive_r,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.worker = subprocess.Popen(command, env=env, pass_fds=(self.alive_r, secret_r), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(secret_r)
 
     def endpoint(self, name: str) -> str:
         return f"ipc://{self.dir}/{name}"
@@ -80,10 +89,10 @@ class FakeManager:
             return None
         identity, data = sock.recv_multipart()
         assert identity == self.identity, identity
-        return parse(self.secret, data)
+        return parse(self.secret, data, self.identity)
 
     def send(self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None) -> None:
-        self.sockets[socket].send_multipart([self.identity, frame(secret or self.secret, header, payload)])
+        self.sockets[socket].send_multipart([self.identity, frame(secret or self.secret, header, payload, self.identity)])
 
     def send_raw(self, *frames: bytes, socket: str = "task") -> None:
         self.sockets[socket].send_multipart([self.identity, *frames])

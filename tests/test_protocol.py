@@ -93,3 +93,12 @@ def test_any_signed_header_decodes_or_is_rejected_cleanly(head: dict, payload: b
     except ProtocolError:
         return
     assert msg.kind == head["k"]
+
+
+def test_a_frame_signed_for_one_worker_verifies_for_no_other():
+    secret = b"s" * 32
+    frame = encode(Signer(secret, b"worker-a"), header("done", t=1, ok=True))
+    assert decode(Signer(secret, b"worker-a"), frame).kind == "done"
+    for other in (b"worker-b", b"worker-a\x00", b""):
+        with pytest.raises(ProtocolError, match="signature"):
+            decode(Signer(secret, other), frame)

@@ -119,6 +119,7 @@ def test_a_manager_used_in_a_forked_child_raises_instead_of_hanging(manager: Pro
     assert said.startswith("ProMPError") and "fork" in said
 
 
+@pytest.mark.timeout(300)
 def test_many_workers_starting_at_once_all_come_up(make_manager):
     m = make_manager(heartbeat_interval=0.2, heartbeat_timeout=1.0)  # a short timeout: start-up under load must not count
     ids = [m.startWorker() for _ in range(48)]

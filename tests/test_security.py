@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 import msgpack
+import psutil
 import zmq
 
 from promp import ProManager, _env
@@ -34,7 +35,7 @@ def test_the_manager_drops_forged_and_malformed_frames_and_keeps_working(manager
         intruder.send_multipart(frames)
     with caplog.at_level(logging.WARNING, logger="promp"):
         wait_until(lambda: manager._shell.dropped == 4, step=manager.processMessages)
-    assert "bad or missing signature" in caplog.text
+    assert "not a worker of this manager" in caplog.text
     assert manager.workers() == []
     intruder.close()
     assert call(manager, manager.startWorker(), ECHO, "echo", "still fine") == "still fine"
@@ -44,7 +45,7 @@ class FakeManager:
     """Speaks the wire protocol to one real worker process, to see what the worker accepts."""
 
     def __init__(self, secret: bytes, heartbeat: str = "0.5,60") -> None:
-        self.signer = Signer(secret)
+        self.signer = Signer(secret, b"1")
         self.pending: deque = deque()
         self.dir = tempfile.mkdtemp(prefix="promp-fake-")
         self.ctx = zmq.Context()
@@ -53,11 +54,12 @@ class FakeManager:
         self.beat = self._bind(zmq.ROUTER, "beat")
         self.ctrl = self._bind(zmq.ROUTER, "ctrl")
         self.alive_r, self.alive_w = os.pipe()
+        secret_fd = _env.secret_pipe(secret)
         env = dict(os.environ)
         env.update(
             {
                 _env.WORKER_ID: "1",
-                _env.SECRET: secret.hex(),
+                _env.SECRET_FD: str(secret_fd),
                 _env.TASK_ENDPOINT: f"ipc://{self.dir}/task",
                 _env.BEAT_ENDPOINT: f"ipc://{self.dir}/beat",
                 _env.ECHO_ENDPOINT: f"ipc://{self.dir}/echo",
@@ -70,10 +72,11 @@ class FakeManager:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import promp._worker_shell as w; w.main()"],
             env=env,
-            pass_fds=(self.alive_r,),
+            pass_fds=(self.alive_r, secret_fd),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        os.close(secret_fd)
 
     def _bind(self, kind: int, name: str) -> zmq.Socket:
         sock = self.ctx.socket(kind)
@@ -153,3 +156,56 @@ def test_unused_manager_can_be_created_and_closed_quickly():
     t = time.perf_counter()
     ProManager().close()
     assert time.perf_counter() - t < 5
+
+
+def test_the_secret_is_not_left_in_the_workers_environment(manager: ProManager):
+    wid = manager.startWorker()
+    call(manager, wid, ECHO, "echo", 1)
+    with open(f"/proc/{manager.workerPid(wid)}/environ", "rb") as f:
+        initial = f.read()  # what a process started with stays here, whatever it removes from os.environ
+    assert manager._shell.secret.hex().encode() not in initial and b"PROMP_SECRET=" not in initial
+
+
+FLOOD = """
+import sys, zmq
+ctx = zmq.Context()
+strangers = []
+for endpoint in sys.argv[1:]:
+    for identity in (b"1", b"2"):  # the ids workers had before they became unguessable
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, identity)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        strangers.append(sock)
+print("connected", flush=True)
+blob = b"x" * 2048
+for _ in range(20_000):  # 40 MB to each socket from each stranger: nobody reads ctrl, echo answers anyone
+    for sock in strangers:
+        try:
+            sock.send(blob, zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_on_tcp_a_stranger_can_neither_claim_a_worker_identity_nor_grow_the_manager(make_manager):
+    manager = make_manager(transport="tcp")
+    endpoints = [manager._shell.endpoints[name] for name in ("echo", "beat", "ctrl")]
+    claims = [manager._shell.endpoints["task"]]
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD, *claims, *endpoints], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert flood.stdout.readline() == "connected\n"
+        rss = psutil.Process().memory_info().rss
+        wid = manager.startWorker()  # its identity cannot be claimed first: the stranger guessed "1" and "2"
+        assert call(manager, wid, ECHO, "echo", "served") == "served"
+        assert flood.stdout.readline() == "done\n"
+        assert call(manager, wid, ECHO, "echo", "still served") == "still served"
+        grew = psutil.Process().memory_info().rss - rss
+        assert grew < 32 * 2**20, f"the manager grew by {grew / 2**20:.0f} MiB"
+    finally:
+        flood.kill()
+        flood.wait()
+        flood.stdin.close()
+        flood.stdout.close()

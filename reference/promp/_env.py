@@ -1,15 +1,19 @@
 """The environment contract between a manager and the worker processes it starts.
 
 The manager passes everything a worker needs for its set-up through these
-variables (never argv, so the secret is not visible in ``ps``).  The worker
-removes them from its environment at start-up so that processes its tasks
-start do not inherit them.
+variables (never argv).  The secret itself travels through a pipe whose read
+end the worker inherits (``SECRET_FD``): an environment variable would stay
+readable in ``/proc/<pid>/environ`` for the worker's whole life, whatever it
+removes from ``os.environ``.  The worker removes the variables at start-up so
+that processes its tasks start do not inherit them.
 """
 
 from __future__ import annotations
 
-WORKER_ID = "PROMP_WORKER_ID"
-SECRET = "PROMP_SECRET"  # hex
+import os
+
+WORKER_ID = "PROMP_WORKER_ID"  # an unguessable token: the worker's ZeroMQ identity, which nobody else can claim
+SECRET_FD = "PROMP_SECRET_FD"  # a descriptor to read the secret from (hex), once, to end of file
 TASK_ENDPOINT = "PROMP_TASK_ENDPOINT"
 BEAT_ENDPOINT = "PROMP_BEAT_ENDPOINT"  # the manager pings the worker's echo socket from here
 ECHO_ENDPOINT = "PROMP_ECHO_ENDPOINT"  # the worker pings the manager's echo socket here
@@ -18,4 +22,17 @@ ALIVE_FD = "PROMP_ALIVE_FD"  # read end of a pipe whose write end only the manag
 LEVEL = "PROMP_LEVEL"
 HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 
-ALL = (WORKER_ID, SECRET, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
+ALL = (WORKER_ID, SECRET_FD, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
+
+
+def secret_pipe(secret: bytes) -> int:
+    """The read end of a pipe holding ``secret`` (hex): the descriptor a worker inherits."""
+    read, write = os.pipe()
+    os.write(write, secret.hex().encode())
+    os.close(write)
+    return read
+
+
+def read_secret(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return bytes.fromhex(pipe.read().decode())

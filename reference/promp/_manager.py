@@ -374,10 +374,12 @@ class ProManager:
         shell = self._shell
         session = shell.session
         try:
-            wid = int(frames[0])
+            wid = shell.worker_of.get(frames[0])
+            if wid is None:
+                raise ProtocolError("not a worker of this manager")
             if len(frames) != 2:
                 raise ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
-            messages = unbatch(decode(shell.signer, frames[1]))
+            messages = unbatch(decode(shell.signers[wid], frames[1]))
         except (ValueError, ProtocolError) as exc:
             shell.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return []

@@ -48,12 +48,15 @@ from . import _protocol as wire
 from ._errors import ProMPError
 from ._manager_core import Action, Control, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from ._output import STDERR, STDOUT
-from ._protocol import Rejects, Signer, decode, encode, encode_batch
+from ._protocol import ProtocolError, Rejects, Signer, decode, encode, encode_batch
 from ._transport import new_context, readable, send_routed
 
 log = logging.getLogger("promp")
 
 WAKE_IDENTITY = b"wake"
+TASK_QUEUE = 1000  # frames read ahead from one peer of the task socket
+SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, before ZeroMQ drops
+SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
 OUTPUT_HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
 DRAIN_AT_MOST = 1 << 20  # bytes read from one pipe before a message of its worker is handled
 
@@ -153,7 +156,11 @@ class Shell:
         self.session = session
         self.lock = threading.Lock()
         self.secret = secrets.token_bytes(32)
-        self.signer = Signer(self.secret)
+        # Each worker's ZeroMQ identity is an unguessable token (a peer that connects first cannot
+        # claim it) and its frames are signed bound to it (see ``Signer``).
+        self.identities: dict[int, bytes] = {}
+        self.worker_of: dict[bytes, int] = {}
+        self.signers: dict[int, Signer] = {}
         self.closed = False
         self.forked = False  # set in a child made by os.fork(): the manager is not usable there
         self.procs: dict[int, subprocess.Popen] = {}
@@ -171,12 +178,17 @@ class Shell:
             f.write(_process_stamp(os.getpid()))
         if transport == "ipc" and len(self._dir) + 8 > _MAX_IPC_PATH:
             transport = "tcp"
-        self.task = self._bind(zmq.ROUTER, "task", transport)
+        # Per peer, the task socket reads ahead TASK_QUEUE frames: past that, ZeroMQ stops reading the
+        # connection until the user's thread catches up (a worker's frames wait, none is lost; a
+        # stranger's cost a bounded queue).  Options must be set before bind: connections copy them.
+        self.task = self._bind(zmq.ROUTER, "task", transport, rcvhwm=TASK_QUEUE)
         self.task.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._echo = self._bind(zmq.ROUTER, "echo", transport)
-        self._beat = self._bind(zmq.ROUTER, "beat", transport)
+        # The other three carry small frames only, and what nobody reads is capped: traffic from a
+        # stranger (on tcp, any local user can connect) costs the manager nothing lasting.
+        self._echo = self._bind(zmq.ROUTER, "echo", transport, small=True)
+        self._beat = self._bind(zmq.ROUTER, "beat", transport, small=True)
         self._beat.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._ctrl = self._bind(zmq.ROUTER, "ctrl", transport)
+        self._ctrl = self._bind(zmq.ROUTER, "ctrl", transport, small=True, rcvhwm=1)  # workers never send on it
         self._ctrl.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._controls: list[Control] = []  # for the keeper to send
         self._alive_r, self._alive_w = os.pipe()
@@ -196,11 +208,13 @@ class Shell:
         self._keeper = threading.Thread(target=self._keep, name="promp-keeper", daemon=True)
         self._keeper.start()
 
-    def _bind(self, kind: int, name: str, transport: str) -> zmq.Socket:
+    def _bind(self, kind: int, name: str, transport: str, small: bool = False, rcvhwm: int | None = None) -> zmq.Socket:
         sock = self._ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.SNDHWM, 0)
-        sock.setsockopt(zmq.RCVHWM, 0)
+        sock.setsockopt(zmq.SNDHWM, SMALL_QUEUE if small else 0)  # the task channel never drops
+        sock.setsockopt(zmq.RCVHWM, rcvhwm if rcvhwm is not None else SMALL_QUEUE)
+        if small:
+            sock.setsockopt(zmq.MAXMSGSIZE, SMALL_FRAME)  # a larger frame disconnects its sender
         if transport == "tcp":
             sock.bind_to_random_port("tcp://127.0.0.1")
         else:
@@ -212,11 +226,11 @@ class Shell:
     def spawn(self, wid: int) -> subprocess.Popen:
         check_fd_budget()
         session = self.session
+        identity = secrets.token_hex(12).encode()
         env = dict(os.environ)
         env.update(
             {
-                _env.WORKER_ID: str(wid),
-                _env.SECRET: self.secret.hex(),
+                _env.WORKER_ID: identity.decode(),
                 _env.TASK_ENDPOINT: self.endpoints["task"],
                 _env.BEAT_ENDPOINT: self.endpoints["beat"],
                 _env.ECHO_ENDPOINT: self.endpoints["echo"],
@@ -226,14 +240,23 @@ class Shell:
                 _env.HEARTBEAT: f"{session.heartbeat_interval},{session.heartbeat_timeout}",
             }
         )
-        proc = subprocess.Popen(
-            workerCommand(),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(self._alive_r,),
-        )
+        secret_fd = _env.secret_pipe(self.secret)
+        env[_env.SECRET_FD] = str(secret_fd)
+        with self.lock:
+            self.identities[wid] = identity
+            self.worker_of[identity] = wid
+            self.signers[wid] = Signer(self.secret, identity)
+        try:
+            proc = subprocess.Popen(
+                workerCommand(),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(self._alive_r, secret_fd),
+            )
+        finally:
+            os.close(secret_fd)
         out, err = proc.stdout.fileno(), proc.stderr.fileno()
         os.set_blocking(out, False)
         os.set_blocking(err, False)
@@ -279,17 +302,18 @@ class Shell:
         """Send on the task channel; several messages for one worker go as one batch."""
         if len(sends) == 1:  # the common case, without the grouping
             send = sends[0]
-            self._send_frame(send.worker, encode(self.signer, send.header, send.payload))
+            self._send_frame(send.worker, encode(self.signers[send.worker], send.header, send.payload))
             return
         by_worker: dict[int, list[tuple[dict, bytes]]] = {}
         for action in sends:
             by_worker.setdefault(action.worker, []).append((action.header, action.payload))
         for wid, items in by_worker.items():
-            self._send_frame(wid, encode(self.signer, *items[0]) if len(items) == 1 else encode_batch(self.signer, items))
+            signer = self.signers[wid]
+            self._send_frame(wid, encode(signer, *items[0]) if len(items) == 1 else encode_batch(signer, items))
 
     def _send_frame(self, wid: int, frame: bytes) -> None:
         try:
-            send_routed(self.task, b"%d" % wid, frame)
+            send_routed(self.task, self.identities[wid], frame)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
             log.debug("could not send to worker %d: %s", wid, exc)
 
@@ -416,11 +440,14 @@ class Shell:
     def _take_echoes(self, now: float) -> None:
         while readable(self._beat):
             frames = self._beat.recv_multipart()
+            wid = self.worker_of.get(frames[0])
             try:
-                decode(self.signer, frames[-1])
-                self.session.on_echo(int(frames[0]), now)
-            except ValueError:  # ProtocolError is one
-                self.reject(f"a heartbeat answer from peer {frames[0][:16]!r} that does not verify")
+                if wid is None or len(frames) != 2:
+                    raise ProtocolError("not from a worker of this manager")
+                decode(self.signers[wid], frames[1])
+                self.session.on_echo(wid, now)
+            except ProtocolError as exc:
+                self.reject(f"a heartbeat answer from peer {frames[0][:16]!r}: {exc}")
 
     def _on_fd(self, wid: int, what: int, fd: int, now: float) -> tuple[bool, bool]:
         """Handle a readable pipe or pidfd: (output arrived, keep watching)."""
@@ -442,13 +469,15 @@ class Shell:
 
     def _send_control(self, control: Control) -> None:
         try:
-            self._ctrl.send_multipart([b"%d" % control.worker, encode(self.signer, control.header)], zmq.NOBLOCK)
+            frame = encode(self.signers[control.worker], control.header)
+            self._ctrl.send_multipart([self.identities[control.worker], frame], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # not connected (yet), or gone
             log.debug("could not send %s to worker %d: %s", control.header["k"], control.worker, exc)
 
     def _ping(self, ping: Ping) -> None:
         try:
-            self._beat.send_multipart([b"%d" % ping.worker, encode(self.signer, wire.ping(ping.n))], zmq.NOBLOCK)
+            frame = encode(self.signers[ping.worker], wire.ping(ping.n))
+            self._beat.send_multipart([self.identities[ping.worker], frame], zmq.NOBLOCK)
         except zmq.ZMQError:
             pass  # not connected yet, or gone: silence is what the timeout measures
 

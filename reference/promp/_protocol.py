@@ -4,8 +4,10 @@ Every message is one ZeroMQ frame (after the identity frame a ROUTER adds):
 
     signature (32 bytes) | header length (4 bytes, big-endian) | header | payload
 
-* ``signature`` is HMAC-SHA256 of everything after it, keyed with the
-  manager's per-session secret.  A frame whose signature does not verify is
+* ``signature`` is HMAC-SHA256, keyed with the manager's per-session secret,
+  of the worker's identity (its length in one byte, then the identity) and
+  everything after the signature: a frame is bound to the worker it is for,
+  or from.  A frame whose signature does not verify is
   rejected before anything else is looked at.
 * ``header`` is a msgpack map with at least ``v`` (protocol version) and ``k``
   (message kind); the other keys depend on the kind (see ``_KINDS``).
@@ -112,17 +114,23 @@ class Rejects:
 
 
 class Signer:
-    """HMAC-SHA256 with the key schedule done once: each message costs one copy and one update."""
+    """HMAC-SHA256 bound to one worker's identity, with the key schedule done once.
+
+    The MAC covers ``len(identity) (1 byte) | identity`` before the frame, so a frame signed for
+    one worker verifies for no other: nobody can replay it to, or pass it off as from, another.
+    The identity is absorbed here, once: each message still costs one copy and one update.
+    """
 
     __slots__ = ("_keyed",)
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, identity: bytes = b"") -> None:
         try:  # the C object behind hmac.new, about twice as fast to copy as the wrapper
             from _hashlib import hmac_new
 
             self._keyed = hmac_new(secret, digestmod="sha256")
         except ImportError:
             self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+        self._keyed.update(bytes((len(identity),)) + identity)
 
     def sign(self, data: bytes | memoryview) -> bytes:
         mac = self._keyed.copy()

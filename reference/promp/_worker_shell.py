@@ -414,7 +414,7 @@ def main() -> None:
         stream.reconfigure(encoding="utf-8", errors="backslashreplace", line_buffering=True, write_through=False)
     _state.level = int(env[_env.LEVEL])
     identity = env[_env.WORKER_ID].encode()
-    signer = Signer(bytes.fromhex(env[_env.SECRET]))
+    signer = Signer(_env.read_secret(int(env[_env.SECRET_FD])), identity)
     alive_fd = int(env[_env.ALIVE_FD])
     os.set_inheritable(alive_fd, False)
     interval, timeout = (float(x) for x in env[_env.HEARTBEAT].split(","))
