@@ -321,3 +321,19 @@ def test_long_tasks_of_a_new_kind_are_not_queued_behind_each_other_on_one_worker
     slow = [r for r in results if r > 0]  # nap returns its worker's pid
     assert set(slow) <= pids
     assert len(results) == 602 and len(slow) == 2 and slow[0] != slow[1], slow
+
+
+def test_after_many_distinct_code_strings_tracebacks_still_show_their_own_lines(manager: ProManager):
+    """Compiled code is cached; old sources are forgotten, lines and all, and names are never reused."""
+    wid = manager.startWorker()
+    for i in range(300):  # values formatted into the code: each string is new, past the cache's size
+        manager.evalPythonCode(wid, f"x = {i}")
+    failing = "def f():\n    raise ValueError('mine')  # the line of f\n"
+    manager.evalPythonFunction(wid, failing, "f", None, True)
+    manager.evalPythonFunction(wid, "def g():\n    pass  # a later source\n", "g")
+    manager.evalPythonFunction(wid, failing, "f", None, True)  # from the cache
+    pump_until(manager, lambda: not manager.isBusy(), timeout=60)
+    first, second = manager.takeResult(wid), manager.takeResult(wid)
+    assert "the line of f" in first.traceback and "the line of f" in second.traceback
+    probe = "import linecache\ndef count():\n    return sum(1 for name in linecache.cache if name.startswith('<evalPython'))\n"
+    assert call(manager, wid, probe, "count") <= 260

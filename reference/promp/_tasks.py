@@ -20,14 +20,19 @@ _compiled: dict[str, Any] = {}
 _MAX_CACHED = 256
 
 
+_compiled_count = 0
+
+
 def _compile(source: str, label: str) -> Any:
+    global _compiled_count
     code = _compiled.get(source)
     if code is None:
-        filename = f"<{label} #{len(_compiled) + 1}>"
+        _compiled_count += 1
+        filename = f"<{label} #{_compiled_count}>"
         code = compile(source, filename, "exec")
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        if len(_compiled) >= _MAX_CACHED:
-            _compiled.pop(next(iter(_compiled)))
+        if len(_compiled) >= _MAX_CACHED:  # forget the oldest, and its lines: distinct sources must not pile up
+            linecache.cache.pop(_compiled.pop(next(iter(_compiled))).co_filename, None)
         _compiled[source] = code
     return code
 
