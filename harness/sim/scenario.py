@@ -63,6 +63,7 @@ def _short(value: object) -> str:
 #   ("poll", seconds)                 compute in 10 ms slices, checking wasAborted() between them; stops if aborted
 #   ("print", n) ("msg", n) ("progress", n)   output lines, custom messages, wait-object updates
 #   ("raise",)  ("exit", code)  ("crash",)    fail, sys.exit(code), die (a segfault)
+#   ("nest", k, n)                   start a manager with k workers, give them n tasks, wait for them, close it
 def _program(rng: random.Random) -> tuple[str, tuple]:
     roll = rng.random()
     if roll < 0.55:
@@ -81,6 +82,8 @@ def _program(rng: random.Random) -> tuple[str, tuple]:
         return "cooperative", (("poll", rng.uniform(0.1, 3.0)),)
     if roll < 0.95:
         return "forever", (("run", 1e9, rng.random() < 0.5),)
+    if roll < 0.96:  # a manager of its own, one level down (the seed's multi-level examples)
+        return "nests", (("run", rng.uniform(0, 0.01), True), ("nest", rng.randint(1, 2), rng.randint(1, 4)))
     if roll < 0.975:
         return "exits", (("run", rng.uniform(0, 0.05), True), ("exit", rng.choice((0, 3, 7))))
     return "crashes", (("run", rng.uniform(0, 0.1), True), ("crash",))

@@ -8,6 +8,8 @@ its docstring for the interface) the way the real shells do:
   deadlines, takes heartbeat echoes and process exits) and an echo proxy;
 * each worker process has a main thread (runs tasks one at a time, in order),
   a control thread (ticks its core, takes echoes and aborts) and an echo proxy;
+  a task may run a manager of its own (``SimManager`` hosted in the worker's
+  process), whose workers are one level down and die or freeze with their host;
 * channels between them: the task channel both ways (reliable and ordered
   while both ends live, as a ZeroMQ socket pair is), heartbeats both ways
   (each ping echoed by the peer's proxy), control (aborts), the exit notice
@@ -71,10 +73,11 @@ class Proc:
             at = math.nextafter(at, math.inf)
         return at
 
-    __slots__ = ("name", "alive", "frozen", "deferred", "offset", "awake_since", "code")
+    __slots__ = ("name", "alive", "frozen", "deferred", "offset", "awake_since", "code", "worker")
 
-    def __init__(self, name: str, now: float) -> None:
+    def __init__(self, name: str, now: float, worker: SimWorker | None = None) -> None:
         self.name = name
+        self.worker = worker  # the worker this process is (None: the root manager's process)
         self.alive = True
         self.frozen = False
         self.deferred: list[tuple[Callable, tuple]] = []
@@ -115,9 +118,11 @@ class World:
         self._seq = 0
         self.windows: list[Window] = []
         self.healed = False
-        self.manager = SimManager(self)
-        self.workers: dict[int, SimWorker] = {}
-        self.disrupted: dict[int, list[tuple[float, float]]] = {}  # worker -> spans its heartbeats were disturbed
+        self.manager = SimManager(self, Proc("manager", 0.0))
+        self.workers = self.manager.workers  # the root manager's: faults name these
+        self.everyone: list[SimWorker] = []  # every worker at every level
+        self.task_fifo: dict[tuple[int, str], float] = {}
+        self.disrupted: dict[int, list[tuple[float, float]]] = {}  # root worker -> spans its heartbeats were disturbed
         self.end_at = self.s.horizon
 
     # ------------------------------------------------------------ events
@@ -164,7 +169,7 @@ class World:
         m = self.manager
         if m.proc.alive:
             return not m.core.is_busy() and not m.inbox and m.core.settle_at() is None and not m.cleanup_pending
-        return not any(w.proc.alive for w in self.workers.values())
+        return not any(w.proc.alive for w in self.everyone)
 
     # ---------------------------------------------------------- processes
     def freeze(self, proc: Proc, span: float) -> None:
@@ -172,6 +177,9 @@ class World:
             return
         proc.frozen = True
         self.log(proc.name, f"frozen for {span:.3f} s")
+        hosted = proc.worker.nested if proc.worker is not None else None
+        if hosted is not None:  # the manager it runs is frozen with it
+            hosted.went_silent()
         self.at(self.now + span, None, self.resume, proc)
 
     def resume(self, proc: Proc) -> None:
@@ -183,19 +191,23 @@ class World:
         deferred, proc.deferred = proc.deferred, []
         for fn, args in deferred:
             self.at(self.now, proc, fn, *args)
-        if proc is not self.manager.proc:
-            self.manager.check_orphan_later(self.workers[int(proc.name[1:])])
-        else:
-            for w in self.workers.values():
+        worker = proc.worker
+        managers = [self.manager] if worker is None else [worker.nested] if worker.nested is not None else []
+        if worker is not None:
+            worker.m.check_orphan_later(worker)
+        for m in managers:
+            for w in m.workers.values():
                 w.manager_silent_since = None
 
     # ----------------------------------------------------------- network
-    def send(self, channel: str, direction: str, wid: int, deliver: Callable, *args: Any, kind: str = "") -> None:
-        """Put a frame on a link: ``direction`` "out" is manager to worker, "in" worker to manager."""
-        dest = self.workers[wid].proc if direction == "out" else self.manager.proc
+    def send(self, channel: str, direction: str, worker: SimWorker, deliver: Callable, *args: Any, kind: str = "") -> None:
+        """Put a frame on the link of ``worker`` and its manager: "out" is manager to worker, "in" the other way."""
+        dest = worker.proc if direction == "out" else worker.m.proc
         delay = self.s.latency
         copies = 1
-        for win in self.windows:
+        wid = worker.id
+        windows = self.windows if worker.m is self.manager else ()  # faults name the root's workers
+        for win in windows:
             if not win.covers(channel, direction, wid, self.now):
                 continue
             if win.kind == "partition":
@@ -212,9 +224,9 @@ class World:
                 copies = 2
         t = self.now + delay
         if channel == "task":  # a socket pair keeps order
-            key = (wid, direction)
-            t = max(t, self.manager.task_fifo.get(key, 0.0))
-            self.manager.task_fifo[key] = t
+            key = (id(worker), direction)
+            t = max(t, self.task_fifo.get(key, 0.0))
+            self.task_fifo[key] = t
         for i in range(copies):
             self.at(t + i * self.s.latency, dest, deliver, *args)
 
@@ -239,9 +251,7 @@ class World:
                 self.freeze(w.proc, args[1])
         elif kind == "freeze_manager":
             if m.proc.alive and not m.proc.frozen:
-                for w in self.workers.values():
-                    w.manager_silent_since = self.now
-                    self.at(self.now, None, m.check_orphan_later, w)
+                m.went_silent()
                 self.freeze(m.proc, args[0])
         elif kind in ("drop", "delay", "duplicate"):
             if kind == "drop":
@@ -289,10 +299,10 @@ class World:
         for win in self.windows:
             if win.end > self.now:
                 win.end = self.now
-        for proc in [self.manager.proc] + [w.proc for w in self.workers.values()]:
+        for proc in [self.manager.proc] + [w.proc for w in self.everyone]:
             if proc.frozen:
                 self.resume(proc)
-        for w in self.workers.values():
+        for w in self.everyone:
             w.manager_silent_since = None
         m = self.manager
         if m.proc.alive:
@@ -309,7 +319,7 @@ class World:
                 self.fail("every-task-ends", f"isBusy() is still true {self.now - self.s.horizon:.1f} s after the heal")
             m.account()
         else:
-            left = [w.id for w in self.workers.values() if w.proc.alive]
+            left = [w.proc.name for w in self.everyone if w.proc.alive]
             if left:
                 self.fail("orphans-exit", f"workers {left} outlived their dead manager")
 
@@ -317,10 +327,13 @@ class World:
 class SimManager:
     """The manager process: user's thread, keeper and echo proxy around one ``ManagerSession``."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, proc: Proc, host: SimWorker | None = None) -> None:
         self.w = world
         s = world.s
-        self.proc = Proc("manager", 0.0)
+        self.proc = proc  # its own process, or the worker it runs in (a nested manager)
+        self.host = host
+        self.closed = False
+        self.workers: dict[int, SimWorker] = {}
         self.core = world.core.ManagerSession(
             heartbeat_interval=s.interval,
             heartbeat_timeout=s.timeout,
@@ -329,7 +342,6 @@ class SimManager:
             start_timeout=s.start_timeout,
         )
         self.inbox: deque[tuple] = deque()
-        self.task_fifo: dict[tuple[int, str], float] = {}
         self.busy_until = 0.0
         self.pump_at: float | None = None
         self.keeper_at: float | None = None
@@ -358,8 +370,9 @@ class SimManager:
             return
         if op.kind == "start":
             wid = core.add_worker(now)
-            worker = SimWorker(self.w, wid, args[1] if wid == args[0] else 0.1, hangs=args[2] and wid == args[0])
-            self.w.workers[wid] = worker
+            worker = SimWorker(self.w, self, wid, args[1] if wid == args[0] else 0.1, hangs=args[2] and wid == args[0])
+            self.workers[wid] = worker
+            self.w.everyone.append(worker)
             worker.spawn()
             self.schedule_keeper()
             return
@@ -406,7 +419,7 @@ class SimManager:
             self.w.at(at, self.proc, self.pump, at)
 
     def pump(self, at: float) -> None:
-        if at != self.pump_at:
+        if at != self.pump_at or self.closed:
             return
         self.pump_at = None
         if self.w.now < self.busy_until:
@@ -457,7 +470,7 @@ class SimManager:
     def deliver(self, wid: int, kind: str, head: dict, payload: Any) -> None:
         """A frame arrives on the task socket; the user's thread reads it."""
         if kind == "hello":
-            self.w.workers[wid].hello_arrived = True
+            self.workers[wid].hello_arrived = True
         self.inbox.append((wid, kind, head, payload))
         self.request_pump()
 
@@ -471,16 +484,16 @@ class SimManager:
                     if wid in self.exit_seen:
                         self.w.fail("no-task-to-dead", f"task {head['t']} sent to worker {wid}, whose exit was seen")
                     self.w.log("manager", f"task {head['t']} ({head['kind']}) -> w{wid}")
-                worker = self.w.workers[wid]
-                self.w.send("task", "out", wid, worker.deliver, head, action.payload, kind=head["k"])
+                worker = self.workers[wid]
+                self.w.send("task", "out", worker, worker.deliver, head, action.payload, kind=head["k"])
             elif isinstance(action, c.Ping):
-                worker = self.w.workers[action.worker]
-                self.w.send("beat", "out", action.worker, worker.echo_ping, kind="ping")
+                worker = self.workers[action.worker]
+                self.w.send("beat", "out", worker, worker.echo_ping, kind="ping")
             elif isinstance(action, c.Control):
                 self.abort_named.setdefault(action.worker, set()).add(action.header["t"])
-                worker = self.w.workers[action.worker]
-                self.w.log("manager", f"abort task {action.header['t']} on w{action.worker} ({action.header['ms']} ms)")
-                self.w.send("ctrl", "out", action.worker, worker.on_control, action.header, kind="abort")
+                worker = self.workers[action.worker]
+                self.w.log(self.proc.name, f"abort task {action.header['t']} on {worker.proc.name} ({action.header['ms']} ms)")
+                self.w.send("ctrl", "out", worker, worker.on_control, action.header, kind="abort")
             elif isinstance(action, c.Kill):
                 self._kill(action)
             elif isinstance(action, c.WorkerGone):
@@ -490,11 +503,12 @@ class SimManager:
 
     def _kill(self, kill: Any) -> None:
         wid, reason = kill.worker, kill.reason
-        self.w.log("manager", f"kills w{wid}: {reason}")
-        worker = self.w.workers[wid]
+        worker = self.workers[wid]
+        self.w.log(self.proc.name, f"kills {worker.proc.name}: {reason}")
         if "heartbeat" in reason and worker.proc.alive:
             window = self.w.s.timeout + 2 * self.w.s.interval + SLACK
-            recent = [(a, b) for a, b in self.w.disrupted.get(wid, ()) if b >= self.w.now - window]
+            spans = self.w.disrupted.get(wid, ()) if self.host is None else ()
+            recent = [(a, b) for a, b in spans if b >= self.w.now - window]
             slow_start = self.w.now - worker.spawned_at < worker.boot + self.w.s.interval + SLACK  # no ping reached it yet
             if not recent and not slow_start:
                 self.w.fail("live-not-killed", f"worker {wid} was killed ({reason}) though nothing disturbed its heartbeats")
@@ -503,7 +517,7 @@ class SimManager:
         self.w.at(self.w.now + 0.0002, None, worker.die, -9, "killed by its manager")
 
     def _gone(self, gone: Any) -> None:
-        worker = self.w.workers[gone.worker]
+        worker = self.workers[gone.worker]
         self.gone.add(gone.worker)
         self.w.log("manager", f"w{gone.worker} gone: {gone.reason}, {gone.failed_tasks} task(s) failed")
         if worker.exit_why == "stopped":
@@ -515,6 +529,8 @@ class SimManager:
 
     # ------------------------------------------------------------ keeper
     def schedule_keeper(self) -> None:
+        if self.closed:
+            return
         deadline = self.core.next_deadline()
         if deadline is None:
             return
@@ -524,7 +540,7 @@ class SimManager:
             self.w.at(max(at, self.w.now), self.proc, self.keeper, at)
 
     def keeper(self, at: float) -> None:
-        if at != self.keeper_at:
+        if at != self.keeper_at or self.closed:
             return
         self.keeper_at = None
         now = self.local()
@@ -539,8 +555,8 @@ class SimManager:
 
     def echo_ping(self, wid: int) -> None:
         """The manager's echo proxy answers a worker's ping."""
-        worker = self.w.workers[wid]
-        self.w.send("echo", "out", wid, worker.on_echo, kind="echo")
+        worker = self.workers[wid]
+        self.w.send("echo", "out", worker, worker.on_echo, kind="echo")
 
     def on_exit(self, wid: int, code: int) -> None:
         self.w.log("manager", f"sees w{wid} exit with {code}")
@@ -550,12 +566,21 @@ class SimManager:
         self.schedule_keeper()
 
     # ------------------------------------------------------------ faults
-    def crash(self) -> None:
-        if not self.proc.alive:
-            return
-        self.proc.alive = False
-        self.w.log("manager", "crashes")
-        for worker in self.w.workers.values():
+    def went_silent(self) -> None:
+        """This manager's process froze: its workers' wait for it starts now."""
+        for worker in self.workers.values():
+            worker.manager_silent_since = self.w.now
+            self.check_orphan_later(worker)
+
+    def crash(self, closed: bool = False) -> None:
+        """Its process died (or, ``closed``, it ended its workers): they see EOF on the alive pipe."""
+        if self.host is None:
+            if not self.proc.alive:
+                return
+            self.proc.alive = False
+        self.closed = True
+        self.w.log(self.proc.name, "closes its manager" if closed else "crashes")
+        for worker in self.workers.values():
             worker.manager_dead_at = self.w.now
             self.w.at(self.w.now + EOF_DELAY, worker.proc, worker.die, self.w.core.EXIT_MANAGER_GONE, "alive pipe EOF")
             self.check_orphan_later(worker)
@@ -601,7 +626,7 @@ class SimManager:
             if task in seen:
                 self.w.fail("order", f"the result of task {task} came twice")
             seen.add(task)
-            worker = self.w.workers[ran_on]
+            worker = self.workers[ran_on]
             position = worker.ran.index(task) if task in worker.ran else -1
             if ran_on != wid or position < 0:
                 self.w.fail("every-task-ends", f"a result names task {task} on worker {ran_on}, which did not run it")
@@ -611,7 +636,7 @@ class SimManager:
         for task, (wid, value) in self.dones_read.items():
             if value is not None and task not in seen and not (isinstance(value, tuple) and value[0] == "err"):
                 self.w.fail("result-kept", f"task {task}'s result reached the manager before worker {wid}'s exit was final, and was lost")
-        for wid, worker in self.w.workers.items():
+        for wid, worker in self.workers.items():
             got = self.messages_in.get(wid, [])
             if got != worker.messages_sent[: len(got)]:
                 self.w.fail("order", f"worker {wid} sent messages {worker.messages_sent}, the manager got {got}")
@@ -620,13 +645,16 @@ class SimManager:
 class SimWorker:
     """A worker process: main thread, control thread and echo proxy around one ``WorkerSession``."""
 
-    def __init__(self, world: World, wid: int, boot: float, hangs: bool = False) -> None:
+    def __init__(self, world: World, manager: SimManager, wid: int, boot: float, hangs: bool = False) -> None:
         self.w = world
+        self.m = manager
         self.id = wid
         self.boot = boot
         self.hangs = hangs
         self.echo_up = False
-        self.proc = Proc(f"w{wid}", world.now)
+        name = f"w{wid}" if manager.host is None else f"{manager.host.proc.name}.{wid}"
+        self.proc = Proc(name, world.now, self)
+        self.nested: SimManager | None = None  # the manager a task of this worker runs, if any
         self.core: Any = None
         self.inbox: deque[tuple[dict, Any]] = deque()
         self.running: dict | None = None
@@ -665,7 +693,7 @@ class SimWorker:
         self.schedule_control()
 
     def post(self, kind: str, head: dict, payload: Any = None) -> None:
-        self.w.send("task", "in", self.id, self.w.manager.deliver, self.id, kind, head, payload, kind=kind)
+        self.w.send("task", "in", self, self.m.deliver, self.id, kind, head, payload, kind=kind)
 
     # -------------------------------------------------------- main thread
     def deliver(self, head: dict, payload: Any) -> None:
@@ -691,7 +719,7 @@ class SimWorker:
             if not self.core.begin(task):
                 self.w.log(self.proc.name, f"task {task} again: not run")
                 continue
-            if any(task in w.ran for w in self.w.workers.values()):
+            if any(task in w.ran for w in self.m.workers.values()):
                 self.w.fail("at-most-once", f"task {task} runs a second time, on worker {self.id}")
             self.ran.append(task)
             self.ran_labels.add(head["label"])
@@ -713,6 +741,17 @@ class SimWorker:
                 self.token += 1
                 self.interruptible = step[2]
                 self.w.at(self.w.now + step[1], self.proc, self._step_done, self.token)
+                return
+            if what == "nest":  # the task runs a manager of its own: workers one level down, tasks for them
+                self.nested = nested = SimManager(self.w, self.proc, host=self)
+                self.w.log(self.proc.name, f"starts a manager with {step[1]} worker(s)")
+                for i in range(step[1]):
+                    nested.user_op(Op(self.w.now, "start", (i + 1, 0.1, False)))
+                for _ in range(step[2]):
+                    nested.user_op(Op(self.w.now, "submit", ("any", "quick", (("run", 0.002, True),), True)))
+                self.token += 1
+                self.interruptible = True
+                self.w.at(self.w.now + 0.01, self.proc, self._nest_wait, self.token)
                 return
             if what == "poll":
                 self.token += 1
@@ -747,6 +786,15 @@ class SimWorker:
         if token == self.token and self.running is not None:
             self.run_step()
 
+    def _nest_wait(self, token: int) -> None:
+        """The task's own loop: process messages until its manager has no work left."""
+        if token != self.token or self.running is None:
+            return
+        if self.nested.core.is_busy():
+            self.w.at(self.w.now + 0.01, self.proc, self._nest_wait, token)
+        else:
+            self.run_step()
+
     def _poll(self, token: int, until: float) -> None:
         if token != self.token or self.running is None:
             return
@@ -763,6 +811,9 @@ class SimWorker:
         task = head["t"]
         self.token += 1
         self.running = None
+        if self.nested is not None:  # the task's manager ends with it: its workers see EOF
+            self.nested.crash(closed=True)
+            self.nested = None
         self.core.end(task)
         value = (("ok" if ok else "err"), task, self.id) if head["want"] else None
         self.w.log(self.proc.name, f"task {task} ends {'ok' if ok else 'with an error'}{why}")
@@ -771,7 +822,7 @@ class SimWorker:
             self.next_task()
 
     def _aimed(self, task: int, what: str) -> None:
-        if task not in self.w.manager.abort_named.get(self.id, ()):
+        if task not in self.m.abort_named.get(self.id, ()):
             self.w.fail("abort-aims", f"task {task} on worker {self.id} {what}, but no abort named it")
 
     # ----------------------------------------------------- control thread
@@ -790,7 +841,7 @@ class SimWorker:
         c = self.w.core
         for action in self.core.tick(now):
             if action == c.PING:
-                self.w.send("echo", "in", self.id, self.w.manager.echo_ping, self.id, kind="ping")
+                self.w.send("echo", "in", self, self.m.echo_ping, self.id, kind="ping")
             elif isinstance(action, c.Interrupt):
                 running = self.running["t"] if self.running else None
                 if action.task != running:
@@ -821,7 +872,7 @@ class SimWorker:
         """The worker's echo proxy answers the manager's ping."""
         if not self.echo_up:
             return  # not up yet
-        self.w.send("beat", "in", self.id, self.w.manager.on_echo, self.id, kind="echo")
+        self.w.send("beat", "in", self, self.m.on_echo, self.id, kind="echo")
 
     # --------------------------------------------------------------- end
     def die(self, code: int, why: str) -> None:
@@ -834,5 +885,7 @@ class SimWorker:
         self.exit_why = why
         self.running = None
         self.w.log(proc.name, f"exits with {code}: {why}")
-        m = self.w.manager
+        if self.nested is not None:  # the manager it ran died with it
+            self.nested.crash()
+        m = self.m
         self.w.at(self.w.now + EXIT_NOTICE, m.proc, m.on_exit, self.id, code)
