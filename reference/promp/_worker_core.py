@@ -8,7 +8,10 @@ calls it from two threads under one lock: the main thread around each task
 (``begin``/``end``), the control thread with what arrives and with the time
 (``on_abort``, ``on_echo``, ``tick``), and performs the actions ``tick``
 returns.  ``next_deadline()`` covers every deadline, so the control thread
-sleeps until then rather than polling.  The simulator drives the same object.
+sleeps until then rather than polling.  While no abort has deadlines, ``tick``
+touches only the heartbeat clock (the control thread's alone), so the control
+thread calls it without the lock and never makes the main thread wait.  The
+simulator drives the same object.
 
 Aborts are tied to a task id.  An abort may arrive before its task (the
 control channel overtakes the task channel) and is then kept until the task
@@ -21,6 +24,8 @@ only a manager needs (no dataclasses or enums here either: start-up time).
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
 from ._liveness import PING, SILENT, HeartbeatClock
@@ -60,7 +65,7 @@ class WorkerSession:
         self.aborted: dict[int, None] = {}  # tasks the manager asked to abort, oldest first
         self.interrupted: set[int] = set()  # tasks whose code is to get ProMPAborted
         self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
-        self._seen: dict[int, None] = {}  # ids of tasks begun lately, oldest first
+        self._seen: OrderedDict[int, None] = OrderedDict()  # ids of tasks begun lately, oldest first
 
     # --------------------------------------------------- the main thread
     def begin(self, task_id: int) -> bool:
@@ -70,7 +75,7 @@ class WorkerSession:
             return False
         seen[task_id] = None
         if len(seen) > REMEMBERED:
-            del seen[next(iter(seen))]
+            seen.popitem(last=False)  # O(1); a plain dict's first key costs a scan past every deleted one
         self.current = task_id
         return True
 

@@ -156,7 +156,11 @@ class Control:
                     os.eventfd_read(self.wake_fd)
                 if self.loop.watched:
                     self.loop.flush_overdue(now)
-                with self.lock:  # decided against the main thread's record of what runs, never in between
+                if session.deadlines:  # abort steps are decided against the main thread's record, under its lock
+                    with self.lock:
+                        for action in session.tick(now):
+                            self._perform(action)
+                else:  # heartbeats only: no lock, so a main thread finishing tasks never waits on this one
                     for action in session.tick(now):
                         self._perform(action)
         except zmq.ContextTerminated:
@@ -164,7 +168,7 @@ class Control:
             self.ctrl.close()
 
     def _perform(self, action: object) -> None:
-        """Carry out one of the session's actions (caller holds the state lock)."""
+        """Carry out one of the session's actions (an abort's, under the state lock)."""
         if action == PING:
             self.pings += 1
             self.beat.send(encode(self.signer, wire.ping(self.pings)), zmq.NOBLOCK)
