@@ -46,11 +46,15 @@ def parse(secret: bytes, data: bytes, identity: bytes = b"") -> tuple[dict, byte
 class FakeManager:
     """Binds the four manager sockets, starts one worker with the spec's environment, and talks to it."""
 
-    def __init__(self, command: list[str], worker_id: int = 1, heartbeat: str = "0.5,60", level: int = 1) -> None:
+    def __init__(
+        self, command: list[str], worker_id: int = 1, heartbeat: str = "0.5,60", level: int = 1, transport: str = "ipc"
+    ) -> None:
         self.secret = os.urandom(32)
         self.identity = str(worker_id).encode()
         self.dir = tempfile.mkdtemp(prefix="promp-wire-")
+        self.transport = transport
         self.ctx = zmq.Context()
+        self.endpoints: dict[str, str] = {}
         self.sockets = {name: self._bind(name) for name in ("task", "echo", "beat", "ctrl")}
         self.alive_r, self.alive_w = os.pipe()
         secret_r, secret_w = os.pipe()  # the secret travels through a pipe, never the environment
@@ -74,12 +78,16 @@ class FakeManager:
         os.close(secret_r)
 
     def endpoint(self, name: str) -> str:
-        return f"ipc://{self.dir}/{name}"
+        return self.endpoints[name]
 
     def _bind(self, name: str) -> zmq.Socket:
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.bind(self.endpoint(name))
+        if self.transport == "tcp":
+            sock.bind_to_random_port("tcp://127.0.0.1")
+        else:
+            sock.bind(f"ipc://{self.dir}/{name}")
+        self.endpoints[name] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         return sock
 
     def recv(self, socket: str = "task", timeout: float = 30.0) -> tuple[dict, bytes] | None:

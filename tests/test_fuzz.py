@@ -19,4 +19,6 @@ def test_fuzzed_sockets_keep_serving_with_flat_memory(transport: str):
         capture_output=True, text=True, timeout=280,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    assert "worker alive: True" in result.stdout and "alive: True" in result.stdout.splitlines()[-2]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"manager ({transport})") and "worker alive: True" in lines[0]
+    assert lines[1].startswith(f"worker ({transport})") and "alive: True" in lines[1] and lines[-1] == "ok"

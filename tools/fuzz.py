@@ -128,9 +128,9 @@ def _mutated(rng: random.Random) -> tuple[dict, bytes]:
     return head, payload
 
 
-def fuzz_worker(frames: int, seed: int) -> tuple[bool, str, int]:
+def fuzz_worker(frames: int, transport: str, seed: int) -> tuple[bool, str, int]:
     rng = random.Random(seed)
-    fake = FakeManager(workerCommand(), heartbeat="0.5,60")
+    fake = FakeManager(workerCommand(), heartbeat="0.5,60", transport=transport)
     for stream in (fake.worker.stdout, fake.worker.stderr):  # fuzzed tasks print tracebacks: keep the pipes flowing
         threading.Thread(target=_discard, args=(stream,), daemon=True).start()
     try:
@@ -157,7 +157,8 @@ def fuzz_worker(frames: int, seed: int) -> tuple[bool, str, int]:
                     rss = proc.memory_info().rss
         grew = proc.memory_info().rss - (rss or proc.memory_info().rss)
         alive = fake.worker.poll() is None
-        text = f"worker: {frames:,} frames, {served} of {task_id} tasks served, alive: {alive}, memory +{grew / 2**20:.1f} MiB"
+        memory = f"memory +{grew / 2**20:.1f} MiB"
+        text = f"worker ({transport}): {frames:,} frames, {served} of {task_id} tasks served, alive: {alive}, {memory}"
         return alive and served == task_id, text, grew
     finally:
         fake.close()
@@ -195,12 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     logging_quiet()
     ok = True
     for transport in (["ipc", "tcp"] if opts.transport == "both" else [opts.transport]):
-        good, text, grew = fuzz_manager(opts.frames, transport, opts.seed)
-        ok &= good and grew < opts.max_growth * 2**20
-        print(text, flush=True)
-    good, text, grew = fuzz_worker(opts.frames, opts.seed)
-    ok &= good and grew < opts.max_growth * 2**20
-    print(text, flush=True)
+        for fuzz in (fuzz_manager, fuzz_worker):
+            good, text, grew = fuzz(opts.frames, transport, opts.seed)
+            ok &= good and grew < opts.max_growth * 2**20
+            print(text, flush=True)
     print("ok" if ok else "FAILED")
     return 0 if ok else 1
 
