@@ -441,3 +441,20 @@ def test_one_kill_clears_every_timer_of_its_worker():
     s.stop_worker(a, 0.1)  # this one at 0.4
     kills = [x for x in s.tick(2.0) if isinstance(x, Kill)]  # the manager was frozen past both
     assert len(kills) == 1 and s.next_deadline() > 2.0
+
+
+def test_results_are_held_only_briefly_and_only_while_more_work_waits():
+    from promp._worker_core import ResultHold
+
+    hold = ResultHold()
+    assert hold.send_at_once(0.002, aborted=False) and hold.send_at_once(0.0, aborted=True)
+    assert not hold.send_at_once(0.0001, aborted=False)
+    hold.posted(10.0, first=True)
+    hold.posted(10.0005, first=False)  # the oldest held result sets the clock
+    assert hold.hold(10.001, held=2) and not hold.hold(10.0021, held=2)  # old: send
+    assert not hold.hold(10.001, held=ResultHold.MAX_BATCH)  # enough: send
+    hold.watched = True
+    assert not hold.overdue(10.0015, held=2) and hold.overdue(10.002, held=2)
+    assert hold.next_look(10.0) == 10.0 + ResultHold.HOLD_AT_MOST
+    assert not hold.overdue(10.5, held=0) and hold.watched  # nothing held, watched a while longer
+    assert not hold.overdue(11.5, held=0) and not hold.watched and hold.next_look(11.5) is None

@@ -54,7 +54,7 @@ def _in_thread(call) -> threading.Thread:
 def test_the_control_thread_sends_overdue_results_without_touching_the_std_streams(loop_and_peer, monkeypatch):
     loop, peer, signer = loop_and_peer
     loop.post(wire.done(1, True, 0.0))
-    loop.held_since = time.monotonic() - 1.0
+    loop.hold.held_since = time.monotonic() - 1.0
     stream = BlockedStream()
     monkeypatch.setattr(sys, "stdout", stream)
     try:
@@ -70,7 +70,7 @@ def test_the_control_thread_sends_overdue_results_without_touching_the_std_strea
 def test_the_control_thread_never_waits_for_the_main_thread(loop_and_peer):
     loop, peer, _ = loop_and_peer
     loop.post(wire.done(1, True, 0.0))
-    loop.held_since = time.monotonic() - 1.0
+    loop.hold.held_since = time.monotonic() - 1.0
     with loop.lock:  # the main thread is using the socket: it sends the results itself
         thread = _in_thread(lambda: loop.flush_overdue(time.monotonic()))
         thread.join(5)
@@ -81,7 +81,7 @@ def test_the_control_thread_never_waits_for_the_main_thread(loop_and_peer):
 def test_results_younger_than_the_hold_limit_stay_held(loop_and_peer):
     loop, peer, _ = loop_and_peer
     loop.post(wire.done(1, True, 0.0))
-    loop.flush_overdue(loop.held_since)  # not yet overdue
+    loop.flush_overdue(loop.hold.held_since)  # not yet overdue
     assert loop.outbox and not peer.poll(0)
 
 

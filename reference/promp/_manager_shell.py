@@ -25,6 +25,7 @@ goes into the ``ManagerSession`` under ``lock``.
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
 import os
@@ -374,9 +375,16 @@ class Shell:
     # ------------------------------------------------------------- keeper
     def _run_echo(self) -> None:
         try:
-            zmq.proxy(self._echo, self._echo)
-        except zmq.ContextTerminated:
-            self._echo.close()
+            while True:
+                try:
+                    zmq.proxy(self._echo, self._echo)
+                except zmq.ContextTerminated:
+                    return
+                except zmq.ZMQError as exc:  # a signal landed on this thread: go on echoing
+                    if exc.errno != errno.EINTR:
+                        raise
+        finally:
+            self._echo.close()  # always: an open socket would hang the context's term() in close()
 
     def _keep(self) -> None:
         poller = zmq.Poller()
@@ -468,18 +476,20 @@ class Shell:
         return bool(data), bool(data)
 
     def _send_control(self, control: Control) -> None:
-        try:
-            frame = encode(self.signers[control.worker], control.header)
-            self._ctrl.send_multipart([self.identities[control.worker], frame], zmq.NOBLOCK)
-        except zmq.ZMQError as exc:  # not connected (yet), or gone
-            log.debug("could not send %s to worker %d: %s", control.header["k"], control.worker, exc)
+        self._send_small(self._ctrl, control.worker, control.header)
 
     def _ping(self, ping: Ping) -> None:
+        self._send_small(self._beat, ping.worker, wire.ping(ping.n))
+
+    def _send_small(self, sock: zmq.Socket, wid: int, header: dict) -> None:
+        """A heartbeat or control frame, from the keeper; never raises (the keeper must live on)."""
+        signer = self.signers.get(wid)
+        if signer is None:  # the core has the worker, its process is being spawned: nothing to reach yet
+            return
         try:
-            frame = encode(self.signers[ping.worker], wire.ping(ping.n))
-            self._beat.send_multipart([self.identities[ping.worker], frame], zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass  # not connected yet, or gone: silence is what the timeout measures
+            sock.send_multipart([self.identities[wid], encode(signer, header)], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # not connected yet, or gone: silence is what the heartbeat timeout measures
+            log.debug("could not send %s to worker %d: %s", header["k"], wid, exc)
 
     # ------------------------------------------------------------- closing
     def close(self) -> None:

@@ -2,8 +2,9 @@
 
 ``WorkerSession`` is everything a worker decides: its watch on the manager
 (``HeartbeatClock``), which task runs, which tasks the manager asked to abort,
-and the abort's two deadlines (interrupt the task's code at half of
-``wait_ms``, end the process at all of it).  The shell (``_worker_shell``)
+the abort's two deadlines (interrupt the task's code at half of ``wait_ms``,
+end the process at all of it), and when results are held for a batch
+(``ResultHold``).  The shell (``_worker_shell``)
 calls it from two threads under one lock: the main thread around each task
 (``begin``/``end``), the control thread with what arrives and with the time
 (``on_abort``, ``on_echo``, ``tick``), and performs the actions ``tick``
@@ -58,9 +59,61 @@ class Exit:
         return f"Exit({self.code}, {self.reason!r})"
 
 
+class ResultHold:
+    """When a worker sends finished tasks' results at once, and when it holds them for one batch.
+
+    While more tasks are already waiting, the results of quick ones are held and go out together:
+    under load that saves a message, and a wake-up on each side, per task.  A result goes at once
+    when its task took ``SEND_AT_ONCE_FROM`` or longer or was aborted; held ones go after
+    ``HOLD_AT_MOST`` at the latest, or when ``MAX_BATCH`` are held.  While it holds, the worker's
+    control thread looks every ``HOLD_AT_MOST`` (it sends what the main thread, busy with a long
+    task, cannot), and stops looking ``WATCH_FOR`` after the last hold.  The shell keeps the
+    results themselves and calls these under its outbox lock.
+    """
+
+    SEND_AT_ONCE_FROM = 0.001
+    HOLD_AT_MOST = 0.002
+    MAX_BATCH = 64
+    WATCH_FOR = 1.0
+
+    __slots__ = ("held_since", "last_hold", "watched")
+
+    def __init__(self) -> None:
+        self.held_since = 0.0  # when the oldest result now held was posted
+        self.last_hold = 0.0
+        self.watched = False  # the control thread is looking every HOLD_AT_MOST
+
+    def posted(self, now: float, first: bool) -> None:
+        if first:
+            self.held_since = now
+
+    def send_at_once(self, run_time: float, aborted: bool) -> bool:
+        return aborted or run_time >= self.SEND_AT_ONCE_FROM
+
+    def hold(self, now: float, held: int) -> bool:
+        """More work is here: hold the ``held`` results (True), or send them (False, there are enough or they are old)."""
+        if held < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
+            self.last_hold = now
+            return True
+        return False
+
+    def overdue(self, now: float, held: int) -> bool:
+        """For the control thread: held results to send now; also stops the watch when none were held for long."""
+        if held:
+            return now - self.held_since >= self.HOLD_AT_MOST
+        if now - self.last_hold > self.WATCH_FOR:
+            self.watched = False
+        return False
+
+    def next_look(self, now: float) -> float | None:
+        """When the control thread looks again, while it watches (a short period, only during bursts)."""
+        return now + self.HOLD_AT_MOST if self.watched else None
+
+
 class WorkerSession:
     def __init__(self, interval: float, timeout: float, now: float) -> None:
         self.clock = HeartbeatClock(interval, timeout, now)
+        self.hold = ResultHold()
         self.current: int | None = None  # the running task
         self.aborted: dict[int, None] = {}  # tasks the manager asked to abort, oldest first
         self.interrupted: set[int] = set()  # tasks whose code is to get ProMPAborted

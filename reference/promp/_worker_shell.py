@@ -32,6 +32,7 @@ which is what keeps output ahead of the result it precedes.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -139,9 +140,9 @@ class Control:
         session = self.session
         try:
             while True:
-                wait = session.next_deadline() - time.monotonic()
-                if self.loop.watched:
-                    wait = min(wait, self.loop.HOLD_AT_MOST)
+                now = time.monotonic()
+                look = session.hold.next_look(now)
+                wait = min(session.next_deadline(), look if look is not None else math.inf) - now
                 events = dict(poller.poll(max(0.0, wait) * 1000 + 1))
                 now = time.monotonic()
                 if self.alive_fd in events:
@@ -154,7 +155,7 @@ class Control:
                         self._take(self.ctrl.recv(), now)
                 if self.wake_fd in events:
                     os.eventfd_read(self.wake_fd)
-                if self.loop.watched:
+                if session.hold.watched:
                     self.loop.flush_overdue(now)
                 if session.deadlines:  # abort steps are decided against the main thread's record, under its lock
                     with self.lock:
@@ -202,13 +203,11 @@ class TaskLoop:
     """Receive tasks, run them in order, report them.
 
     Results of quick tasks are held and sent as one batch while more tasks
-    are already waiting (in the batch that brought them or in the socket):
-    under load that saves a message, and a wake-up on each side, per task.
-    A result is sent at once when nothing else is waiting or when its task
-    took ``COALESCE_UNDER`` or longer; held ones go out after ``HOLD_AT_MOST``
-    at the latest, by the control thread if the next task is still running.
-    The socket is looked at only when the last frame was already waiting on
-    arrival, so a sequential round trip pays nothing for this.
+    are already waiting (in the batch that brought them or in the socket);
+    when to hold and when to send is the session's ``ResultHold``.  A result
+    is sent at once when nothing else is waiting.  The socket is looked at
+    only when the last frame was already waiting on arrival, so a sequential
+    round trip pays nothing for this.
 
     The socket belongs to the main thread, with one exception: the control
     thread sends held results.  So every use of the socket while results are
@@ -216,10 +215,6 @@ class TaskLoop:
     nothing held.
     """
 
-    COALESCE_UNDER = 0.001
-    HOLD_AT_MOST = 0.002
-    MAX_BATCH = 64
-    WATCH_FOR = 1.0  # the control thread stops watching held results after this long without any
     FLOWING_UNDER = 0.00002  # a frame that came this quickly was already waiting: look for more next time
 
     def __init__(self, sock: zmq.Socket, signer: Signer, session: WorkerSession) -> None:
@@ -233,17 +228,14 @@ class TaskLoop:
         self.inbox: deque[Message] = deque()  # tasks and stops, in order
         self.messages: deque = deque()  # custom messages for the running task's code
         self.outbox: list[tuple[dict, bytes]] = []
-        self.held_since = 0.0
-        self.last_hold = 0.0
-        self.watched = False  # the control thread wakes every HOLD_AT_MOST to send overdue results
+        self.hold = session.hold
         self.flowing = False  # frames are arriving faster than tasks run: worth checking the socket
         self.wake_control = lambda: None
         self.worker = ProWorker(self, session)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
         with self.lock:  # the control thread may be sending (and clearing) the outbox right now
-            if not self.outbox:
-                self.held_since = time.monotonic()
+            self.hold.posted(time.monotonic(), not self.outbox)
             self.outbox.append((head, payload))
 
     def send_now(self, head: dict, payload: bytes = b"") -> None:
@@ -291,27 +283,24 @@ class TaskLoop:
         """More work is here: hold the results posted so far, unless there are enough or they are old."""
         flush_std_streams()  # so that the control thread may send them without touching the streams
         with self.lock:
-            now = time.monotonic()
-            if len(self.outbox) < self.MAX_BATCH and now - self.held_since < self.HOLD_AT_MOST:
-                self.last_hold = now
-                if not self.watched:
-                    self.watched = True
+            hold = self.hold
+            if hold.hold(time.monotonic(), len(self.outbox)):
+                if not hold.watched:
+                    hold.watched = True
                     self.wake_control()
             else:
                 self._flush()
 
     def flush_overdue(self, now: float) -> None:
-        """Control thread: send results held too long; stop watching after ``WATCH_FOR`` without any.
+        """Control thread: send results held too long (the session's ``ResultHold`` says which).
 
         Never waits: if the main thread has the lock, it is using the socket and sends them itself.
         """
         if not self.lock.acquire(blocking=False):
             return
         try:
-            if self.outbox and now - self.held_since >= self.HOLD_AT_MOST:
+            if self.hold.overdue(now, len(self.outbox)):
                 self._flush()
-            elif not self.outbox and now - self.last_hold > self.WATCH_FOR:
-                self.watched = False
         finally:
             self.lock.release()
 
@@ -343,7 +332,7 @@ class TaskLoop:
             if code is not None:
                 self.flush()
                 return code
-            if aborted or elapsed >= self.COALESCE_UNDER:
+            if self.hold.send_at_once(elapsed, aborted):
                 self.flush()
             elif self.inbox:
                 self._hold()
