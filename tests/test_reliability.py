@@ -244,3 +244,11 @@ def test_running_out_of_file_descriptors_refuses_a_worker_and_the_manager_goes_o
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["True", "True", "still", "serving"], result.stderr[-2000:]
+
+
+def test_processes_a_task_started_end_even_when_the_worker_is_killed_from_outside(manager: ProManager):
+    wid = manager.startWorker()
+    child = call(manager, wid, CHILD, "start")
+    os.kill(manager.workerPid(wid), signal.SIGKILL)  # no chance to clean up after itself
+    pump_until(manager, lambda: manager.workerState(wid) == "exited")
+    wait_until(lambda: gone(child), timeout=5)

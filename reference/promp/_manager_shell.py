@@ -120,6 +120,10 @@ def workerCommand() -> list[str]:
     return [sys.executable, "-c", _WORKER_BOOT]
 
 
+# Each worker leads a process group of its own, so that what its tasks start can be ended with it
+# even when it dies without warning.  (Terminal signals then reach the manager alone: Ctrl-Z stops
+# the manager, and its workers leave after the heartbeat timeout, as for any frozen manager.)
+_OWN_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
 FDS_PER_WORKER = 7  # in the manager: stdout and stderr pipes, a pidfd, one connection on each of 4 sockets
 _FDS_SPARE = 16  # for spawning (its pipes come and go) and for libzmq, which aborts the process when it runs out
 
@@ -255,6 +259,7 @@ class Shell:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(self._alive_r, secret_fd),
+                **_OWN_GROUP,
             )
         finally:
             os.close(secret_fd)
@@ -461,7 +466,15 @@ class Shell:
         """Handle a readable pipe or pidfd: (output arrived, keep watching)."""
         if what == 0:  # pidfd: the process ended
             os.close(fd)
-            code = self.procs[wid].wait()
+            proc = self.procs[wid]
+            # What it started ends with it, however it ended (even killed from outside, with no chance
+            # to do it itself): they are in its process group.  Before reaping, while the zombie keeps
+            # the group's id from being reused.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:  # nothing left in the group
+                pass
+            code = proc.wait()
             self.drain_output(wid)
             self.session.on_exit(wid, code, now)
             return False, False
