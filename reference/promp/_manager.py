@@ -343,7 +343,7 @@ class ProManager:
             if settled:
                 events += len(settled)
                 actions += settled
-            output = shell.output_taken()
+            output = shell.output_taken() if shell.output else ()
         if actions:
             shell.perform(actions)
         if output:
