@@ -4,6 +4,7 @@
     promp-spec --impl mypkg.mp          another implementation (a module exposing the Pro.MP names)
     promp-spec --clause OUT-3           only the examples of one clause (repeatable)
     promp-spec --compare a.json b.json  two reports side by side
+    promp-spec --faults short-stalls    every example while the nemesis stalls its workers ('list': profiles)
 
 Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .impl import REPO, chosen
+from .profiles import PROFILES
 from .report import compare
 
 
@@ -30,7 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", default="reports", help="where report.json and report.md go")
     parser.add_argument("-n", "--workers", default="auto", help="parallel example runners (pytest-xdist -n)")
     parser.add_argument("--compare", nargs="+", metavar="REPORT", help="show saved report.json files side by side")
+    parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
     opts = parser.parse_args(argv)
+    if opts.faults == "list":
+        for profile in PROFILES.values():
+            print(f"{profile.name}: {profile.description}")
+        return 0
+    if opts.faults is not None and opts.faults not in PROFILES:
+        parser.error(f"unknown fault profile {opts.faults!r} (promp-spec --faults list)")
     if opts.compare:
         compare([json.loads(Path(p).read_text()) for p in opts.compare], Console())
         return 0
@@ -47,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         args += ["-n", opts.workers]
     for clause in opts.clause:
         args += ["--spec-clause", clause]
+    if opts.faults:
+        args += ["--faults", opts.faults]
     os.environ.setdefault("PYTHONPATH", "")
     return int(pytest.main(args))
 

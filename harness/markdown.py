@@ -3,7 +3,8 @@
 A clause is a paragraph or list item that starts with its id in bold, like
 ``**OUT-3** A manager MUST ...``; ``*(optional)*`` right after the id marks it optional.
 An example is a fenced block whose info string is ``python example`` followed by the ids
-it checks (and ``timeout=SECONDS`` if the default is too short); the fenced block right
+it checks (and ``timeout=SECONDS`` if the default is too short; ``faults=own`` if it injects
+faults of its own, which a fault profile of the runner would disturb); the fenced block right
 after it, ``output`` (exact), ``output unordered`` (same lines, any order) or
 ``output regex`` (each line a regular expression matching the whole line, in order), is
 what it must print.  A small parser of our own rather than Sybil: each example must run in
@@ -41,6 +42,7 @@ class Example:
     expected: str | None = None
     mode: str = "exact"
     timeout: float = 60.0
+    own_faults: bool = False  # it freezes or kills processes itself: not run under a fault profile
 
     @property
     def name(self) -> str:
@@ -105,7 +107,9 @@ def _example(chapter: Chapter, path: Path, line: int, words: list[str], body: st
     options = dict(w.split("=", 1) for w in words if "=" in w)
     if not ids:
         raise SpecError(f"{path}:{line}: an example must name the clauses it checks")
-    return Example(chapter.path.stem, path, line, ids, body, timeout=float(options.get("timeout", 60)))
+    if options.get("faults", "own") != "own":
+        raise SpecError(f"{path}:{line}: faults= takes only 'own'")
+    return Example(chapter.path.stem, path, line, ids, body, timeout=float(options.get("timeout", 60)), own_faults="faults" in options)
 
 
 def load_spec(directory: Path) -> list[Chapter]:

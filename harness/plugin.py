@@ -15,6 +15,7 @@ import pytest
 
 from .impl import chosen
 from .markdown import Example, load_spec, parse_chapter
+from .profiles import PROFILES
 from .run import run_example
 
 
@@ -24,9 +25,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec-clause", action="append", default=[], help="run only the examples of this clause")
     group.addoption("--spec-report", default=None, help="directory for report.json and report.md")
     group.addoption("--spec-live", action="store_true", help="show a live progress display")
+    group.addoption("--faults", default=None, help="run every example under this fault profile (see harness/profiles.py)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    name = config.getoption("--faults")
+    if name is not None and name not in PROFILES:
+        raise pytest.UsageError(f"unknown fault profile {name!r}: one of {', '.join(PROFILES)}")
     config.addinivalue_line("markers", "clause(id): the spec clause an example checks")
     if config.getoption("--spec-report") or config.getoption("--spec-live"):
         if not hasattr(config, "workerinput"):  # the xdist controller (or a plain run) reports
@@ -74,7 +79,8 @@ class SpecItem(pytest.Item):
         self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("line", example.line)]
 
     def runtest(self) -> None:
-        outcome = run_example(self.example, chosen(self.config.getoption("--impl")), self.optional)
+        name = self.config.getoption("--faults")
+        outcome = run_example(self.example, chosen(self.config.getoption("--impl")), self.optional, PROFILES[name] if name else None)
         self.user_properties.append(("seconds", round(outcome.seconds, 2)))
         if outcome.verdict == "n/a":
             pytest.skip(f"not applicable: {outcome.detail}")

@@ -72,7 +72,7 @@ class Reporter:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.progress is not None:
             self.progress.stop()
-        report = build_report(self.spec_dir, self.results, chosen(self.config.getoption("--impl")))
+        report = build_report(self.spec_dir, self.results, chosen(self.config.getoption("--impl")), self.config.getoption("--faults"))
         print_report(report, self.console)
         directory = self.config.getoption("--spec-report")
         if directory:
@@ -80,7 +80,7 @@ class Reporter:
             self.console.print(f"report written to {directory}/report.json and {directory}/report.md")
 
 
-def build_report(spec_dir: Path, results: dict[str, dict], impl: str) -> dict:
+def build_report(spec_dir: Path, results: dict[str, dict], impl: str, faults: str | None = None) -> dict:
     chapters = load_spec(spec_dir)
     by_clause: dict[str, list[dict]] = {}
     for result in results.values():
@@ -117,6 +117,7 @@ def build_report(spec_dir: Path, results: dict[str, dict], impl: str) -> dict:
     covered = [c for c in clauses if c["verdict"] != "uncovered"]
     return {
         "implementation": impl,
+        "faults": faults,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "summary": counts,
         "coverage": {
@@ -129,7 +130,7 @@ def build_report(spec_dir: Path, results: dict[str, dict], impl: str) -> dict:
 
 
 def print_report(report: dict, console: Console) -> None:
-    table = Table(title=f"Pro.MP conformance of {report['implementation']}")
+    table = Table(title=f"Pro.MP conformance of {_name(report)}")
     for column in ("chapter", "clause", "verdict", "examples"):
         table.add_column(column)
     for clause in report["clauses"]:
@@ -159,7 +160,7 @@ def write_report(report: dict, directory: Path) -> None:
 def markdown(report: dict) -> str:
     cov = report["coverage"]
     lines = [
-        f"# Pro.MP conformance: `{report['implementation']}`",
+        "# Pro.MP conformance: " + _name(report, code=True),
         "",
         f"{report['date']}. {cov['with_examples']} of {cov['clauses']} clauses have an example.",
         "",
@@ -176,12 +177,19 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _name(report: dict, code: bool = False) -> str:
+    """The implementation, and the fault profile it ran under (one column per profile in a comparison)."""
+    quote = "`" if code else ""
+    faults = f" under the fault profile {quote}{report['faults']}{quote}" if report.get("faults") else ""
+    return f"{quote}{report['implementation']}{quote}{faults}"
+
+
 def compare(reports: list[dict], console: Console) -> None:
     """Clause verdicts of several implementations side by side."""
     table = Table(title="Pro.MP conformance, side by side")
     table.add_column("clause")
     for report in reports:
-        table.add_column(report["implementation"])
+        table.add_column(_name(report))
     verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
     for clause in reports[0]["clauses"]:
         cells = [v.get(clause["id"], "-") for v in verdicts]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -16,6 +17,7 @@ import psutil
 
 from .impl import environment
 from .markdown import Example
+from .profiles import Nemesis, Profile
 
 LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
 MISSING_NAME = re.compile(r"^(NameError|AttributeError|ImportError|ModuleNotFoundError): .*$", re.M)
@@ -28,7 +30,11 @@ class Outcome:
     seconds: float = 0.0
 
 
-def run_example(example: Example, impl: str, optional: bool) -> Outcome:
+def run_example(example: Example, impl: str, optional: bool, profile: Profile | None = None) -> Outcome:
+    """Run one example in a fresh process (under ``profile``'s faults, if given) and judge it."""
+    if profile is not None and example.own_faults:
+        reason = f"not run under {profile.name}: the example injects faults of its own, which the profile would disturb"
+        return Outcome("n/a", reason)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="promp-example-") as cwd:
         path = os.path.join(cwd, "example.py")
@@ -40,7 +46,8 @@ def run_example(example: Example, impl: str, optional: bool) -> Outcome:
                 [sys.executable, path], cwd=cwd, env=environment(impl), stdout=out_file, stderr=err_file, start_new_session=True
             )
             try:
-                proc.wait(timeout=example.timeout)
+                with Nemesis(profile, proc.pid, seed=example.line) if profile else contextlib.nullcontext():
+                    proc.wait(timeout=example.timeout)
                 timed_out = False
             except subprocess.TimeoutExpired:
                 _kill_session(proc.pid)

@@ -1,0 +1,80 @@
+"""Fault profiles: the nemesis really stalls an example's workers, leaves alone what others stopped,
+and the spec keeps its verdicts under it (CI runs a sample of clauses under short-stalls)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.helpers import spawn_script
+from harness.profiles import PROFILES, Nemesis, Profile
+
+from .conftest import wait_until
+
+REPO = Path(__file__).resolve().parent.parent
+TREE = (
+    "import subprocess, time\n"
+    "kids = [subprocess.Popen(['sleep', '60']) for _ in range(2)]\n"
+    "print(*[k.pid for k in kids], flush=True)\n"
+    "time.sleep(60)\n"
+)
+QUICK = Profile("quick", "test", stall=(0.2, 0.2), every=(0.05, 0.05))
+
+
+def test_the_nemesis_stalls_the_processes_below_the_root_and_resumes_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = spawn_script(TREE)
+    try:
+        kids = [psutil.Process(int(p)) for p in root.stdout.readline().split()]
+        seen_stopped = set()
+        with Nemesis(QUICK, root.pid) as nemesis:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and len(seen_stopped) < 2:
+                seen_stopped |= {k.pid for k in kids if k.status() == psutil.STATUS_STOPPED}
+                time.sleep(0.01)
+            assert psutil.Process(root.pid).status() != psutil.STATUS_STOPPED  # the example itself runs on
+        assert len(seen_stopped) == 2 and nemesis.stalls >= 1
+        wait_until(lambda: all(k.status() != psutil.STATUS_STOPPED for k in kids), timeout=2)  # all resumed
+    finally:
+        for proc in psutil.Process(root.pid).children(recursive=True) + [psutil.Process(root.pid)]:
+            proc.kill()
+        root.wait()
+        root.stdout.close()
+        root.stdin.close()
+
+
+def test_a_process_someone_else_stopped_stays_stopped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = spawn_script(TREE)
+    try:
+        frozen, other = (psutil.Process(int(p)) for p in root.stdout.readline().split())
+        frozen.send_signal(signal.SIGSTOP)  # the example's own fault
+        wait_until(lambda: frozen.status() == psutil.STATUS_STOPPED)
+        with Nemesis(QUICK, root.pid):
+            time.sleep(0.6)  # several stalls come and go
+        assert frozen.status() == psutil.STATUS_STOPPED and other.status() != psutil.STATUS_STOPPED
+    finally:
+        for proc in psutil.Process(root.pid).children(recursive=True) + [psutil.Process(root.pid)]:
+            proc.kill()
+        root.wait()
+        root.stdout.close()
+        root.stdin.close()
+
+
+def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):
+    clauses = ["TASK-1", "TASK-4", "RES-1", "OUT-4", "MSG-3", "ABRT-1", "LIVE-1", "LIVE-3", "FLT-2", "LVL-1"]
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--faults", "short-stalls", "--report-dir", str(tmp_path), "-n", "2"]
+    for clause in clauses:
+        cmd += ["--clause", clause]
+    subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    report = json.loads((tmp_path / "report.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in report["clauses"] if c["id"] in clauses}
+    assert report["faults"] == "short-stalls"
+    assert verdicts == {c: "n/a" if c == "LIVE-3" else "pass" for c in clauses}  # LIVE-3 freezes its manager itself
+    assert "short-stalls" in PROFILES
