@@ -125,20 +125,27 @@ def workerCommand() -> list[str]:
 # the manager, and its workers leave after the heartbeat timeout, as for any frozen manager.)
 _OWN_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
 FDS_PER_WORKER = 7  # in the manager: stdout and stderr pipes, a pidfd, one connection on each of 4 sockets
+_CONNECTIONS = 4  # of those, the ones a worker opens itself, later, when it starts
 _FDS_SPARE = 16  # for spawning (its pipes come and go) and for libzmq, which aborts the process when it runs out
 
 
-def check_fd_budget() -> None:
-    """Refuse a worker the process has no file descriptors for, before libzmq finds out by aborting."""
+def check_fd_budget(starting: int = 0) -> None:
+    """Refuse a worker the process has no file descriptors for, before libzmq finds out by aborting.
+
+    ``starting`` workers have not said hello yet: their connections, which cost descriptors when
+    the manager's sockets accept them, may not be counted in what is open now.
+    """
     try:
         in_use = len(os.listdir("/proc/self/fd"))
     except OSError:
         return
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if limit != resource.RLIM_INFINITY and in_use + FDS_PER_WORKER + _FDS_SPARE > limit:
+    needed = FDS_PER_WORKER + _CONNECTIONS * starting + _FDS_SPARE
+    if limit != resource.RLIM_INFINITY and in_use + needed > limit:
         raise ProMPError(
-            f"cannot start another worker: {in_use} of the process's {limit} file descriptors are in use and a worker "
-            f"needs {FDS_PER_WORKER} more (raise the limit with ulimit -n or resource.setrlimit)"
+            f"cannot start another worker: {in_use} of the process's {limit} file descriptors are in use, {starting} "
+            f"worker(s) still starting will need {_CONNECTIONS * starting} more, and a worker needs {FDS_PER_WORKER} "
+            "(raise the limit with ulimit -n or resource.setrlimit)"
         )
 
 
@@ -229,8 +236,10 @@ class Shell:
 
     # ------------------------------------------------------------ workers
     def spawn(self, wid: int) -> subprocess.Popen:
-        check_fd_budget()
         session = self.session
+        with self.lock:
+            starting = sum(1 for rec in session.workers.values() if rec.running and rec.pid is None and rec.id != wid)
+        check_fd_budget(starting)
         identity = secrets.token_hex(12).encode()
         env = dict(os.environ)
         env.update(
