@@ -77,8 +77,7 @@ def tree(pid: int) -> list[Node]:
     for proc, level in sorted(_levels(_process(pid)), key=lambda pair: (pair[1], pair[0].pid)):
         try:
             with proc.oneshot():
-                key = f"{proc.pid}:{proc.create_time()}"
-                since = paused.get(key)
+                since = paused.get(_key(proc))
                 nodes.append(
                     Node(
                         proc.pid,
@@ -124,14 +123,8 @@ def kill(pid: int, scope: str = "self", level: int | None = None) -> list[int]:
 def pause(pid: int, scope: str = "self", level: int | None = None) -> list[int]:
     """SIGSTOP, recorded so that ``heal`` can undo it."""
     chosen = targets(pid, scope, level)
-    paused = _read_paused()
     now = time.time()
-    for proc in chosen:
-        try:
-            paused.setdefault(f"{proc.pid}:{proc.create_time()}", now)
-        except psutil.Error:
-            pass
-    _write_paused(paused)
+    _update_paused(chosen, lambda paused, key: paused.setdefault(key, now))
     return _signal(chosen, signal.SIGSTOP)
 
 
@@ -139,13 +132,7 @@ def resume(pid: int, scope: str = "self", level: int | None = None) -> list[int]
     """SIGCONT, and forget the recorded pauses of those processes."""
     chosen = targets(pid, scope, level)
     signalled = _signal(chosen, signal.SIGCONT)
-    paused = _read_paused()
-    for proc in chosen:
-        try:
-            paused.pop(f"{proc.pid}:{proc.create_time()}", None)
-        except psutil.Error:
-            pass
-    _write_paused(paused)
+    _update_paused(chosen, lambda paused, key: paused.pop(key, None))
     return signalled
 
 
@@ -153,10 +140,10 @@ def heal() -> list[int]:
     """Resume every process this nemesis paused and that still runs (the same process, not a reused pid)."""
     resumed = []
     for key in _read_paused():
-        pid, created = key.split(":", 1)
+        pid = key.split(":", 1)[0]
         try:
             proc = psutil.Process(int(pid))
-            if f"{proc.create_time()}" == created:
+            if _key(proc) == key:
                 proc.send_signal(signal.SIGCONT)
                 resumed.append(proc.pid)
         except psutil.Error:
@@ -176,6 +163,22 @@ def _signal(procs: list[psutil.Process], sig: int) -> list[int]:
         except psutil.AccessDenied:
             raise FaultError(f"process {proc.pid} is not ours to touch") from None
     return done
+
+
+def _key(proc: psutil.Process) -> str:
+    """A process's record key: its pid and start time, so a reused pid never matches."""
+    return f"{proc.pid}:{proc.create_time()}"
+
+
+def _update_paused(procs: list[psutil.Process], change) -> None:
+    """Apply ``change(record, key)`` for each process (that still runs) to the record on disk."""
+    paused = _read_paused()
+    for proc in procs:
+        try:
+            change(paused, _key(proc))
+        except psutil.Error:
+            continue
+    _write_paused(paused)
 
 
 def _alive(proc: psutil.Process) -> bool:

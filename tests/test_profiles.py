@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+import pytest
 
 from harness.helpers import spawn_script
 from harness.profiles import PROFILES, Nemesis, Profile
@@ -27,44 +29,42 @@ TREE = (
 QUICK = Profile("quick", "test", stall=(0.2, 0.2), every=(0.05, 0.05))
 
 
-def test_the_nemesis_stalls_the_processes_below_the_root_and_resumes_them(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture
+def tree(tmp_path, monkeypatch) -> Iterator[tuple[int, list[psutil.Process]]]:
+    """A process with two children (``sleep 60``): the root's pid and the children."""
+    monkeypatch.chdir(tmp_path)  # spawn_script writes its script under the current directory
     root = spawn_script(TREE)
     try:
-        kids = [psutil.Process(int(p)) for p in root.stdout.readline().split()]
-        seen_stopped = set()
-        with Nemesis(QUICK, root.pid) as nemesis:
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and len(seen_stopped) < 2:
-                seen_stopped |= {k.pid for k in kids if k.status() == psutil.STATUS_STOPPED}
-                time.sleep(0.01)
-            assert psutil.Process(root.pid).status() != psutil.STATUS_STOPPED  # the example itself runs on
-        assert len(seen_stopped) == 2 and nemesis.stalls >= 1
-        wait_until(lambda: all(k.status() != psutil.STATUS_STOPPED for k in kids), timeout=2)  # all resumed
+        yield root.pid, [psutil.Process(int(p)) for p in root.stdout.readline().split()]
     finally:
         for proc in psutil.Process(root.pid).children(recursive=True) + [psutil.Process(root.pid)]:
+            proc.send_signal(signal.SIGCONT)
             proc.kill()
         root.wait()
         root.stdout.close()
         root.stdin.close()
 
 
-def test_a_process_someone_else_stopped_stays_stopped(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    root = spawn_script(TREE)
-    try:
-        frozen, other = (psutil.Process(int(p)) for p in root.stdout.readline().split())
-        frozen.send_signal(signal.SIGSTOP)  # the example's own fault
-        wait_until(lambda: frozen.status() == psutil.STATUS_STOPPED)
-        with Nemesis(QUICK, root.pid):
-            time.sleep(0.6)  # several stalls come and go
-        assert frozen.status() == psutil.STATUS_STOPPED and other.status() != psutil.STATUS_STOPPED
-    finally:
-        for proc in psutil.Process(root.pid).children(recursive=True) + [psutil.Process(root.pid)]:
-            proc.kill()
-        root.wait()
-        root.stdout.close()
-        root.stdin.close()
+def test_the_nemesis_stalls_the_processes_below_the_root_and_resumes_them(tree):
+    root, kids = tree
+    seen_stopped = set()
+    with Nemesis(QUICK, root) as nemesis:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(seen_stopped) < 2:
+            seen_stopped |= {k.pid for k in kids if k.status() == psutil.STATUS_STOPPED}
+            time.sleep(0.01)
+        assert psutil.Process(root).status() != psutil.STATUS_STOPPED  # the example itself runs on
+    assert len(seen_stopped) == 2 and nemesis.stalls >= 1
+    wait_until(lambda: all(k.status() != psutil.STATUS_STOPPED for k in kids), timeout=2)  # all resumed
+
+
+def test_a_process_someone_else_stopped_stays_stopped(tree):
+    root, (frozen, other) = tree
+    frozen.send_signal(signal.SIGSTOP)  # the example's own fault
+    wait_until(lambda: frozen.status() == psutil.STATUS_STOPPED)
+    with Nemesis(QUICK, root) as nemesis:
+        wait_until(lambda: nemesis.stalls >= 3, timeout=5)  # several stalls come and go
+    assert frozen.status() == psutil.STATUS_STOPPED and other.status() != psutil.STATUS_STOPPED
 
 
 def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):

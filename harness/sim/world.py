@@ -73,7 +73,7 @@ class Proc:
             at = math.nextafter(at, math.inf)
         return at
 
-    __slots__ = ("name", "alive", "frozen", "deferred", "offset", "awake_since", "code", "worker")
+    __slots__ = ("name", "alive", "frozen", "deferred", "offset", "awake_since", "worker")
 
     def __init__(self, name: str, now: float, worker: SimWorker | None = None) -> None:
         self.name = name
@@ -83,7 +83,6 @@ class Proc:
         self.deferred: list[tuple[Callable, tuple]] = []
         self.offset = 0.0
         self.awake_since = now
-        self.code: int | None = None
 
 
 class Window:
@@ -123,7 +122,6 @@ class World:
         self.everyone: list[SimWorker] = []  # every worker at every level
         self.task_fifo: dict[tuple[int, str], float] = {}
         self.disrupted: dict[int, list[tuple[float, float]]] = {}  # root worker -> spans its heartbeats were disturbed
-        self.end_at = self.s.horizon
 
     # ------------------------------------------------------------ events
     def at(self, t: float, proc: Proc | None, fn: Callable, *args: Any) -> None:
@@ -881,7 +879,6 @@ class SimWorker:
             return
         proc.alive = False
         proc.frozen = False
-        proc.code = code
         self.exit_why = why
         self.running = None
         self.w.log(proc.name, f"exits with {code}: {why}")

@@ -152,9 +152,6 @@ class Mailbox:
             return self._count > 0
         return bool(self._queues.get(target))
 
-    def __len__(self) -> int:
-        return self._count
-
     def take(self, target: int = ProWorker_Any) -> Any:
         """The oldest item of ``target`` (a worker id, or any worker), or None."""
         if target in (ProWorker_Any, ProWorker_All):
@@ -378,7 +375,7 @@ class ManagerSession:
         """Heartbeats out; silent or overdue workers killed.
 
         A worker is silent when a heartbeat has gone unanswered for the timeout
-        (``start_timeout`` before it first answers); see ``HeartbeatClock`` for
+        (``start_timeout`` until its hello); see ``HeartbeatClock`` for
         why silence counts only while the caller was awake.
         """
         actions: list[Action] = []

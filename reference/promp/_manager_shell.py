@@ -25,7 +25,6 @@ goes into the ``ManagerSession`` under ``lock``.
 
 from __future__ import annotations
 
-import errno
 import glob
 import logging
 import os
@@ -50,7 +49,7 @@ from ._errors import ProMPError
 from ._manager_core import Action, Control, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from ._output import STDERR, STDOUT
 from ._protocol import ProtocolError, Rejects, Signer, decode, encode, encode_batch
-from ._transport import new_context, readable, send_routed
+from ._transport import echo_forever, new_context, readable, send_routed
 
 log = logging.getLogger("promp")
 
@@ -216,7 +215,7 @@ class Shell:
         self.wake_pending = False
         self._keeper_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
         self._new_fds: list[tuple[int, int, int]] = []  # (worker, fd, what) for the keeper to watch
-        threading.Thread(target=self._run_echo, name="promp-echo", daemon=True).start()
+        threading.Thread(target=echo_forever, args=(self._echo,), name="promp-echo", daemon=True).start()
         self._keeper = threading.Thread(target=self._keep, name="promp-keeper", daemon=True)
         self._keeper.start()
 
@@ -283,7 +282,7 @@ class Shell:
             self.pipes[wid] = (out, err)
             self._pipe_polls[wid] = pipe_poll
             self._new_fds += [(wid, out, STDOUT), (wid, err, STDERR), (wid, os.pidfd_open(proc.pid), 0)]
-        os.eventfd_write(self._keeper_fd, 1)
+        self.nudge()
         return proc
 
     @property
@@ -333,7 +332,7 @@ class Shell:
             log.debug("could not send to worker %d: %s", wid, exc)
 
     def nudge(self) -> None:
-        """Make the keeper look at the session's deadlines again (one was added)."""
+        """Wake the keeper: new things to watch or send, or a new deadline to keep."""
         os.eventfd_write(self._keeper_fd, 1)
 
     def control(self, controls: list[Control]) -> None:
@@ -341,7 +340,7 @@ class Shell:
         if controls:
             with self.lock:
                 self._controls += controls
-            os.eventfd_write(self._keeper_fd, 1)
+            self.nudge()
 
     def drain_output(self, wid: int) -> None:
         """Read what a worker has written so far (caller holds ``lock``).
@@ -383,23 +382,10 @@ class Shell:
         if self._paused:
             self._new_fds += self._paused
             self._paused = []
-            os.eventfd_write(self._keeper_fd, 1)
+            self.nudge()
         return output
 
     # ------------------------------------------------------------- keeper
-    def _run_echo(self) -> None:
-        try:
-            while True:
-                try:
-                    zmq.proxy(self._echo, self._echo)
-                except zmq.ContextTerminated:
-                    return
-                except zmq.ZMQError as exc:  # a signal landed on this thread: go on echoing
-                    if exc.errno != errno.EINTR:
-                        raise
-        finally:
-            self._echo.close()  # always: an open socket would hang the context's term() in close()
-
     def _keep(self) -> None:
         poller = zmq.Poller()
         poller.register(self._beat, zmq.POLLIN)
@@ -530,7 +516,7 @@ class Shell:
             except subprocess.TimeoutExpired:
                 kill_tree(proc.pid)
                 proc.wait()
-        os.eventfd_write(self._keeper_fd, 1)
+        self.nudge()
         if threading.current_thread() is not self._keeper:
             self._keeper.join(timeout=5)
         with self.lock:  # what the workers held fails now: isBusy() is false and every worker exited

@@ -8,6 +8,7 @@ overhead per message, measured with ``tools/bench.py``.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 
@@ -41,6 +42,26 @@ def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[
     while _get(sock, RCVMORE):
         frames.append(_recv(sock, flags))
     return frames
+
+
+def echo_forever(sock: zmq.Socket) -> None:
+    """Send back whatever arrives on ``sock``, in C and without the GIL, until the context ends.
+
+    The heartbeat answer of both sides.  A signal landing on this thread interrupts the proxy
+    (EINTR): it goes on echoing.  The socket is closed however this ends, since an open one would
+    hang the context's ``term()``.
+    """
+    try:
+        while True:
+            try:
+                zmq.proxy(sock, sock)
+            except zmq.ContextTerminated:
+                return
+            except zmq.ZMQError as exc:
+                if exc.errno != errno.EINTR:
+                    raise
+    finally:
+        sock.close()
 
 
 def readable(sock: zmq.Socket) -> bool:

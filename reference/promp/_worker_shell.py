@@ -53,7 +53,7 @@ from ._message import received
 from ._output import flush_std_streams
 from ._protocol import Message, ProtocolError, Rejects, Signer, decode, encode, encode_batch, unbatch
 from ._tasks import OPERATIONS
-from ._transport import NOBLOCK, new_context, readable, recv_frames, send_frame
+from ._transport import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker
 from ._worker_core import Exit, Interrupt, WorkerSession
 
@@ -93,19 +93,6 @@ def _ipc_dir(endpoint: str) -> str | None:
     return os.path.dirname(endpoint[len("ipc://") :]) if endpoint.startswith("ipc://") else None
 
 
-def _echo(ctx: zmq.Context, identity: bytes, endpoint: str) -> None:
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.IDENTITY, identity)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(endpoint)
-    try:
-        zmq.proxy(sock, sock)
-    except zmq.ContextTerminated:
-        pass
-    finally:
-        sock.close()
-
-
 class Control:
     """The control thread: performs what the ``WorkerSession`` decides about heartbeats and aborts.
 
@@ -121,12 +108,12 @@ class Control:
         loop.wake_control = lambda: os.eventfd_write(self.wake_fd, 1)
         self.alive_fd = alive_fd
         self.socket_dir = _ipc_dir(env[_env.TASK_ENDPOINT])
-        self.beat = self._connect(ctx, identity, env[_env.ECHO_ENDPOINT])
-        self.ctrl = self._connect(ctx, identity, env[_env.CTRL_ENDPOINT])
+        self.beat = self.connect(ctx, identity, env[_env.ECHO_ENDPOINT])
+        self.ctrl = self.connect(ctx, identity, env[_env.CTRL_ENDPOINT])
         self.pings = 0
 
     @staticmethod
-    def _connect(ctx: zmq.Context, identity: bytes, endpoint: str) -> zmq.Socket:
+    def connect(ctx: zmq.Context, identity: bytes, endpoint: str) -> zmq.Socket:
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.IDENTITY, identity)
         sock.setsockopt(zmq.LINGER, 0)
@@ -414,7 +401,8 @@ def main() -> None:
     session = WorkerSession(interval, timeout, time.monotonic())
 
     ctx = new_context()
-    threading.Thread(target=_echo, args=(ctx, identity, env[_env.BEAT_ENDPOINT]), name="promp-echo", daemon=True).start()
+    echo = Control.connect(ctx, identity, env[_env.BEAT_ENDPOINT])
+    threading.Thread(target=echo_forever, args=(echo,), name="promp-echo", daemon=True).start()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, identity)
     sock.setsockopt(zmq.SNDHWM, 0)
