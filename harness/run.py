@@ -42,8 +42,12 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
             f.write(example.code)
         # Files, not pipes: a process the example leaves behind must not keep us reading.
         with open(os.path.join(cwd, "stdout"), "w+") as out_file, open(os.path.join(cwd, "stderr"), "w+") as err_file:
+            env = environment(impl)
+            prefix = profile.prefix(seed=example.line) if profile else None
+            if prefix:
+                env["PROMP_WORKER_PREFIX"] = prefix
             proc = subprocess.Popen(
-                [sys.executable, path], cwd=cwd, env=environment(impl), stdout=out_file, stderr=err_file, start_new_session=True
+                [sys.executable, path], cwd=cwd, env=env, stdout=out_file, stderr=err_file, start_new_session=True
             )
             try:
                 with Nemesis(profile, proc.pid, seed=example.line) if profile else contextlib.nullcontext():

@@ -1,25 +1,38 @@
-"""The wire protocol, spoken by the harness itself: a scripted manager for one real worker.
+"""The wire protocol, spoken by the harness itself: a scripted manager for one real worker, and a
+scripted worker for one real manager.
 
 Written from ``spec/13-wire-protocol.md`` alone (it imports nothing of any implementation), so
-that the spec's wire examples check a worker against the spec and not against the reference's
-own code.  A worker is started with the implementation's ``workerCommand()`` and the
-environment the spec defines; everything after that is frames.
+that the spec's wire examples check an implementation against the spec and not against the
+reference's own code.  ``FakeManager`` starts a worker with the implementation's
+``workerCommand()`` and the environment the spec defines.  ``FakeWorker`` comes in through the
+manager's launch hook (``PROMP_WORKER_PREFIX``): the process the manager starts is a stub (this
+module run as a program) that hands the worker's environment and secret to the test over a
+private socket, then lives until told to exit; the test speaks for the worker.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
+import select
+import shlex
 import shutil
+import socket
 import struct
 import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Callable
 
 import msgpack
 import zmq
 
 VERSION = 1
+PREFIX_VARIABLE = "PROMP_WORKER_PREFIX"
+ENDPOINTS = {name: f"PROMP_{name.upper()}_ENDPOINT" for name in ("task", "echo", "beat", "ctrl")}
 
 
 def signature(secret: bytes, identity: bytes, body: bytes) -> bytes:
@@ -135,3 +148,147 @@ class FakeManager:
         self.ctx.term()
         shutil.rmtree(self.dir, ignore_errors=True)
         return code
+
+
+class FakeWorker:
+    """A scripted worker for a real manager: use it around one ``startWorker()``.
+
+        with FakeWorker() as fake:
+            w = m.startWorker()          # the manager starts the stub, through the launch hook
+        fake.connect()                   # the test now speaks for worker w
+        fake.hello()
+        head, payload = fake.recv()      # the task the manager sent
+    """
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="promp-fakeworker-")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(os.path.join(self.dir, "stub"))
+        self.listener.listen(1)
+        self.prefix = shlex.join([sys.executable, "-m", "harness.wire", os.path.join(self.dir, "stub"), "--"])
+        self.conn: socket.socket | None = None
+        self.ctx: zmq.Context | None = None
+        self.sockets: dict[str, zmq.Socket] = {}
+        self._saved: str | None = None
+        self.answering = True  # answer the manager's pings while waiting in recv()
+
+    def __enter__(self) -> FakeWorker:
+        self._saved = os.environ.get(PREFIX_VARIABLE)
+        os.environ[PREFIX_VARIABLE] = self.prefix
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is None:
+            os.environ.pop(PREFIX_VARIABLE, None)
+        else:
+            os.environ[PREFIX_VARIABLE] = self._saved
+
+    def connect(self, timeout: float = 30.0) -> None:
+        """Wait for the stub the manager started, take the worker's set-up, and connect its four sockets."""
+        self.listener.settimeout(timeout)
+        try:
+            self.conn, _ = self.listener.accept()
+        except TimeoutError:
+            raise TimeoutError(f"no worker came through {PREFIX_VARIABLE} within {timeout} s: does the manager honour it?") from None
+        setup = json.loads(self.conn.makefile().readline())
+        self.env, self.pid, self.secret = setup["env"], setup["pid"], bytes.fromhex(setup["secret"])
+        self.identity = self.env["PROMP_WORKER_ID"].encode()
+        self.ctx = zmq.Context()
+        for name, variable in ENDPOINTS.items():
+            sock = self.ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.IDENTITY, self.identity)
+            sock.connect(self.env[variable])
+            self.sockets[name] = sock
+
+    def hello(self) -> None:
+        self.send({"k": "hello", "pid": self.pid, "level": int(self.env["PROMP_LEVEL"])})
+
+    def send(
+        self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None, identity: bytes | None = None
+    ) -> bytes:
+        """Send a signed frame (by default as this worker, with the secret); returns it, for replays."""
+        data = frame(secret or self.secret, header, payload, self.identity if identity is None else identity)
+        self.sockets[socket].send(data)
+        return data
+
+    def send_raw(self, *frames: bytes, socket: str = "task") -> None:
+        self.sockets[socket].send_multipart(list(frames))
+
+    def recv(self, socket: str = "task", timeout: float = 30.0, pump: Callable[[], object] | None = None) -> tuple[dict, bytes] | None:
+        """The next message the manager sends on ``socket`` (header, payload), or None on timeout.
+
+        While it waits it answers the manager's pings (unless ``answering`` is off) and calls ``pump``
+        (say, the manager's ``processMessages``) when the manager lives in this same thread.
+        """
+        sock, deadline = self.sockets[socket], time.monotonic() + timeout
+        while not sock.poll(0):
+            if self.answering:
+                self.echo_pings(0)
+            if pump is not None:
+                pump()
+            if time.monotonic() >= deadline:
+                return None
+            sock.poll(10)
+        return parse(self.secret, sock.recv(), self.identity)
+
+    def echo_pings(self, timeout: float) -> int:
+        """Send back the manager's pings for ``timeout`` seconds, as a worker must; returns how many."""
+        sock, answered, deadline = self.sockets["echo"], 0, time.monotonic() + timeout
+        while sock.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            sock.send(sock.recv())
+            answered += 1
+        return answered
+
+    def exited(self, timeout: float) -> bool:
+        """Whether the stub process ended (the manager killed it, or it was told to exit) within ``timeout``."""
+        if self.conn is None:
+            return False
+        self.conn.settimeout(timeout)
+        try:
+            return self.conn.recv(1) == b""
+        except TimeoutError:
+            return False
+
+    def exit(self, code: int = 0) -> None:
+        """End the stub process with ``code``, as the worker's own exit."""
+        if self.conn is not None:
+            try:
+                self.conn.sendall(f"{code}\n".encode())
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()  # the stub exits when this closes
+            self.conn = None
+        for sock in self.sockets.values():
+            sock.close()
+        if self.ctx is not None:
+            self.ctx.term()
+            self.ctx = None
+        self.listener.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _stub(path: str) -> None:
+    """The process a manager starts for a FakeWorker: hands over the set-up, then waits to be told to exit."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("PROMP_")}
+    fd = int(env["PROMP_SECRET_FD"])
+    with os.fdopen(fd, "rb") as pipe:
+        secret = pipe.read().decode()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    conn.sendall((json.dumps({"env": env, "pid": os.getpid(), "secret": secret}) + "\n").encode())
+    alive = int(env["PROMP_ALIVE_FD"])
+    while True:
+        ready, _, _ = select.select([conn, alive], [], [])
+        if alive in ready and not os.read(alive, 1):
+            os._exit(120)  # the manager is gone: what a worker does
+        if conn in ready:
+            line = conn.recv(64)
+            os._exit(int(line) if line.strip() else 0)
+
+
+if __name__ == "__main__":
+    _stub(sys.argv[1])

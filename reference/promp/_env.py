@@ -22,6 +22,11 @@ ALIVE_FD = "PROMP_ALIVE_FD"  # read end of a pipe whose write end only the manag
 LEVEL = "PROMP_LEVEL"
 HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 
+# Read by a manager (never set by one): an argv prefix, shell words, put in front of every worker
+# command it starts, as valgrind or strace are used.  The harness's fault proxy and scripted worker
+# come in through it.
+WORKER_PREFIX = "PROMP_WORKER_PREFIX"
+
 ALL = (WORKER_ID, SECRET_FD, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
 
 

@@ -32,6 +32,7 @@ import resource
 import secrets
 import select
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -117,6 +118,16 @@ os.register_at_fork(after_in_child=_close_alive_pipes_in_child)
 def workerCommand() -> list[str]:
     """The argv that starts a worker process (extension: lets a harness drive a worker over the wire)."""
     return [sys.executable, "-c", _WORKER_BOOT]
+
+
+def launch_command() -> list[str]:
+    """``workerCommand()``, behind the argv prefix ``PROMP_WORKER_PREFIX`` names, if any (read at each start)."""
+    words = os.environ.get(_env.WORKER_PREFIX, "")
+    try:
+        prefix = shlex.split(words)
+    except ValueError as exc:
+        raise ProMPError(f"{_env.WORKER_PREFIX} is not a valid list of shell words ({exc}): {words!r}") from None
+    return prefix + workerCommand()
 
 
 # Each worker leads a process group of its own, so that what its tasks start can be ended with it
@@ -253,6 +264,7 @@ class Shell:
                 _env.HEARTBEAT: f"{session.heartbeat_interval},{session.heartbeat_timeout}",
             }
         )
+        command = launch_command()
         secret_fd = _env.secret_pipe(self.secret)
         env[_env.SECRET_FD] = str(secret_fd)
         with self.lock:
@@ -261,7 +273,7 @@ class Shell:
             self.signers[wid] = Signer(self.secret, identity)
         try:
             proc = subprocess.Popen(
-                workerCommand(),
+                command,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -269,6 +281,8 @@ class Shell:
                 pass_fds=(self._alive_r, secret_fd),
                 **_OWN_GROUP,
             )
+        except OSError as exc:
+            raise ProMPError(f"cannot start a worker: {shlex.join(command[:1])} failed ({exc.strerror})") from exc
         finally:
             os.close(secret_fd)
         out, err = proc.stdout.fileno(), proc.stderr.fileno()
