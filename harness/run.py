@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import os
 import re
 import signal
@@ -35,6 +36,9 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     if profile is not None and example.own_faults:
         reason = f"not run under {profile.name}: the example injects faults of its own, which the profile would disturb"
         return Outcome("n/a", reason)
+    if profile is not None and profile.proxy and launch_hook(impl) is None:
+        reason = f"not run under {profile.name}: its frame faults need chapter 13's launch hook ({impl} exports no workerPrefixVariable)"
+        return Outcome("n/a", reason)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="promp-example-") as cwd:
         path = os.path.join(cwd, "example.py")
@@ -45,7 +49,7 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
             env = environment(impl)
             prefix = profile.prefix(seed=example.line) if profile else None
             if prefix:
-                env["PROMP_WORKER_PREFIX"] = prefix
+                env[launch_hook(impl)] = prefix
             proc = subprocess.Popen(
                 [sys.executable, path], cwd=cwd, env=env, stdout=out_file, stderr=err_file, start_new_session=True
             )
@@ -73,6 +77,14 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     if leftovers:
         return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
     return Outcome("pass", "", seconds)
+
+
+@functools.cache
+def launch_hook(impl: str) -> str | None:
+    """The variable ``impl``'s managers read their workers' argv prefix from (chapter 13), if it has one."""
+    probe = "from Pro.MP import workerPrefixVariable\nprint(workerPrefixVariable)"
+    found = subprocess.run([sys.executable, "-c", probe], env=environment(impl), capture_output=True, text=True, timeout=60)
+    return found.stdout.strip() or None if found.returncode == 0 else None
 
 
 def _read(file) -> str:

@@ -160,7 +160,8 @@ class FakeWorker:
         head, payload = fake.recv()      # the task the manager sent
     """
 
-    def __init__(self) -> None:
+    def __init__(self, variable: str = PREFIX_VARIABLE) -> None:
+        self.variable = variable  # the implementation's launch hook (its ``workerPrefixVariable``)
         self.dir = tempfile.mkdtemp(prefix="promp-fakeworker-")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(os.path.join(self.dir, "stub"))
@@ -173,15 +174,15 @@ class FakeWorker:
         self.answering = True  # answer the manager's pings while waiting in recv()
 
     def __enter__(self) -> FakeWorker:
-        self._saved = os.environ.get(PREFIX_VARIABLE)
-        os.environ[PREFIX_VARIABLE] = self.prefix
+        self._saved = os.environ.get(self.variable)
+        os.environ[self.variable] = self.prefix
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._saved is None:
-            os.environ.pop(PREFIX_VARIABLE, None)
+            os.environ.pop(self.variable, None)
         else:
-            os.environ[PREFIX_VARIABLE] = self._saved
+            os.environ[self.variable] = self._saved
 
     def connect(self, timeout: float = 30.0) -> None:
         """Wait for the stub the manager started, take the worker's set-up, and connect its four sockets."""
@@ -189,7 +190,7 @@ class FakeWorker:
         try:
             self.conn, _ = self.listener.accept()
         except TimeoutError:
-            raise TimeoutError(f"no worker came through {PREFIX_VARIABLE} within {timeout} s: does the manager honour it?") from None
+            raise TimeoutError(f"no worker came through {self.variable} within {timeout} s: does the manager honour it?") from None
         setup = json.loads(self.conn.makefile().readline())
         self.env, self.pid, self.secret = setup["env"], setup["pid"], bytes.fromhex(setup["secret"])
         self.identity = self.env["PROMP_WORKER_ID"].encode()

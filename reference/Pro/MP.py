@@ -26,6 +26,7 @@ from promp import (
     proWorkerObject,
     proWorkerProcessLevel,
     workerCommand,
+    workerPrefixVariable,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "proWorkerObject",
     "proWorkerProcessLevel",
     "workerCommand",
+    "workerPrefixVariable",
 ]

@@ -45,6 +45,7 @@ def __getattr__(name: str) -> Any:
 
 
 protocolCore = "promp.core"  # the module offering this implementation's sans-I/O core to the simulator (extension)
+workerPrefixVariable = "PROMP_WORKER_PREFIX"  # the launch hook this manager honours (extension; spec chapter 13)
 
 
 def proWorkerObject() -> ProWorker | None:
@@ -79,4 +80,5 @@ __all__ = [
     "proWorkerProcessLevel",
     "protocolCore",
     "workerCommand",
+    "workerPrefixVariable",
 ]

@@ -25,7 +25,7 @@ HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 # Read by a manager (never set by one): an argv prefix, shell words, put in front of every worker
 # command it starts, as valgrind or strace are used.  The harness's fault proxy and scripted worker
 # come in through it.
-WORKER_PREFIX = "PROMP_WORKER_PREFIX"
+WORKER_PREFIX = "PROMP_WORKER_PREFIX"  # exported as promp.workerPrefixVariable
 
 ALL = (WORKER_ID, SECRET_FD, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
 

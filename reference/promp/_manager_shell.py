@@ -31,8 +31,8 @@ import os
 import resource
 import secrets
 import select
-import shutil
 import shlex
+import shutil
 import signal
 import subprocess
 import sys

@@ -22,4 +22,8 @@ BROKEN = {
     "unsigned_frames_accepted": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "core_runs_tasks_twice": "SIM-1",
+    "ignores_launch_hook": "WIRE-10",
+    "manager_accepts_forged_frames": "WIRE-11",
+    "done_ends_the_running_task": "WIRE-12",
+    "manager_trusts_silent_workers": "WIRE-13",
 }
