@@ -11,14 +11,12 @@ fair demand.
 from __future__ import annotations
 
 import random
-import shlex
-import sys
 import threading
 from dataclasses import dataclass
 
 import psutil
 
-from . import faults
+from . import faults, proxy
 
 
 @dataclass(frozen=True)
@@ -31,9 +29,7 @@ class Profile:
 
     def prefix(self, seed: int) -> str | None:
         """The launch hook's value that puts every worker behind the fault proxy, if this profile uses it."""
-        if not self.proxy:
-            return None
-        return shlex.join([sys.executable, "-m", "harness.proxy", "--seed", str(seed), *self.proxy, "--"])
+        return proxy.prefix(*self.proxy, seed=seed) if self.proxy else None
 
 
 PROFILES = {

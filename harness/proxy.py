@@ -34,6 +34,7 @@ import json
 import os
 import random
 import select
+import shlex
 import signal
 import struct
 import subprocess
@@ -100,6 +101,11 @@ class Rule:
         if not 0 <= probability <= 1:
             raise ValueError(f"--{fault} {text!r}: a probability is between 0 and 1")
         return cls(fault, chosen, probability)
+
+
+def prefix(*rules: str, seed: int = 0) -> str:
+    """The launch hook's value that starts workers behind this proxy with ``rules`` (shell words)."""
+    return shlex.join([sys.executable, "-m", "harness.proxy", "--seed", str(seed), *rules, "--"])
 
 
 def kinds_of(data: bytes) -> set[str]:

@@ -21,7 +21,10 @@ from .markdown import Example
 from .profiles import Nemesis, Profile
 
 LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
-MISSING_NAME = re.compile(r"^(NameError|AttributeError|ImportError|ModuleNotFoundError): .*$", re.M)
+# how an optional feature's absence shows: a name it lacks, or a keyword argument it does not take
+MISSING_NAME = re.compile(
+    r"^((NameError|AttributeError|ImportError|ModuleNotFoundError): .*|TypeError: .*unexpected keyword argument.*)$", re.M
+)
 
 
 @dataclass
@@ -67,9 +70,9 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     if timed_out:
         return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
     if proc.returncode != 0:
-        missing = MISSING_NAME.findall(err)
-        if optional and missing:
-            return Outcome("n/a", f"optional feature missing: {err.strip().splitlines()[-1]}", seconds)
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        if optional and MISSING_NAME.fullmatch(last):  # what ended the example, not any line a worker printed
+            return Outcome("n/a", f"optional feature missing: {last}", seconds)
         return Outcome("fail", f"exit status {proc.returncode}\n--- stderr ---\n{err}--- stdout ---\n{out}", seconds)
     problem = compare(example.expected, out, example.mode)
     if problem:

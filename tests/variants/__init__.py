@@ -2,7 +2,7 @@
 
 Each module re-exports the reference's names after breaking one behaviour, and
 ``tests/test_spec_validates.py`` checks that the spec fails it on the clause it should.
-``BROKEN`` maps each variant to that clause.  Breakage that lives in worker processes is
+``BROKEN`` maps each variant to that clause (or those clauses).  Breakage that lives in worker processes is
 loaded there too, through ``in_workers``.
 """
 
@@ -16,7 +16,7 @@ BROKEN = {
     "no_forwarding_past_one_level": "LVL-2",
     "drops_progress": "WAIT-1",
     "abort_never_kills": "ABRT-2",
-    "ignores_dead_manager": "LIVE-2",
+    "ignores_dead_manager": ("LIVE-2", "FLT-7"),
     "exited_worker_accepts_tasks": "FLT-3",
     "sends_anything": "BAD-1",
     "unsigned_frames_accepted": "WIRE-4",
@@ -25,5 +25,14 @@ BROKEN = {
     "ignores_launch_hook": "WIRE-10",
     "manager_accepts_forged_frames": "WIRE-11",
     "done_ends_the_running_task": "WIRE-12",
-    "manager_trusts_silent_workers": "WIRE-13",
+    "manager_trusts_silent_workers": ("WIRE-13", "FLT-5"),
+    "worker_runs_duplicates": "FLT-6",
+    "manager_ignores_worker_exit": "FLT-8",
+    "sys_exit_is_success": "FLT-9",
+    "watches_parent_pid": "FLT-10",
 }
+
+
+def broken_pairs() -> list[tuple[str, str]]:
+    """(variant, clause) for every clause a variant must fail."""
+    return sorted((v, c) for v, clauses in BROKEN.items() for c in ((clauses,) if isinstance(clauses, str) else clauses))
