@@ -5,6 +5,7 @@
     promp-spec --clause OUT-3           only the examples of one clause (repeatable)
     promp-spec --compare a.json b.json  two reports side by side
     promp-spec --faults short-stalls    every example while the nemesis stalls its workers ('list': profiles)
+    promp-spec --clause FLT-7 --repeat 20   twenty runs in a row; the report gives measured figures' median and worst
 
 Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
 """
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", default="reports", help="where report.json and report.md go")
     parser.add_argument("-n", "--workers", default="auto", help="parallel example runners (pytest-xdist -n)")
     parser.add_argument("--compare", nargs="+", metavar="REPORT", help="show saved report.json files side by side")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="run each example N times in a row (all must pass)")
     parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
     opts = parser.parse_args(argv)
     if opts.faults == "list":
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         args += ["--spec-clause", clause]
     if opts.faults:
         args += ["--faults", opts.faults]
+    if opts.repeat > 1:
+        args += ["--spec-repeat", str(opts.repeat)]
     os.environ.setdefault("PYTHONPATH", "")
     return int(pytest.main(args))
 

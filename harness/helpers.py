@@ -6,6 +6,7 @@ implementation: they look at processes (psutil) and time, nothing else.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -17,7 +18,9 @@ from collections.abc import Callable
 
 import psutil
 
-__all__ = ["alive", "child_pids", "gone", "kill", "readline", "script_file", "spawn_script", "stopwatch", "wait_until"]
+__all__ = ["alive", "child_pids", "figure", "gone", "kill", "readline", "script_file", "spawn_script", "stopwatch", "wait_until"]
+
+FIGURES_VARIABLE = "PROMP_SPEC_FIGURES"  # the file the runner collects measured figures from
 
 
 def child_pids() -> list[int]:
@@ -64,6 +67,16 @@ def stopwatch() -> Callable[[], float]:
     """A function returning the seconds since the stopwatch was made."""
     start = time.monotonic()
     return lambda: time.monotonic() - start
+
+
+def figure(name: str, value: float, bound: float, unit: str = "s") -> float:
+    """Record a measured figure beside the bound its clause sets (the report shows median and worst over
+    the runs, ``promp-spec --repeat N``); returns ``value``.  Outside the runner it records nothing."""
+    path = os.environ.get(FIGURES_VARIABLE)
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"name": name, "value": value, "bound": bound, "unit": unit}) + "\n")
+    return value
 
 
 def script_file(code: str, name: str = "script.py") -> str:

@@ -14,6 +14,7 @@ Sybil's in-process evaluators do not model.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,3 +127,22 @@ def load_spec(directory: Path) -> list[Chapter]:
             if unknown:
                 raise SpecError(f"{ex.path}:{ex.line}: example checks unknown clause(s) {', '.join(unknown)}")
     return chapters
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@functools.cache
+def documented_names(directory: Path) -> frozenset[str]:
+    """Every identifier the spec's prose shows in code (`...`), outside examples: the API it documents.
+
+    An optional clause is *not applicable* only when what an implementation lacks is one of these;
+    a name missing for any other reason (a typo in an example, a helper not imported) is a failure.
+    """
+    names: set[str] = set()
+    for path in sorted(directory.glob("[0-9][0-9]-*.md")):
+        prose = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
+        for span in _CODE_SPAN.findall(prose):
+            names.update(_IDENTIFIER.findall(span))
+    return frozenset(names)

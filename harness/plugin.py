@@ -3,7 +3,9 @@
 ``pytest spec/`` and ``tools/spec.py`` both go through here, so they give the same verdicts.
 Options: ``--impl MODULE`` (default: $PROMP_SPEC_IMPL, else the reference ``promp``),
 ``--spec-clause ID`` (only examples checking that clause; repeatable), ``--spec-report DIR``
-(write report.json and report.md there), ``--spec-live`` (a rich progress display).
+(write report.json and report.md there), ``--spec-live`` (a rich progress display),
+``--spec-repeat N`` (each example N times; the report gives each measured figure's median and
+worst), ``--faults PROFILE``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec-clause", action="append", default=[], help="run only the examples of this clause")
     group.addoption("--spec-report", default=None, help="directory for report.json and report.md")
     group.addoption("--spec-live", action="store_true", help="show a live progress display")
+    group.addoption("--spec-repeat", type=int, default=1, help="run each example this many times (all must pass)")
     group.addoption("--faults", default=None, help="run every example under this fault profile (see harness/profiles.py)")
 
 
@@ -80,8 +83,16 @@ class SpecItem(pytest.Item):
 
     def runtest(self) -> None:
         name = self.config.getoption("--faults")
-        outcome = run_example(self.example, chosen(self.config.getoption("--impl")), self.optional, PROFILES[name] if name else None)
-        self.user_properties.append(("seconds", round(outcome.seconds, 2)))
+        runs, figures, seconds = max(1, self.config.getoption("--spec-repeat")), [], 0.0
+        for run in range(runs):
+            outcome = run_example(self.example, chosen(self.config.getoption("--impl")), self.optional, PROFILES[name] if name else None)
+            figures += outcome.figures
+            seconds += outcome.seconds
+            if outcome.verdict != "pass":
+                if runs > 1 and outcome.verdict == "fail":
+                    outcome.detail = f"run {run + 1} of {runs} failed:\n{outcome.detail}"
+                break
+        self.user_properties += [("seconds", round(seconds, 2)), ("runs", run + 1), ("figures", figures)]
         if outcome.verdict == "n/a":
             pytest.skip(f"not applicable: {outcome.detail}")
         if outcome.verdict == "fail":

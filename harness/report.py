@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,8 @@ class Reporter:
             "clauses": props.get("clauses", []),
             "verdict": verdict,
             "seconds": props.get("seconds"),
+            "runs": props.get("runs", 1),
+            "figures": props.get("figures", []),
             "detail": detail,
         }
         if self.progress is not None:
@@ -111,6 +114,7 @@ def build_report(spec_dir: Path, results: dict[str, dict], impl: str, faults: st
                     "text": clause.text,
                     "verdict": verdict,
                     "examples": ran,
+                    "figures": summarise_figures(ran),
                 }
             )
     counts = {v: sum(c["verdict"] == v for c in clauses) for v in STYLE}
@@ -129,6 +133,29 @@ def build_report(spec_dir: Path, results: dict[str, dict], impl: str, faults: st
     }
 
 
+def summarise_figures(examples: list[dict]) -> list[dict]:
+    """Each figure measured by a clause's examples: its bound, and median and worst over every run."""
+    values: dict[str, list[float]] = {}
+    meta: dict[str, dict] = {}
+    for example in examples:
+        for fig in example.get("figures", []):
+            values.setdefault(fig["name"], []).append(fig["value"])
+            meta[fig["name"]] = fig
+    return [
+        {**{k: meta[name][k] for k in ("name", "bound", "unit")}, "n": len(v), "median": statistics.median(v), "worst": max(v)}
+        for name, v in values.items()
+    ]
+
+
+def figure_rows(report: dict) -> list[tuple[str, str, str, str, str, str]]:
+    """(clause, figure, bound, median, worst, runs) for every measured figure, as text."""
+    return [
+        (c["id"], f["name"], f"{f['bound']:g} {f['unit']}", f"{f['median']:.3f}", f"{f['worst']:.3f}", str(f["n"]))
+        for c in report["clauses"]
+        for f in c.get("figures", [])
+    ]
+
+
 def print_report(report: dict, console: Console) -> None:
     table = Table(title=f"Pro.MP conformance of {_name(report)}")
     for column in ("chapter", "clause", "verdict", "examples"):
@@ -138,6 +165,14 @@ def print_report(report: dict, console: Console) -> None:
         name = clause["id"] + (" (optional)" if clause["optional"] else "")
         table.add_row(clause["chapter"], name, f"[{STYLE[verdict]}]{verdict}", str(len(clause["examples"])))
     console.print(table)
+    rows = figure_rows(report)
+    if rows:
+        figures = Table(title="Measured figures, beside the bounds the clauses set")
+        for column in ("clause", "figure", "bound", "median", "worst", "runs"):
+            figures.add_column(column)
+        for row in rows:
+            figures.add_row(*row)
+        console.print(figures)
     for clause in report["clauses"]:
         for example in clause["examples"]:
             if clause["verdict"] == "fail" and example["verdict"] == "fail":
@@ -169,6 +204,10 @@ def markdown(report: dict) -> str:
     ]
     for c in report["clauses"]:
         lines.append(f"| {c['chapter']} | {c['id']}{' (optional)' if c['optional'] else ''} | {c['verdict']} | {len(c['examples'])} |")
+    rows = figure_rows(report)
+    if rows:
+        lines += ["", "## Measured figures", "", "| clause | figure | bound | median | worst | runs |", "|" + " --- |" * 6]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     failures = [(c, e) for c in report["clauses"] for e in c["examples"] if c["verdict"] == "fail" and e["verdict"] == "fail"]
     if failures:
         lines += ["", "## Failures"]

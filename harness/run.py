@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import json
 import os
 import re
 import signal
@@ -12,12 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psutil
 
+from .helpers import FIGURES_VARIABLE
 from .impl import environment
-from .markdown import Example
+from .markdown import Example, documented_names
 from .profiles import Nemesis, Profile
 
 LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
@@ -32,6 +34,7 @@ class Outcome:
     verdict: str  # "pass", "fail" or "n/a"
     detail: str = ""
     seconds: float = 0.0
+    figures: list[dict] = field(default_factory=list)  # measured beside their bounds (helpers.figure)
 
 
 def run_example(example: Example, impl: str, optional: bool, profile: Profile | None = None) -> Outcome:
@@ -50,6 +53,7 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
         # Files, not pipes: a process the example leaves behind must not keep us reading.
         with open(os.path.join(cwd, "stdout"), "w+") as out_file, open(os.path.join(cwd, "stderr"), "w+") as err_file:
             env = environment(impl)
+            env[FIGURES_VARIABLE] = os.path.join(cwd, "figures.jsonl")
             prefix = profile.prefix(seed=example.line) if profile else None
             if prefix:
                 env[launch_hook(impl)] = prefix
@@ -66,12 +70,13 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
                 timed_out = True
             leftovers = _leftovers(proc.pid)
             out, err = _read(out_file), _read(err_file)
+            figures = _figures(env[FIGURES_VARIABLE])
     seconds = time.monotonic() - started
     if timed_out:
         return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
     if proc.returncode != 0:
         last = err.strip().splitlines()[-1] if err.strip() else ""
-        if optional and MISSING_NAME.fullmatch(last):  # what ended the example, not any line a worker printed
+        if optional and _lacks_documented_name(last, example.path.parent):
             return Outcome("n/a", f"optional feature missing: {last}", seconds)
         return Outcome("fail", f"exit status {proc.returncode}\n--- stderr ---\n{err}--- stdout ---\n{out}", seconds)
     problem = compare(example.expected, out, example.mode)
@@ -79,7 +84,27 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
         return Outcome("fail", problem + (f"\n--- stderr ---\n{err}" if err else ""), seconds)
     if leftovers:
         return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
-    return Outcome("pass", "", seconds)
+    return Outcome("pass", "", seconds, figures)
+
+
+def _figures(path: str) -> list[dict]:
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _lacks_documented_name(last_line: str, spec_dir) -> bool:
+    """Whether what ended the example (its last line, not any line a worker printed) is a missing name of
+    the API the spec documents: an optional feature the implementation lacks, not a broken example."""
+    if not MISSING_NAME.fullmatch(last_line):
+        return False
+    quoted = re.findall(r"'([A-Za-z_][A-Za-z0-9_.]*)'", last_line)
+    if not quoted:
+        return False
+    name = quoted[-1] if "keyword" in last_line or "attribute" in last_line else quoted[0]
+    return name.split(".")[-1] in documented_names(spec_dir)
 
 
 @functools.cache

@@ -121,10 +121,38 @@ def test_processes_left_behind_fail_the_example_and_are_killed():
     assert leftovers and wait_until(lambda: all(gone(pid) for pid in leftovers), 5)
 
 
-def test_a_missing_optional_feature_is_not_applicable_but_a_missing_required_one_fails():
+def documented(tmp_path: Path, code: str) -> Example:
+    """An example in a spec whose prose documents the extension ``noSuchExtension()``."""
+    (tmp_path / "01-api.md").write_text("**T-1** *(optional)* `noSuchExtension()` MUST exist.\n")
+    return Example("01-api", tmp_path / "01-api.md", 1, ["T-1"], code, None, "exact", 30)
+
+
+def test_a_missing_optional_feature_is_not_applicable_but_a_missing_required_one_fails(tmp_path):
     code = "from Pro.MP import *\nProManager().noSuchExtension()"
-    assert run_example(example(code), "promp", optional=True).verdict == "n/a"
-    assert run_example(example(code), "promp", optional=False).verdict == "fail"
+    assert run_example(documented(tmp_path, code), "promp", optional=True).verdict == "n/a"
+    assert run_example(documented(tmp_path, code), "promp", optional=False).verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from Pro.MP import *\nstopwatch()",  # a helper the example forgot to import
+        "import os\nos.frobnicate()",  # a name no implementation provides
+        "from Pro.MP import *\nimport subprocess, sys\n"  # a worker's line, not what ended the example
+        "subprocess.run([sys.executable, '-c', 'import sys; sys.stderr.write(\"NameError: name noSuchExtension\\\\n\")'])\n"
+        "raise RuntimeError('broken example')",
+    ],
+)
+def test_an_optional_clause_is_not_applicable_only_for_a_name_the_spec_documents(tmp_path, code):
+    outcome = run_example(documented(tmp_path, code), "promp", optional=True)
+    assert outcome.verdict == "fail", outcome
+
+
+def test_figures_an_example_measures_reach_its_outcome(tmp_path):
+    code = "from harness.helpers import figure\nfigure('exit', 0.25, bound=2)\nfigure('exit', 0.5, bound=2)"
+    outcome = run_example(example(code), "promp", False)
+    assert outcome.verdict == "pass"
+    assert [(f["name"], f["value"], f["bound"]) for f in outcome.figures] == [("exit", 0.25, 2), ("exit", 0.5, 2)]
 
 
 def test_from_pro_mp_resolves_to_the_chosen_implementation_in_workers_too():
@@ -138,3 +166,11 @@ def test_from_pro_mp_resolves_to_the_chosen_implementation_in_workers_too():
         "print('tests.variants.keeps_lone_newlines' in m.takeResult(w))\n"
     )
     assert run_example(example(code, "True\n"), "tests.variants.keeps_lone_newlines", False).verdict == "pass"
+
+
+def test_the_report_gives_each_figures_median_and_worst_over_every_run():
+    from harness.report import summarise_figures
+
+    runs = [{"figures": [{"name": "exit", "value": v, "bound": 2, "unit": "s"}]} for v in (0.3, 0.1, 0.2, 1.5)]
+    (fig,) = summarise_figures(runs)
+    assert (fig["name"], fig["n"], fig["median"], fig["worst"], fig["bound"]) == ("exit", 4, 0.25, 1.5, 2)

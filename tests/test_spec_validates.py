@@ -70,3 +70,12 @@ def test_pytest_spec_and_the_runner_give_the_same_verdicts(tmp_path):
             direct[c] = "fail" if failed or direct.get(c) == "fail" else "pass"
     runner = {k: v for k, v in verdicts(report).items() if k in ("OUT-1", "OUT-3")}
     assert direct == runner == {"OUT-1": "pass", "OUT-3": "fail"}
+
+
+@pytest.mark.timeout(300)
+def test_repeat_runs_each_example_that_many_times_and_reports_its_figures(tmp_path):
+    code, report = run_spec(tmp_path, "--clause", "WIRE-7", "--repeat", "3", "-n", "0")
+    (clause,) = [c for c in report["clauses"] if c["id"] == "WIRE-7"]
+    assert code == 0 and clause["verdict"] == "pass" and clause["examples"][0]["runs"] == 3
+    (fig,) = clause["figures"]
+    assert fig["n"] == 3 and fig["worst"] <= fig["bound"] == 1.0
