@@ -67,14 +67,37 @@ def test_a_process_someone_else_stopped_stays_stopped(tree):
     assert frozen.status() == psutil.STATUS_STOPPED and other.status() != psutil.STATUS_STOPPED
 
 
-def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):
-    clauses = ["TASK-1", "TASK-4", "RES-1", "OUT-4", "MSG-3", "ABRT-1", "LIVE-1", "LIVE-3", "FLT-2", "LVL-1"]
-    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--faults", "short-stalls", "--report-dir", str(tmp_path), "-n", "2"]
+def run_under(profile: str, clauses: list[str], report_dir: Path, impl: str | None = None) -> dict:
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--faults", profile, "--report-dir", str(report_dir), "-n", "2"]
+    cmd += ["--impl", impl] if impl else []
     for clause in clauses:
         cmd += ["--clause", clause]
     subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    report = json.loads((tmp_path / "report.json").read_text())
-    verdicts = {c["id"]: c["verdict"] for c in report["clauses"] if c["id"] in clauses}
-    assert report["faults"] == "short-stalls"
-    assert verdicts == {c: "n/a" if c == "LIVE-3" else "pass" for c in clauses}  # LIVE-3 freezes its manager itself
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["faults"] == profile
+    return report
+
+
+def verdicts_of(report: dict, clauses: list[str]) -> dict[str, str]:
+    return {c["id"]: c["verdict"] for c in report["clauses"] if c["id"] in clauses}
+
+
+def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):
+    clauses = ["TASK-1", "TASK-4", "RES-1", "OUT-4", "MSG-3", "ABRT-1", "LIVE-1", "LIVE-3", "FLT-2", "LVL-1"]
+    report = run_under("short-stalls", clauses, tmp_path)
+    assert verdicts_of(report, clauses) == {c: "n/a" if c == "LIVE-3" else "pass" for c in clauses}  # LIVE-3 freezes its manager
     assert "short-stalls" in PROFILES
+
+
+@pytest.mark.parametrize("profile", ["lossy-heartbeats", "slow-links", "shuffled-pings"])
+def test_spec_clauses_keep_their_verdicts_behind_the_fault_proxy(tmp_path, profile):
+    clauses = ["TASK-1", "RES-1", "MSG-3", "ABRT-2", "LIVE-2", "LVL-2", "FLT-6"]
+    report = run_under(profile, clauses, tmp_path)
+    assert verdicts_of(report, clauses) == {c: "n/a" if c == "FLT-6" else "pass" for c in clauses}  # FLT-6 sets its own proxy
+
+
+def test_a_proxy_profile_is_not_applicable_without_a_launch_hook(tmp_path):
+    # an implementation without workerPrefixVariable: the faults could not reach its frames, so no verdict is claimed
+    report = run_under("lossy-heartbeats", ["RES-1"], tmp_path, impl="tests.no_launch_hook")
+    examples = [c for c in report["clauses"] if c["id"] == "RES-1"][0]["examples"]
+    assert examples and all(e["verdict"] == "n/a" and "workerPrefixVariable" in e["detail"] for e in examples)
