@@ -1,0 +1,60 @@
+"""The manager's side of the wire, driven by a scripted worker that comes in through the launch hook."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import msgpack
+import pytest
+
+from harness.wire import FakeWorker
+from promp import ProManager
+
+from .conftest import pump_until
+
+
+@pytest.fixture
+def scripted(manager: ProManager) -> Iterator[tuple[ProManager, int, FakeWorker]]:
+    fake = FakeWorker()
+    try:
+        with fake:
+            w = manager.startWorker()
+        fake.connect()
+        fake.hello()
+        yield manager, w, fake
+    finally:
+        fake.close()
+
+
+def test_a_replayed_done_is_logged_and_not_taken(scripted, caplog):
+    m, w, fake = scripted
+    m.evalPythonFunction(w, "def f():\n    return 1\n", "f", None, True)
+    head, _ = fake.recv(pump=m.processMessages)
+    done = fake.send({"k": "done", "t": head["t"], "ok": True}, msgpack.packb("first"))
+    pump_until(m, lambda: m.hasResults(w))
+    assert m.takeResult(w) == "first"
+    m.evalPythonFunction(w, "def f():\n    return 2\n", "f", None, True)
+    head, _ = fake.recv(pump=m.processMessages)
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        fake.send_raw(done)
+        pump_until(m, lambda: "which it was not given or already finished" in caplog.text)
+    assert m.isBusy() and not m.hasResults(w)
+    fake.send({"k": "done", "t": head["t"], "ok": True}, msgpack.packb("second"))
+    pump_until(m, lambda: m.hasResults(w))
+    assert m.takeResult(w) == "second"
+
+
+def test_the_hook_is_read_when_each_worker_starts_and_restored_after(manager, monkeypatch):
+    monkeypatch.delenv("PROMP_WORKER_PREFIX", raising=False)
+    fake = FakeWorker()
+    try:
+        with fake:
+            assert "harness.wire" in os.environ["PROMP_WORKER_PREFIX"]
+            manager.startWorker()
+        assert "PROMP_WORKER_PREFIX" not in os.environ
+        fake.connect()
+        assert fake.env["PROMP_LEVEL"] == "1" and fake.secret and fake.pid
+    finally:
+        fake.close()
