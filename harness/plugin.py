@@ -79,6 +79,9 @@ class SpecItem(pytest.Item):
         self.optional = False
         for clause in example.clauses:
             self.add_marker(pytest.mark.clause(clause))
+        # the runner enforces each run's deadline itself; pytest-timeout only guards the whole item
+        runs = max(1, self.config.getoption("--spec-repeat"))
+        self.add_marker(pytest.mark.timeout(runs * (example.timeout + 10) + 30))
         self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("line", example.line)]
 
     def runtest(self) -> None:
