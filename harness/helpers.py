@@ -32,9 +32,21 @@ def child_pids() -> list[int]:
 
 
 def gone(pid: int) -> bool:
-    """True once ``pid`` has exited (a zombie waiting to be reaped counts as gone)."""
+    """True once ``pid`` has exited and been reaped.
+
+    A zombie is not gone: a manager must reap the workers that die, and the runner reaps the orphans
+    it adopts.  A process gone, whose pid was taken by a new one, is gone too.
+    """
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE and _parent_is_gone(pid)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _parent_is_gone(pid: int) -> bool:
+    """A zombie whose parent is init or has itself ended is waiting for no one of ours."""
+    try:
+        return psutil.Process(pid).ppid() in (0, 1)
     except psutil.NoSuchProcess:
         return True
 
@@ -89,7 +101,7 @@ def script_file(code: str, name: str = "script.py") -> str:
 
 def spawn_script(code: str) -> subprocess.Popen:
     """Run ``code`` as a separate Python process (e.g. a manager to kill); its stdout is a text pipe."""
-    return subprocess.Popen([sys.executable, script_file(code)], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-u", script_file(code)], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
 
 
 def readline(proc: subprocess.Popen, timeout: float) -> str:

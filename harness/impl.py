@@ -57,5 +57,5 @@ def environment(impl: str) -> dict[str, str]:
     paths = [str(shim(impl)), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[IMPL_ENV] = impl
-    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONUNBUFFERED", None)  # the example runs with -u; its workers must flush by themselves
     return env

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from . import orphans
 from .helpers import FIGURES_VARIABLE
 from .impl import environment
 from .markdown import Example, documented_names
@@ -57,18 +58,21 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
             prefix = profile.prefix(seed=example.line) if profile else None
             if prefix:
                 env[launch_hook(impl)] = prefix
-            proc = subprocess.Popen(
-                [sys.executable, path], cwd=cwd, env=env, stdout=out_file, stderr=err_file, start_new_session=True
-            )
-            try:
-                with Nemesis(profile, proc.pid, seed=example.line) if profile else contextlib.nullcontext():
-                    proc.wait(timeout=example.timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                _kill_session(proc.pid)
-                proc.wait()
-                timed_out = True
-            leftovers = _leftovers(proc.pid)
+            # unbuffered by the interpreter's flag, which its workers do not inherit (an environment variable would)
+            with orphans.subreaper():
+                proc = subprocess.Popen(
+                    [sys.executable, "-u", path], cwd=cwd, env=env, stdout=out_file, stderr=err_file, start_new_session=True
+                )
+                with orphans.Adopting(keep=proc.pid):
+                    try:
+                        with Nemesis(profile, proc.pid, seed=example.line) if profile else contextlib.nullcontext():
+                            proc.wait(timeout=example.timeout)
+                        timed_out = False
+                    except subprocess.TimeoutExpired:
+                        _kill_all(proc.pid)
+                        proc.wait()
+                        timed_out = True
+                    leftovers = _leftovers(proc.pid)
             out, err = _read(out_file), _read(err_file)
             figures = _figures(env[FIGURES_VARIABLE])
     seconds = time.monotonic() - started
@@ -137,19 +141,20 @@ def compare(expected: str | None, actual: str, mode: str) -> str:
     return f"output does not match ({mode}):\n" + "".join(diff)
 
 
-def _session_members(sid: int) -> list[psutil.Process]:
-    members = []
+def _example_processes(sid: int) -> list[psutil.Process]:
+    """What still runs of an example: its session, and the orphans this runner adopted (setsid escapes too)."""
+    members = {p.pid: p for p in orphans.adopted(keep=sid)}
     for proc in psutil.process_iter(["status"]):
         try:
             if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.pid != os.getpid() and os.getsid(proc.pid) == sid:
-                members.append(proc)
+                members[proc.pid] = proc
         except (OSError, psutil.Error):
             continue
-    return members
+    return list(members.values())
 
 
-def _kill_session(sid: int) -> None:
-    for proc in _session_members(sid):
+def _kill_all(sid: int) -> None:
+    for proc in _example_processes(sid):
         try:
             proc.send_signal(signal.SIGKILL)
         except psutil.Error:
@@ -157,11 +162,12 @@ def _kill_session(sid: int) -> None:
 
 
 def _leftovers(sid: int) -> list[int]:
-    """Processes of the example's session still running after the grace period; they are killed."""
+    """Processes of the example still running after the grace period; they are killed."""
     deadline = time.monotonic() + LEFTOVER_GRACE
-    members = _session_members(sid)
+    members = _example_processes(sid)
     while members and time.monotonic() < deadline:
         time.sleep(0.05)
-        members = _session_members(sid)
-    _kill_session(sid)
+        members = _example_processes(sid)
+    _kill_all(sid)
+    psutil.wait_procs(_example_processes(sid), timeout=5)  # dead, and reaped where they were adopted by us
     return sorted(p.pid for p in members)

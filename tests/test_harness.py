@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.helpers import gone, wait_until
@@ -174,3 +175,35 @@ def test_the_report_gives_each_figures_median_and_worst_over_every_run():
     runs = [{"figures": [{"name": "exit", "value": v, "bound": 2, "unit": "s"}]} for v in (0.3, 0.1, 0.2, 1.5)]
     (fig,) = summarise_figures(runs)
     assert (fig["name"], fig["n"], fig["median"], fig["worst"], fig["bound"]) == ("exit", 4, 0.25, 1.5, 2)
+
+
+def test_an_example_is_unbuffered_by_the_interpreter_flag_which_its_workers_do_not_inherit(monkeypatch):
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")  # even when the runner's own environment has it
+    code = "import os, sys\nprint(os.environ.get('PYTHONUNBUFFERED'), sys.stdout.write_through)"
+    assert run_example(example(code, "None True\n"), "promp", False).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        "subprocess.Popen(['setsid', 'sleep', '60'])",  # a session of its own
+        "subprocess.run([sys.executable, '-c', 'import os, time\\nif os.fork() == 0:\\n    os.setsid()\\n    time.sleep(60)'])",
+    ],
+)
+def test_a_process_that_escapes_the_examples_session_is_still_a_leftover(escape):
+    outcome = run_example(example(f"import subprocess, sys\n{escape}\nprint('bye')", "bye\n"), "promp", False)
+    assert outcome.verdict == "fail" and "left behind" in outcome.detail, outcome
+    leftovers = [int(pid) for pid in re.findall(r"\d+", outcome.detail.split("left behind", 1)[1])]
+    assert leftovers and wait_until(lambda: all(gone(pid) for pid in leftovers), 5)
+
+
+def test_a_zombie_is_not_gone_until_it_is_reaped():
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    try:
+        assert wait_until(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE, 5)
+        assert not gone(child.pid)
+    finally:
+        child.wait()
+    assert gone(child.pid)

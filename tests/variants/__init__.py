@@ -28,6 +28,7 @@ BROKEN = {
     "manager_trusts_silent_workers": ("WIRE-13", "FLT-5"),
     "worker_runs_duplicates": "FLT-6",
     "manager_ignores_worker_exit": "FLT-8",
+    "never_reaps": "FLT-8",
     "sys_exit_is_success": "FLT-9",
     "watches_parent_pid": "FLT-10",
 }
