@@ -32,21 +32,17 @@ def child_pids() -> list[int]:
 
 
 def gone(pid: int) -> bool:
-    """True once ``pid`` has exited and been reaped.
+    """True once ``pid`` has exited and been reaped, or waits only for a parent that cannot reap it.
 
-    A zombie is not gone: a manager must reap the workers that die, and the runner reaps the orphans
-    it adopts.  A process gone, whose pid was taken by a new one, is gone too.
+    A zombie whose parent runs is not gone: a manager must reap the workers that die (and the runner
+    reaps the orphans it adopts).  One whose parent is init, or frozen (SIGSTOP), has done all it can.
     """
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE and _parent_is_gone(pid)
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _parent_is_gone(pid: int) -> bool:
-    """A zombie whose parent is init or has itself ended is waiting for no one of ours."""
-    try:
-        return psutil.Process(pid).ppid() in (0, 1)
+        proc = psutil.Process(pid)
+        if proc.status() != psutil.STATUS_ZOMBIE:
+            return False
+        parent = proc.parent()
+        return parent is None or parent.pid == 1 or parent.status() == psutil.STATUS_STOPPED
     except psutil.NoSuchProcess:
         return True
 
