@@ -5,6 +5,7 @@
     promp-spec --clause OUT-3           only the examples of one clause (repeatable)
     promp-spec --compare a.json b.json  two reports side by side
     promp-spec --faults short-stalls    every example while the nemesis stalls its workers ('list': profiles)
+    promp-spec --faults all             without faults, then under each profile: one column per run
     promp-spec --clause FLT-7 --repeat 20   twenty runs in a row; the report gives measured figures' median and worst
 
 Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         for profile in PROFILES.values():
             print(f"{profile.name}: {profile.description}")
         return 0
+    if opts.faults == "all" or (opts.faults and "," in opts.faults):
+        names = list(PROFILES) if opts.faults == "all" else opts.faults.split(",")
+        unknown = [n for n in names if n not in PROFILES]
+        if unknown:
+            parser.error(f"unknown fault profile(s) {', '.join(unknown)} (promp-spec --faults list)")
+        return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir))
     if opts.faults is not None and opts.faults not in PROFILES:
         parser.error(f"unknown fault profile {opts.faults!r} (promp-spec --faults list)")
     if opts.compare:
@@ -64,6 +72,29 @@ def main(argv: list[str] | None = None) -> int:
         args += ["--spec-repeat", str(opts.repeat)]
     os.environ.setdefault("PYTHONPATH", "")
     return int(pytest.main(args))
+
+
+def run_profiles(names: list[str], argv: list[str], report_dir: Path) -> int:
+    """The spec without faults and under each profile, one after the other; one table, a column per run."""
+    rest, skip = [], False
+    for arg in argv:  # the same options, less --faults and --report-dir
+        if skip:
+            skip = False
+        elif arg in ("--faults", "--report-dir"):
+            skip = True
+        elif not arg.startswith(("--faults=", "--report-dir=")):
+            rest.append(arg)
+    worst, reports = 0, []
+    for name in [None, *names]:
+        directory = report_dir / (name or "no-faults")
+        cmd = [sys.executable, "-m", "harness.cli", *rest, "--report-dir", str(directory)] + (["--faults", name] if name else [])
+        worst = max(worst, subprocess.run(cmd, cwd=REPO).returncode)
+        reports.append(json.loads((directory / "report.json").read_text()))
+    console = Console(record=True)
+    compare(reports, console)
+    (report_dir / "faults.md").write_text("```\n" + console.export_text() + "```\n")
+    console.print(f"each run's report is under {report_dir}/<profile>/; this table is in {report_dir}/faults.md")
+    return worst
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ def test_killing_the_root_ends_the_whole_tree(tmp_path):
             pids[int(level)] = int(pid)
         assert sorted(pids) == [0, 1, 2, 3]
         root.kill()
+        root.wait()  # ours to reap; the levels below are theirs (or the reaper's)
         wait_until(lambda: all(gone(p) for p in pids.values()), timeout=5)
     finally:
         root.kill()

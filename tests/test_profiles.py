@@ -101,3 +101,13 @@ def test_a_proxy_profile_is_not_applicable_without_a_launch_hook(tmp_path):
     report = run_under("lossy-heartbeats", ["RES-1"], tmp_path, impl="tests.no_launch_hook")
     examples = [c for c in report["clauses"] if c["id"] == "RES-1"][0]["examples"]
     assert examples and all(e["verdict"] == "n/a" and "workerPrefixVariable" in e["detail"] for e in examples)
+
+
+def test_several_profiles_give_one_table_with_a_column_per_run(tmp_path):
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--faults", "short-stalls,slow-links", "--clause", "RES-1"]
+    done = subprocess.run([*cmd, "--report-dir", str(tmp_path), "-n", "0"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for run in ("no-faults", "short-stalls", "slow-links"):
+        assert verdicts_of(json.loads((tmp_path / run / "report.json").read_text()), ["RES-1"]) == {"RES-1": "pass"}
+    header = next(line for line in (tmp_path / "faults.md").read_text().splitlines() if "clause" in line)
+    assert "short-stalls" in header and "slow-links" in header

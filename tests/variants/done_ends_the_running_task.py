@@ -4,14 +4,26 @@ from promp import _manager_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
-_on_done = _manager_core.ManagerSession.on_done
+
+class _AnyTaskWillDo(dict):
+    """A worker's assigned tasks, where any task id finds the oldest one."""
+
+    def __contains__(self, task_id):
+        return bool(self)
+
+    def pop(self, task_id, *default):
+        if not dict.__contains__(self, task_id) and self:
+            task_id = next(iter(self))
+        return dict.pop(self, task_id, *default)
 
 
-def _any_done_will_do(self, wid, task_id, value, run_time, now):
-    rec = self.workers.get(wid)
-    if rec is not None and task_id not in rec.assigned and rec.assigned:
-        task_id = next(iter(rec.assigned))
-    return _on_done(self, wid, task_id, value, run_time, now)
+_add_worker = _manager_core.ManagerSession.add_worker
 
 
-_manager_core.ManagerSession.on_done = _any_done_will_do
+def _lenient_add_worker(self, now):
+    wid = _add_worker(self, now)
+    self.workers[wid].assigned = _AnyTaskWillDo(self.workers[wid].assigned)
+    return wid
+
+
+_manager_core.ManagerSession.add_worker = _lenient_add_worker
