@@ -6,6 +6,7 @@
     promp-spec --compare a.json b.json  two reports side by side
     promp-spec --faults short-stalls    every example while the nemesis stalls its workers ('list': profiles)
     promp-spec --faults all             without faults, then under each profile: one column per run
+    promp-spec --variants               the mutation score: is every broken variant in tests/variants caught?
     promp-spec --clause FLT-7 --repeat 20   twenty runs in a row; the report gives measured figures' median and worst
 
 Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", default="reports", help="where report.json and report.md go")
     parser.add_argument("-n", "--workers", default="auto", help="parallel example runners (pytest-xdist -n)")
     parser.add_argument("--compare", nargs="+", metavar="REPORT", help="show saved report.json files side by side")
+    parser.add_argument(
+        "--variants", nargs="?", const="tests.variants", metavar="PACKAGE", help="run each broken variant of PACKAGE on its clause"
+    )
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="run each example N times in a row (all must pass)")
     parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
     opts = parser.parse_args(argv)
@@ -50,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir))
     if opts.faults is not None and opts.faults not in PROFILES:
         parser.error(f"unknown fault profile {opts.faults!r} (promp-spec --faults list)")
+    if opts.variants:
+        from .mutation import score
+
+        return score(opts.variants, opts.spec, Path(opts.report_dir), Console())
     if opts.compare:
         compare([json.loads(Path(p).read_text()) for p in opts.compare], Console())
         return 0

@@ -4,6 +4,7 @@ and ``pytest spec/`` agrees with the runner."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.markdown import load_spec
-from tests.variants import broken_pairs
+from harness.mutation import pairs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ def verdicts(report: dict) -> dict[str, str]:
 
 def test_every_chapter_has_a_broken_variant():
     chapters = {ch.path.stem: {c.id for c in ch.clauses} for ch in load_spec(REPO / "spec")}
-    broken_chapters = {name for name, ids in chapters.items() for _, clause in broken_pairs() if clause in ids}
+    broken_chapters = {name for name, ids in chapters.items() for _, clause in pairs("tests.variants") if clause in ids}
     assert broken_chapters == set(chapters)
 
 
@@ -44,7 +45,7 @@ def test_the_reference_passes_every_clause_and_coverage_is_complete(tmp_path):
     assert code == 0
 
 
-@pytest.mark.parametrize("variant, clause", broken_pairs())
+@pytest.mark.parametrize("variant, clause", pairs("tests.variants"))
 @pytest.mark.timeout(300)
 def test_a_broken_variant_fails_on_its_clause(tmp_path, variant: str, clause: str):
     # A variant that cannot even be imported would fail every clause, for the wrong reason.
@@ -79,3 +80,18 @@ def test_repeat_runs_each_example_that_many_times_and_reports_its_figures(tmp_pa
     assert code == 0 and clause["verdict"] == "pass" and clause["examples"][0]["runs"] == 3
     (fig,) = clause["figures"]
     assert fig["n"] == 3 and fig["worst"] <= fig["bound"] == 1.0
+
+
+@pytest.mark.timeout(300)
+def test_the_mutation_score_names_each_variant_and_whether_it_was_caught(tmp_path):
+    package = tmp_path / "two_variants"
+    package.mkdir()
+    (package / "__init__.py").write_text('BROKEN = {"broken": "OUT-3", "faithful": "OUT-3"}\n')
+    (package / "faithful.py").write_text("from promp import *  # noqa: F403\nimport promp\n__all__ = promp.__all__\n")
+    (package / "broken.py").write_text((REPO / "tests" / "variants" / "atomic_is_redirect.py").read_text())
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--variants", "two_variants", "--report-dir", str(tmp_path / "r")]
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO}"}
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    score = json.loads((tmp_path / "r" / "variants.json").read_text())
+    assert score["caught"] == 1 and done.returncode == 1  # the faithful copy is not caught: the score says so
+    assert {r["variant"]: r["verdict"] for r in score["variants"]} == {"broken": "fail", "faithful": "pass"}

@@ -36,7 +36,3 @@ BROKEN = {
     "watches_parent_pid": "FLT-10",
 }
 
-
-def broken_pairs() -> list[tuple[str, str]]:
-    """(variant, clause) for every clause a variant must fail."""
-    return sorted((v, c) for v, clauses in BROKEN.items() for c in ((clauses,) if isinstance(clauses, str) else clauses))
