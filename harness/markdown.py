@@ -7,7 +7,8 @@ it checks (and ``timeout=SECONDS`` if the default is too short; ``faults=own`` i
 faults of its own, which a fault profile of the runner would disturb); the fenced block right
 after it, ``output`` (exact), ``output unordered`` (same lines, any order) or
 ``output regex`` (each line a regular expression matching the whole line, in order), is
-what it must print.  A small parser of our own rather than Sybil: each example must run in
+what it must print; an ``output stderr [MODE]`` block, what it must write to its standard error
+(without one, its standard error is not judged).  A small parser of our own rather than Sybil: each example must run in
 a fresh process with its own deadline and leftover-process check, and carries options that
 Sybil's in-process evaluators do not model.
 """
@@ -43,6 +44,8 @@ class Example:
     expected: str | None = None
     mode: str = "exact"
     timeout: float = 60.0
+    expected_stderr: str | None = None  # an ``output stderr`` block: what the example writes to its stderr
+    mode_stderr: str = "exact"
     own_faults: bool = False  # it freezes or kills processes itself: not run under a fault profile
 
     @property
@@ -76,13 +79,18 @@ def parse_chapter(path: Path) -> Chapter:
             if info[:2] == ["python", "example"]:
                 chapter.examples.append(_example(chapter, path, i, info[2:], body))
             elif info and info[0] == "output":
-                if not chapter.examples or chapter.examples[-1].expected is not None:
-                    raise SpecError(f"{path}:{i}: an output block must follow an example")
-                mode = info[1] if len(info) > 1 else "exact"
+                stderr = info[1:2] == ["stderr"]
+                words = info[2:] if stderr else info[1:]
+                example = chapter.examples[-1] if chapter.examples else None
+                if example is None or (example.expected_stderr if stderr else example.expected) is not None:
+                    raise SpecError(f"{path}:{i}: an output block must follow an example (one per stream)")
+                mode = words[0] if words else "exact"
                 if mode not in MODES:
                     raise SpecError(f"{path}:{i}: unknown output mode {mode!r} (one of {', '.join(MODES)})")
-                chapter.examples[-1].expected = body
-                chapter.examples[-1].mode = mode
+                if stderr:
+                    example.expected_stderr, example.mode_stderr = body, mode
+                else:
+                    example.expected, example.mode = body, mode
             continue
         match = CLAUSE.match(line)
         if match:

@@ -86,6 +86,9 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     problem = compare(example.expected, out, example.mode)
     if problem:
         return Outcome("fail", problem + (f"\n--- stderr ---\n{err}" if err else ""), seconds)
+    problem = compare(example.expected_stderr, err, example.mode_stderr)
+    if problem:
+        return Outcome("fail", "standard error: " + problem + f"\n--- stdout ---\n{out}", seconds)
     if leftovers:
         return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
     return Outcome("pass", "", seconds, figures)

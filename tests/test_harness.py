@@ -207,3 +207,17 @@ def test_a_zombie_is_not_gone_until_it_is_reaped():
     finally:
         child.wait()
     assert gone(child.pid)
+
+
+def test_an_output_stderr_block_judges_what_the_example_writes_to_its_standard_error(tmp_path):
+    chapter = tmp_path / "01-t.md"
+    chapter.write_text(
+        "**T-1** Both streams.\n\n```python example T-1\nimport sys\nprint('out')\nprint('err', file=sys.stderr)\n```\n\n"
+        "```output\nout\n```\n\n```output stderr\nerr\n```\n"
+    )
+    (ex,) = parse_chapter(chapter).examples
+    assert (ex.expected, ex.expected_stderr, ex.mode_stderr) == ("out\n", "err\n", "exact")
+    assert run_example(ex, "promp", False).verdict == "pass"
+    ex.expected_stderr = "something else\n"
+    outcome = run_example(ex, "promp", False)
+    assert outcome.verdict == "fail" and outcome.detail.startswith("standard error:")

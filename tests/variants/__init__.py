@@ -13,6 +13,7 @@ BROKEN = {
     "loses_remote_errors": "RES-4",
     "keeps_lone_newlines": "OUT-3",
     "atomic_is_redirect": "OUT-3",
+    "stderr_to_stdout": "OUT-2",
     "reorders_messages": "MSG-3",
     "no_forwarding_past_one_level": "LVL-2",
     "drops_progress": "WAIT-1",
