@@ -9,6 +9,7 @@ loaded there too, through ``in_workers``.
 BROKEN = {
     "no_variant_list": "OVR-1",
     "survives_its_manager": "LIFE-4",
+    "main_thread_only": "LIFE-6",
     "any_runs_everywhere": "TASK-4",
     "loses_remote_errors": "RES-4",
     "keeps_lone_newlines": "OUT-3",
