@@ -95,3 +95,17 @@ def test_the_mutation_score_names_each_variant_and_whether_it_was_caught(tmp_pat
     score = json.loads((tmp_path / "r" / "variants.json").read_text())
     assert score["caught"] == 1 and done.returncode == 1  # the faithful copy is not caught: the score says so
     assert {r["variant"]: r["verdict"] for r in score["variants"]} == {"broken": "fail", "faithful": "pass"}
+
+
+def test_every_call_an_example_makes_is_in_chapter_one_s_table():
+    """A reader meets every call in the API table before any example uses it."""
+    import re
+
+    import promp
+
+    classes = (promp.ProManager, promp.ProWorker, promp.ProWorkerWait, promp.ProMPWait, promp.NTSimpleWait)
+    api = {n for cls in classes for n in dir(cls) if not n.startswith("_")}
+    table = (REPO / "spec" / "01-overview.md").read_text().split("## The API at a glance", 1)[1].split("**OVR-1**", 1)[0]
+    listed = set(re.findall(r"[A-Za-z_]\w*", " ".join(re.findall(r"`([^`]+)`", table))))
+    used = {name for ch in load_spec(REPO / "spec") for ex in ch.examples for name in re.findall(r"\.(\w+)\(", ex.code)}
+    assert sorted((used & api) - listed) == []
