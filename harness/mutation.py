@@ -48,7 +48,8 @@ def score(package: str, spec: str, report_dir: Path, console: Console) -> int:
             status.update(f"variant {n} of {len(found)}: {variant} on {clause}")
             rows.append({"variant": variant, "clause": clause, "verdict": verdict(package, variant, clause, spec)})
     caught = sum(r["verdict"] == "fail" for r in rows)
-    table = Table(title=f"Mutation score: {caught} of {len(rows)} broken variants caught")
+    title = f"Mutation score: {caught} of {len(rows)} caught ({len({r['variant'] for r in rows})} broken variants, each on its clauses)"
+    table = Table(title=title)
     for column in ("variant", "clause", "spec's verdict", "caught"):
         table.add_column(column)
     for r in rows:
@@ -57,7 +58,7 @@ def score(package: str, spec: str, report_dir: Path, console: Console) -> int:
     console.print(table)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "variants.json").write_text(json.dumps({"package": package, "caught": caught, "variants": rows}, indent=2))
-    lines = [f"# Mutation score: {caught} of {len(rows)} broken variants caught", "", "| variant | clause | verdict |", "|" + " --- |" * 3]
+    lines = [f"# {title}", "", "| variant | clause | verdict |", "|" + " --- |" * 3]
     lines += [f"| {r['variant']} | {r['clause']} | {r['verdict']} |" for r in rows]
     (report_dir / "variants.md").write_text("\n".join(lines) + "\n")
     return 0 if caught == len(rows) else 1
