@@ -6,6 +6,9 @@
     promp-fault resume PID --tree           SIGCONT PID and everything under it
     promp-fault heal                        SIGCONT whatever promp-fault paused (even after a crashed run)
 
+Frames between a manager and its workers (dropped, duplicated, delayed, reordered) are the fault
+proxy's: start the manager with PROMP_WORKER_PREFIX="promp-proxy --drop ping@beat=1 --" (promp-proxy --help).
+
 Without --workers, --level or --tree an operation acts on PID alone.  Levels are depths in the
 process tree: 0 is PID, 1 its workers (its children), 2 theirs, and so on.  Exit status 2 with a
 message when PID does not exist, is not ours, or the chosen level is empty.
