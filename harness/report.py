@@ -225,10 +225,12 @@ def _name(report: dict, code: bool = False) -> str:
 
 def compare(reports: list[dict], console: Console) -> None:
     """Clause verdicts of several implementations side by side."""
-    table = Table(title="Pro.MP conformance, side by side")
+    impls = {r["implementation"] for r in reports}
+    title = "Pro.MP conformance, side by side" + (f": {next(iter(impls))} under each fault profile" if len(impls) == 1 else "")
+    table = Table(title=title)
     table.add_column("clause")
     for report in reports:
-        table.add_column(_name(report))
+        table.add_column(report.get("faults") or "no faults" if len(impls) == 1 else _name(report))
     verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
     for clause in reports[0]["clauses"]:
         cells = [v.get(clause["id"], "-") for v in verdicts]
