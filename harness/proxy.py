@@ -21,8 +21,10 @@ heartbeat, ``beat``: the manager's, ``ctrl``); ``up`` (worker to manager) or ``d
     --delay SEL=MS[~J]   hold it MS milliseconds (plus or minus up to J); a channel keeps its order
     --reorder SEL=P      with probability P, let the next frame of its channel overtake it
 
-With ``--log FILE`` the proxy appends one JSON line when it ends: what it forwarded and what each
-fault did.  It never writes to standard output or error, which belong to the worker.
+With ``--log DIR`` each proxy keeps its record in ``DIR/proxy-PID.json``: what it forwarded and what
+each fault did, rewritten while it runs (a manager may SIGKILL it at any moment, as ``close()`` does)
+and with the worker's exit status at its end.  It never writes to standard output or error, which
+belong to the worker.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgpack
 import zmq
@@ -51,6 +55,7 @@ SOCKETS = ("task", "echo", "beat", "ctrl")
 ENDPOINT_VARIABLES = {name: f"PROMP_{name.upper()}_ENDPOINT" for name in SOCKETS}
 FAULTS = ("drop", "dup", "delay", "reorder")
 HOLD_AT_MOST = 0.5  # seconds a reordered frame waits for the next one to overtake it
+RECORD_EVERY = 0.25  # seconds between two rewrites of a proxy's record (--log)
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,25 @@ class Faults:
         }
 
 
+class Record:
+    """A proxy's record in ``DIR/proxy-PID.json``, replaced whole each time (a reader never sees half of one)."""
+
+    def __init__(self, directory: Path, faults: Faults, worker: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"proxy-{os.getpid()}.json"
+        self.faults, self.worker, self.last = faults, worker, 0.0
+
+    def __call__(self, exit_code: int | None = None) -> None:
+        now = time.monotonic()
+        if exit_code is None and now - self.last < RECORD_EVERY:
+            return
+        self.last = now
+        record = {"pid": os.getpid(), "worker": self.worker, "exit": exit_code, **self.faults.summary()}
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps(record))
+        partial.replace(self.path)
+
+
 class Proxy:
     def __init__(self, faults: Faults, env: dict[str, str]) -> None:
         self.faults = faults
@@ -198,7 +222,8 @@ class Proxy:
         self.due: list[tuple[float, int, str, str, bytes]] = []  # (at, order, socket, direction, frame)
         self.order = itertools.count()
 
-    def run(self, worker: subprocess.Popen) -> None:
+    def run(self, worker: subprocess.Popen, record: Callable[[], None] | None = None) -> None:
+        """Forward until the worker ends; ``record`` (if any) is called at least every RECORD_EVERY seconds."""
         pidfd = os.pidfd_open(worker.pid)
         poller = zmq.Poller()
         for sock in (*self.near.values(), *self.far.values()):
@@ -208,6 +233,9 @@ class Proxy:
         while not ended:
             wakes = [self.due[0][0]] if self.due else []
             wakes += [c.held_until for c in self.channels.values() if c.held is not None]
+            if record is not None:
+                record()
+                wakes.append(time.monotonic() + RECORD_EVERY)
             timeout = max(0.0, (min(wakes) - time.monotonic()) * 1000) if wakes else None
             events = dict(poller.poll(timeout))
             now = time.monotonic()
@@ -271,7 +299,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for fault in FAULTS:
         parser.add_argument(f"--{fault}", action="append", default=[], metavar="SEL=VALUE")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--log", help="append a JSON line of what was forwarded and faulted here")
+    parser.add_argument("--log", metavar="DIR", help="keep a record of what was forwarded and faulted in DIR/proxy-PID.json")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the worker's command")
     args = parser.parse_args(argv)
     if args.command[:1] == ["--"]:
@@ -302,14 +330,14 @@ def main(argv: list[str] | None = None) -> None:
             os.close(fd)  # the secret is the worker's alone
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda s, _f: worker.send_signal(s))
+    record = Record(Path(args.log), faults, worker.pid) if args.log else None
     try:
-        proxy.run(worker)
+        proxy.run(worker, record)
     finally:
         code = worker.wait()
         proxy.close(manager_alive=alive is None or not select.select([alive], [], [], 0)[0])
-        if args.log:
-            with open(args.log, "a") as log:
-                log.write(json.dumps({"pid": os.getpid(), "worker": worker.pid, "exit": code, **faults.summary()}) + "\n")
+        if record is not None:
+            record(code)
     if code < 0:  # killed by a signal: so is the proxy, so that the manager sees the same end
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)

@@ -140,7 +140,7 @@ def test_a_worker_that_loses_the_managers_pings_is_ended_by_the_manager(monkeypa
 
 
 def test_lossy_heartbeats_below_the_timeout_change_nothing(monkeypatch, tmp_path):
-    log = tmp_path / "proxy.log"
+    log = tmp_path / "proxy-records"
     behind_proxy(monkeypatch, "--drop", "ping=0.3", log=log)
     m = ProManager(heartbeat_interval=0.05, heartbeat_timeout=1.0)
     try:
@@ -153,7 +153,7 @@ def test_lossy_heartbeats_below_the_timeout_change_nothing(monkeypatch, tmp_path
         assert m.workerExitCode(w) == 0
     finally:
         m.close()
-    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    (record,) = [json.loads(p.read_text()) for p in log.glob("proxy-*.json")]
     assert record["faults"][0]["hits"] > 5 and record["exit"] == 0  # pings were really dropped
 
 
@@ -183,3 +183,18 @@ def test_the_proxy_ends_with_the_workers_status(monkeypatch, code, status):
         assert m.workerExitCode(w) == status
     finally:
         m.close()
+
+
+def test_a_proxy_killed_with_its_worker_has_left_its_record(monkeypatch, tmp_path):
+    log = tmp_path / "proxy-records"
+    behind_proxy(monkeypatch, "--dup", "task=1", log=log)
+    m = ProManager()
+    try:
+        w = m.startWorker()
+        m.evalPythonFunction(w, "def f():\n    return 1\n", "f", None, True)
+        pump_until(m, lambda: not m.isBusy(), 30)
+        pump_until(m, lambda: any(json.loads(p.read_text())["faults"][0]["hits"] for p in log.glob("proxy-*.json")), 5)
+    finally:
+        m.close()  # SIGKILLs the worker's process group, the proxy with it: no chance to write at the end
+    (record,) = [json.loads(p.read_text()) for p in log.glob("proxy-*.json")]
+    assert record["exit"] is None and record["faults"][0]["hits"] >= 1
