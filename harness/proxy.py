@@ -22,7 +22,8 @@ heartbeat, ``beat``: the manager's, ``ctrl``); ``up`` (worker to manager) or ``d
     --reorder SEL=P      with probability P, let the next frame of its channel overtake it
 
 With ``--log DIR`` each proxy keeps its record in ``DIR/proxy-PID.json``: what it forwarded and what
-each fault did, rewritten while it runs (a manager may SIGKILL it at any moment, as ``close()`` does)
+each fault did, rewritten while frames flow, at most 20 ms behind (a manager may SIGKILL it at any moment, as
+``close()`` does),
 and with the worker's exit status at its end.  It never writes to standard output or error, which
 belong to the worker.
 """
@@ -44,7 +45,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,7 @@ SOCKETS = ("task", "echo", "beat", "ctrl")
 ENDPOINT_VARIABLES = {name: f"PROMP_{name.upper()}_ENDPOINT" for name in SOCKETS}
 FAULTS = ("drop", "dup", "delay", "reorder")
 HOLD_AT_MOST = 0.5  # seconds a reordered frame waits for the next one to overtake it
-RECORD_EVERY = 0.25  # seconds between two rewrites of a proxy's record (--log)
+RECORD_EVERY = 0.02  # seconds at least between two rewrites of a proxy's record (--log), while frames flow
 
 
 @dataclass(frozen=True)
@@ -184,13 +184,21 @@ class Record:
     def __init__(self, directory: Path, faults: Faults, worker: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"proxy-{os.getpid()}.json"
-        self.faults, self.worker, self.last = faults, worker, 0.0
+        self.faults, self.worker, self.last, self.written = faults, worker, 0.0, -1
+
+    def _frames(self) -> int:
+        return sum(self.faults.forwarded.values())
+
+    def next_write(self) -> float | None:
+        """When the record must next be rewritten: None while it says all there is."""
+        return None if self._frames() == self.written else self.last + RECORD_EVERY
 
     def __call__(self, exit_code: int | None = None) -> None:
         now = time.monotonic()
-        if exit_code is None and now - self.last < RECORD_EVERY:
+        due = self.next_write()
+        if exit_code is None and (due is None or now < due):
             return
-        self.last = now
+        self.last, self.written = now, self._frames()
         record = {"pid": os.getpid(), "worker": self.worker, "exit": exit_code, **self.faults.summary()}
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps(record))
@@ -222,8 +230,8 @@ class Proxy:
         self.due: list[tuple[float, int, str, str, bytes]] = []  # (at, order, socket, direction, frame)
         self.order = itertools.count()
 
-    def run(self, worker: subprocess.Popen, record: Callable[[], None] | None = None) -> None:
-        """Forward until the worker ends; ``record`` (if any) is called at least every RECORD_EVERY seconds."""
+    def run(self, worker: subprocess.Popen, record: Record | None = None) -> None:
+        """Forward until the worker ends, keeping ``record`` (if any) at most RECORD_EVERY seconds behind."""
         pidfd = os.pidfd_open(worker.pid)
         poller = zmq.Poller()
         for sock in (*self.near.values(), *self.far.values()):
@@ -235,7 +243,8 @@ class Proxy:
             wakes += [c.held_until for c in self.channels.values() if c.held is not None]
             if record is not None:
                 record()
-                wakes.append(time.monotonic() + RECORD_EVERY)
+                if (due := record.next_write()) is not None:
+                    wakes.append(due)
             timeout = max(0.0, (min(wakes) - time.monotonic()) * 1000) if wakes else None
             events = dict(poller.poll(timeout))
             now = time.monotonic()
