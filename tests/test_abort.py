@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
+
 from promp import ProManager, ProMPRemoteError
 from promp._constants import EXIT_ABORTED
 
@@ -12,6 +14,8 @@ from .conftest import call, pump_until
 
 COOPERATIVE = """
 import time
+
+import pytest
 from Pro.MP import *
 def work():
     wo = proWorkerObject().waitObject()
@@ -151,3 +155,15 @@ def test_abort_targets_must_exist(manager: ProManager):
         manager.abortOperation(12, 100)
     with pytest.raises(TypeError, match="wait_ms"):
         manager.abortOperation(12, 1.5)  # type: ignore[arg-type]
+
+
+def test_an_abort_for_proworker_any_is_refused_rather_than_hitting_every_worker(manager):
+    from promp import ProWorker_Any
+
+    w = manager.startWorker()
+    code = "from Pro.MP import *\nimport time\ndef f():\n    time.sleep(0.5)\n    return proWorkerObject().waitObject().wasAborted()\n"
+    manager.evalPythonFunction(w, code, "f", None, True)
+    with pytest.raises(ValueError, match="ProWorker_Any"):
+        manager.abortOperation(ProWorker_Any, -1)
+    pump_until(manager, lambda: not manager.isBusy(), 30)
+    assert manager.takeResult(w) is False  # nothing was aborted

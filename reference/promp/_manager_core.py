@@ -498,7 +498,9 @@ class ManagerSession:
         ``wait_ms``; should it be unable to, the manager kills it ``ABORT_SAFETY`` later.
         An idle worker has nothing to abort.
         """
-        if target in (ProWorker_All, ProWorker_Any):
+        if target == ProWorker_Any:  # which running task would it mean? (messages refuse it too)
+            raise ValueError("an abort goes to a worker id or to ProWorker_All, not to ProWorker_Any")
+        if target == ProWorker_All:
             recs = [r for r in self.workers.values() if r.running]
         else:
             rec = self.workers.get(target) if isinstance(target, int) else None

@@ -24,6 +24,7 @@ BROKEN = {
     "reruns_started_any_task": "FLT-2",
     "any_waits_for_ever": "FLT-2",
     "sends_anything": "BAD-1",
+    "aborts_any_as_all": "BAD-9",
     "unsigned_frames_accepted": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "core_runs_tasks_twice": "SIM-1",
