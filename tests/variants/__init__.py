@@ -23,6 +23,7 @@ BROKEN = {
     "abort_never_kills": "ABRT-2",
     "ignores_dead_manager": ("LIVE-2", "FLT-7"),
     "exited_worker_accepts_tasks": "FLT-3",
+    "vague_worker_death": "FLT-1",
     "reruns_started_any_task": "FLT-2",
     "any_waits_for_ever": "FLT-2",
     "sends_anything": "BAD-1",
