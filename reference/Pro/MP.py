@@ -21,6 +21,7 @@ from promp import (
     ProWorkerExited,
     ProWorkerWait,
     TerminalWait,
+    heartbeatTimeout,
     proContext,
     protocolCore,
     proWorkerObject,
@@ -52,4 +53,5 @@ __all__ = [
     "proWorkerProcessLevel",
     "workerCommand",
     "workerPrefixVariable",
+    "heartbeatTimeout",
 ]

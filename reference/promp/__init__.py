@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _state
-from ._constants import ProWorker_All, ProWorker_Any
+from ._constants import HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._message import ProMPMessage
 from ._values import NTVariantList
@@ -46,6 +46,7 @@ def __getattr__(name: str) -> Any:
 
 protocolCore = "promp.core"  # the module offering this implementation's sans-I/O core to the simulator (extension)
 workerPrefixVariable = "PROMP_WORKER_PREFIX"  # the launch hook this manager honours (extension; spec chapter 13)
+heartbeatTimeout = HEARTBEAT_TIMEOUT  # seconds: the liveness bound a default ProManager keeps (spec chapter 10)
 
 
 def proWorkerObject() -> ProWorker | None:
@@ -81,4 +82,5 @@ __all__ = [
     "protocolCore",
     "workerCommand",
     "workerPrefixVariable",
+    "heartbeatTimeout",
 ]

@@ -7,3 +7,6 @@ ProWorker_All = -2
 # (a task's sys.exit(code) ends its worker with that code, and is reported as such).
 EXIT_MANAGER_GONE = 120  # its manager died or fell silent
 EXIT_ABORTED = 121  # an aborted task did not end within the time abortOperation gave it
+
+HEARTBEAT_INTERVAL = 0.5  # seconds between two pings, each way (a manager's default)
+HEARTBEAT_TIMEOUT = 5.0  # seconds a ping may stay unanswered before the other side is gone (exported as heartbeatTimeout)

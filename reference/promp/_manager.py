@@ -20,7 +20,7 @@ from typing import Any
 import zmq
 
 from . import _values
-from ._constants import ProWorker_All, ProWorker_Any
+from ._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError
 from ._manager_core import EXITED, EXITING, STOPPING, Action, ManagerSession
 from ._manager_shell import WAKE_IDENTITY, Shell
@@ -40,7 +40,9 @@ _KNOWN_OPTIONS = ProMPOpt_RedirectOutput | ProMPOpt_AtomicOutput
 class ProManager:
     """Starts workers, hands them tasks and collects what they send back."""
 
-    def __init__(self, *, transport: str = "ipc", heartbeat_interval: float = 0.5, heartbeat_timeout: float = 5.0) -> None:
+    def __init__(
+        self, *, transport: str = "ipc", heartbeat_interval: float = HEARTBEAT_INTERVAL, heartbeat_timeout: float = HEARTBEAT_TIMEOUT
+    ) -> None:
         if transport not in ("ipc", "tcp"):
             raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
         if not 0 < heartbeat_interval < heartbeat_timeout:

@@ -22,6 +22,7 @@ BROKEN = {
     "drops_progress": "WAIT-1",
     "abort_never_kills": "ABRT-2",
     "ignores_dead_manager": ("LIVE-2", "FLT-7"),
+    "slower_than_declared": ("LIVE-3", "LIVE-5"),
     "exited_worker_accepts_tasks": "FLT-3",
     "vague_worker_death": "FLT-1",
     "reruns_started_any_task": "FLT-2",
