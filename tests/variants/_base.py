@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import promp
 from promp import *  # noqa: F403
-from promp import _manager_shell
+from promp import _manager_shell, _protocol
 
 __all__ = list(promp.__all__)
 
@@ -13,3 +13,10 @@ def in_workers(module: str) -> None:
     """Make every worker this process starts import ``module`` first, so its breakage applies there."""
     if module not in _manager_shell._WORKER_BOOT:
         _manager_shell._WORKER_BOOT = f"import {module}\n" + _manager_shell._WORKER_BOOT
+
+
+def decode_unchecked(signer: _protocol.Signer, frame: bytes) -> _protocol.Message:
+    """``decode`` without the signature check: the frame is re-signed with a throwaway key first."""
+    body = bytes(frame[32:])
+    key = _protocol.Signer(b"any key")
+    return _protocol.decode(key, key.sign(body) + body)
