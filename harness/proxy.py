@@ -38,6 +38,7 @@ import os
 import random
 import select
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -51,8 +52,9 @@ from pathlib import Path
 import msgpack
 import zmq
 
-SOCKETS = ("task", "echo", "beat", "ctrl")
-ENDPOINT_VARIABLES = {name: f"PROMP_{name.upper()}_ENDPOINT" for name in SOCKETS}
+from .wire import ENDPOINTS
+
+SOCKETS = tuple(ENDPOINTS)
 FAULTS = ("drop", "dup", "delay", "reorder")
 HOLD_AT_MOST = 0.5  # seconds a reordered frame waits for the next one to overtake it
 RECORD_EVERY = 0.02  # seconds at least between two rewrites of a proxy's record (--log), while frames flow
@@ -220,11 +222,11 @@ class Proxy:
             near.setsockopt(zmq.ROUTER_MANDATORY, 1)
             near.bind(f"ipc://{self.dir}/{name}")
             self.near[name] = near
-            self.endpoints[ENDPOINT_VARIABLES[name]] = near.getsockopt_string(zmq.LAST_ENDPOINT)
+            self.endpoints[ENDPOINTS[name]] = near.getsockopt_string(zmq.LAST_ENDPOINT)
             far = self.ctx.socket(zmq.DEALER)
             far.setsockopt(zmq.LINGER, 2000)  # what the worker said last still reaches the manager
             far.setsockopt(zmq.IDENTITY, self.identity)
-            far.connect(env[ENDPOINT_VARIABLES[name]])
+            far.connect(env[ENDPOINTS[name]])
             self.far[name] = far
         self.channels = {(name, d): Channel() for name in SOCKETS for d in ("up", "down")}
         self.due: list[tuple[float, int, str, str, bytes]] = []  # (at, order, socket, direction, frame)
@@ -268,21 +270,21 @@ class Proxy:
             if channel.held is not None and (flush or channel.held_until <= now):
                 heapq.heappush(self.due, (channel.held_until, next(self.order), name, direction, channel.held))
                 channel.held = None
-        retry = []
+        retry, blocked = [], set()
         while self.due and (flush or self.due[0][0] <= now):
             item = heapq.heappop(self.due)
-            _, _, name, direction, frame = item
+            _, order, name, direction, frame = item
             try:
+                if (name, direction) in blocked:  # an earlier frame of its channel is waiting: keep the order
+                    raise zmq.Again()
                 if direction == "up":
                     self.far[name].send(frame, zmq.NOBLOCK)
                 else:
                     self.near[name].send_multipart([self.identity, frame], zmq.NOBLOCK)
-            except zmq.Again:
+            except zmq.ZMQError:  # a full queue, or the worker not connected yet (or gone): try again shortly
                 if not flush:
-                    retry.append(item)
-            except zmq.ZMQError:  # the worker has not connected yet (or is gone): try again shortly
-                if not flush:
-                    retry.append((now + 0.005, *item[1:]))
+                    blocked.add((name, direction))
+                    retry.append((now + 0.005, order, name, direction, frame))
         for item in retry:
             heapq.heappush(self.due, item)
 
@@ -293,12 +295,7 @@ class Proxy:
         for sock in self.far.values():
             sock.close(linger=None if manager_alive else 0)
         self.ctx.term()
-        for name in SOCKETS:
-            try:
-                os.unlink(os.path.join(self.dir, name))
-            except OSError:
-                pass
-        os.rmdir(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -325,7 +322,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ)
-    missing = [v for v in ("PROMP_WORKER_ID", *ENDPOINT_VARIABLES.values()) if v not in env]
+    missing = [v for v in ("PROMP_WORKER_ID", *ENDPOINTS.values()) if v not in env]
     if missing:
         sys.exit(f"harness.proxy: not started by a manager (no {', '.join(missing)})")
     faults = Faults(args.rules, random.Random(args.seed))

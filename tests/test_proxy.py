@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shlex
 import signal
@@ -194,7 +195,21 @@ def test_a_proxy_killed_with_its_worker_has_left_its_record(monkeypatch, tmp_pat
         m.evalPythonFunction(w, "def f():\n    return 1\n", "f", None, True)
         pump_until(m, lambda: not m.isBusy(), 30)
         pump_until(m, lambda: any(json.loads(p.read_text())["faults"][0]["hits"] for p in log.glob("proxy-*.json")), 5)
+        os.killpg(m.workerPid(w), signal.SIGKILL)  # the proxy and its worker: no chance to write at the end
+        pump_until(m, lambda: m.workerExitCode(w) is not None, 10)
     finally:
-        m.close()  # SIGKILLs the worker's process group, the proxy with it: no chance to write at the end
+        m.close()
     (record,) = [json.loads(p.read_text()) for p in log.glob("proxy-*.json")]
     assert record["exit"] is None and record["faults"][0]["hits"] >= 1
+
+
+def test_a_proxy_ends_with_its_worker_when_the_manager_closes(monkeypatch):
+    behind_proxy(monkeypatch)
+    m = ProManager()
+    w = m.startWorker()
+    try:
+        m.evalPythonCode(w, "pass")
+        pump_until(m, lambda: not m.isBusy(), 30)
+    finally:
+        m.close()  # the worker sees its alive pipe close and exits with 120; so must its proxy
+    assert m.workerExitCode(w) == 120
