@@ -9,9 +9,11 @@ that a process that ended is gone and not a zombie.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
+from collections.abc import Iterator
 
 import psutil
 
@@ -76,15 +78,11 @@ class Adopting:
             reap(self.keep)
 
 
-def subreaper() -> _Subreaper:
-    return _Subreaper()
-
-
-class _Subreaper:
+@contextlib.contextmanager
+def subreaper() -> Iterator[None]:
     """This process is a child subreaper inside the block (orphans adopted then stay our children)."""
-
-    def __enter__(self) -> None:
-        _set_subreaper(True)
-
-    def __exit__(self, *exc: object) -> None:
+    _set_subreaper(True)
+    try:
+        yield
+    finally:
         _set_subreaper(False)

@@ -68,7 +68,7 @@ class FakeManager:
         self.transport = transport
         self.ctx = zmq.Context()
         self.endpoints: dict[str, str] = {}
-        self.sockets = {name: self._bind(name) for name in ("task", "echo", "beat", "ctrl")}
+        self.sockets = {name: self._bind(name) for name in ENDPOINTS}
         self.alive_r, self.alive_w = os.pipe()
         secret_r, secret_w = os.pipe()  # the secret travels through a pipe, never the environment
         os.write(secret_w, self.secret.hex().encode())
@@ -78,10 +78,7 @@ class FakeManager:
             {
                 "PROMP_WORKER_ID": str(worker_id),
                 "PROMP_SECRET_FD": str(secret_r),
-                "PROMP_TASK_ENDPOINT": self.endpoint("task"),
-                "PROMP_BEAT_ENDPOINT": self.endpoint("beat"),
-                "PROMP_ECHO_ENDPOINT": self.endpoint("echo"),
-                "PROMP_CTRL_ENDPOINT": self.endpoint("ctrl"),
+                **{variable: self.endpoint(name) for name, variable in ENDPOINTS.items()},
                 "PROMP_ALIVE_FD": str(self.alive_r),
                 "PROMP_LEVEL": str(level),
                 "PROMP_HEARTBEAT": heartbeat,
