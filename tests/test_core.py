@@ -7,7 +7,7 @@ import pytest
 from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
 from promp._constants import EXIT_ABORTED
 from promp._liveness import PING, SILENT, HeartbeatClock
-from promp._manager_core import Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
+from promp._manager_core import Ignored, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from promp._worker_core import Exit, Interrupt, WorkerSession
 
 
@@ -120,6 +120,16 @@ def test_busy_until_every_task_is_done_and_results_in_order():
     assert not s.is_busy()
     assert s.take_result(b) is None
     assert [s.take_result(a), s.take_result(a), s.take_result(a)] == ["one", "two", None]
+
+
+def test_a_done_for_a_task_not_given_or_already_finished_changes_nothing_and_says_so():
+    s, (a, _) = ready_session(2)
+    (t1,) = task_ids(submit(s, a))
+    assert s.on_done(a, t1[1], "one", None, 0.1) == []
+    for stray in (t1[1], t1[1] + 1000):  # a replay, and a task never given
+        (ignored,) = s.on_done(a, stray, "stray", None, 0.2)
+        assert isinstance(ignored, Ignored) and ignored.worker == a and str(stray) in ignored.reason
+    assert [s.take_result(a), s.take_result(a)] == ["one", None] and not s.is_busy()
 
 
 def test_take_any_returns_results_in_arrival_order_across_workers():

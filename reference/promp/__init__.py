@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _state
+from . import _env, _state
 from ._constants import HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._message import ProMPMessage
@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
 
 
 protocolCore = "promp.core"  # the module offering this implementation's sans-I/O core to the simulator (extension)
-workerPrefixVariable = "PROMP_WORKER_PREFIX"  # the launch hook this manager honours (extension; spec chapter 13)
+workerPrefixVariable = _env.WORKER_PREFIX  # the launch hook this manager honours (extension; spec chapter 13)
 heartbeatTimeout = HEARTBEAT_TIMEOUT  # seconds: the liveness bound a default ProManager keeps (spec chapter 10)
 
 

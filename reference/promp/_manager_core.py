@@ -130,7 +130,15 @@ class WorkerGone:
     reason: str
 
 
-Action = Send | Ping | Control | Kill | ReadThrough | WorkerGone
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message from a worker that changes nothing (a replay, a confused worker): the shell says so."""
+
+    worker: int
+    reason: str
+
+
+Action = Send | Ping | Control | Kill | ReadThrough | WorkerGone | Ignored
 
 
 # ------------------------------------------------------------------ state
@@ -450,7 +458,7 @@ class ManagerSession:
             return []
         task = rec.assigned.pop(task_id, None)
         if task is None:
-            return []
+            return [Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished")]
         self.unfinished -= 1
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None

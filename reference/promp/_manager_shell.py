@@ -47,7 +47,7 @@ import zmq
 from . import _env, _state
 from . import _protocol as wire
 from ._errors import ProMPError
-from ._manager_core import Action, Control, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
+from ._manager_core import Action, Control, Ignored, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
 from ._output import STDERR, STDOUT
 from ._protocol import ProtocolError, Rejects, Signer, decode, encode, encode_batch
 from ._transport import echo_forever, new_context, readable, send_routed
@@ -321,6 +321,8 @@ class Shell:
                     log.warning("worker %d %s; %d unfinished task(s) failed", action.worker, action.reason, action.failed_tasks)
             elif isinstance(action, Kill):
                 self._kill(action)
+            elif isinstance(action, Ignored):
+                self.reject(action.reason)
         if sends:
             self.send_all(sends)
         if controls:

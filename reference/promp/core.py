@@ -27,7 +27,8 @@ header, payload)`` on the task channel, ``Ping(worker, n)`` on the heartbeat
 channel, ``Control(worker, header)`` on the control channel, ``Kill(worker,
 reason)``, ``ReadThrough()`` (wake the thread that reads the task channel:
 a decision waits for it to read through and ``settle``), ``WorkerGone(worker,
-code, expected, failed_tasks, reason)``.
+code, expected, failed_tasks, reason)``, ``Ignored(worker, reason)`` (a
+message that changes nothing, such as a replayed ``done``: to be logged).
 
 Worker side, ``WorkerSession(interval, timeout, now)``: ``begin(task) ->
 bool`` (False: this id already ran here) and ``end(task) -> was_aborted``
@@ -39,7 +40,7 @@ around each task, ``was_aborted()``, ``should_interrupt()``, ``on_echo(now)``,
 from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE, ProWorker_All, ProWorker_Any
 from ._errors import ProMPRemoteError, ProWorkerExited
 from ._liveness import PING, SILENT, HeartbeatClock
-from ._manager_core import Control, Kill, LifecycleError, ManagerSession, Ping, ReadThrough, Send, WorkerGone, WorkerState
+from ._manager_core import Control, Ignored, Kill, LifecycleError, ManagerSession, Ping, ReadThrough, Send, WorkerGone, WorkerState
 from ._worker_core import Exit, Interrupt, WorkerSession
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Control",
     "Exit",
     "HeartbeatClock",
+    "Ignored",
     "Interrupt",
     "Kill",
     "LifecycleError",

@@ -8,9 +8,6 @@ from tests.variants._base import __all__  # noqa: F401
 class _AnyTaskWillDo(dict):
     """A worker's assigned tasks, where any task id finds the oldest one."""
 
-    def __contains__(self, task_id):
-        return bool(self)
-
     def pop(self, task_id, *default):
         if not dict.__contains__(self, task_id) and self:
             task_id = next(iter(self))
