@@ -147,6 +147,9 @@ def summarise_figures(examples: list[dict]) -> list[dict]:
     ]
 
 
+FIGURE_COLUMNS = ("clause", "figure", "bound", "median", "worst", "runs")
+
+
 def figure_rows(report: dict) -> list[tuple[str, str, str, str, str, str]]:
     """(clause, figure, bound, median, worst, runs) for every measured figure, as text."""
     return [
@@ -168,7 +171,7 @@ def print_report(report: dict, console: Console) -> None:
     rows = figure_rows(report)
     if rows:
         figures = Table(title="Measured figures, beside the bounds the clauses set")
-        for column in ("clause", "figure", "bound", "median", "worst", "runs"):
+        for column in FIGURE_COLUMNS:
             figures.add_column(column)
         for row in rows:
             figures.add_row(*row)
@@ -206,7 +209,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {c['chapter']} | {c['id']}{' (optional)' if c['optional'] else ''} | {c['verdict']} | {len(c['examples'])} |")
     rows = figure_rows(report)
     if rows:
-        lines += ["", "## Measured figures", "", "| clause | figure | bound | median | worst | runs |", "|" + " --- |" * 6]
+        lines += ["", "## Measured figures", "", "| " + " | ".join(FIGURE_COLUMNS) + " |", "|" + " --- |" * len(FIGURE_COLUMNS)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
     failures = [(c, e) for c in report["clauses"] for e in c["examples"] if c["verdict"] == "fail" and e["verdict"] == "fail"]
     if failures:
