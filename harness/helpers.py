@@ -23,10 +23,13 @@ __all__ = ["alive", "child_pids", "figure", "gone", "kill", "readline", "script_
 FIGURES_VARIABLE = "PROMP_SPEC_FIGURES"  # the file the runner collects measured figures from
 
 
-def child_pids() -> list[int]:
-    """Pids of every live process this one started, directly or not (its workers among them)."""
+def child_pids(pid: int | None = None) -> list[int]:
+    """Pids of every live process ``pid`` (this one if None) started, directly or not.
+
+    For this process: its workers, and any helper process its managers keep (a zygote, a launcher).
+    """
     try:
-        return [p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+        return [p.pid for p in psutil.Process(pid).children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
     except psutil.Error:
         return []
 

@@ -46,6 +46,7 @@ def tree(tmp_path, monkeypatch):
     """A manager with two workers, each running a manager with one worker: levels 0, 1 and 2."""
     monkeypatch.setattr(faults, "PAUSED_FILE", tmp_path / "paused.json")
     monkeypatch.chdir(tmp_path)  # spawn_script writes its script under the current directory
+    monkeypatch.setenv("PROMP_COLD_START", "1")  # no zygote beside the workers (for a while): levels of workers only
     manager = spawn_script(TREE)
     try:
         assert readline(manager, 30) == "up\n"

@@ -26,6 +26,8 @@ HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 # command it starts, as valgrind or strace are used.  The harness's fault proxy and scripted worker
 # come in through it.
 WORKER_PREFIX = "PROMP_WORKER_PREFIX"  # exported as promp.workerPrefixVariable
+# Read by a manager: "1" starts every worker as a fresh interpreter instead of a fork of its zygote.
+COLD_START = "PROMP_COLD_START"
 
 ALL = (WORKER_ID, SECRET_FD, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
 

@@ -41,8 +41,16 @@ class ProManager:
     """Starts workers, hands them tasks and collects what they send back."""
 
     def __init__(
-        self, *, transport: str = "ipc", heartbeat_interval: float = HEARTBEAT_INTERVAL, heartbeat_timeout: float = HEARTBEAT_TIMEOUT
+        self,
+        *,
+        transport: str = "ipc",
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+        warm_start: bool = True,
     ) -> None:
+        """``warm_start``: fork workers from a zygote that did the imports once (a few ms each) rather than start
+        a fresh interpreter for each (cold, 60-100 ms); the launch hook and ``PROMP_COLD_START=1`` make every start cold.
+        """
         if transport not in ("ipc", "tcp"):
             raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
         if not 0 < heartbeat_interval < heartbeat_timeout:
@@ -50,7 +58,7 @@ class ProManager:
         self._owner = threading.get_ident()
         self._options = 0
         self._writer = OutputWriter()
-        self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport)
+        self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport, warm_start)
         self._finalizer = weakref.finalize(self, self._shell.close)
         self._closed = False
         self._recv_timeout = -1

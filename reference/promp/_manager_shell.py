@@ -51,10 +51,12 @@ from ._manager_core import Action, Control, Ignored, Kill, ManagerSession, Ping,
 from ._output import STDERR, STDOUT
 from ._protocol import ProtocolError, Rejects, Signer, decode, encode, encode_batch
 from ._transport import echo_forever, new_context, readable, send_routed
+from ._zygote import AdoptedProcess, Zygote, ZygoteError
 
 log = logging.getLogger("promp")
 
 WAKE_IDENTITY = b"wake"
+ZYGOTE = -1  # what the keeper watches: the zygote's pidfd (0 is a worker's, 1 and 2 its output pipes)
 TASK_QUEUE = 1000  # frames read ahead from one peer of the task socket
 SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, before ZeroMQ drops
 SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
@@ -120,14 +122,14 @@ def workerCommand() -> list[str]:
     return [sys.executable, "-c", _WORKER_BOOT]
 
 
-def launch_command() -> list[str]:
-    """``workerCommand()``, behind the argv prefix ``PROMP_WORKER_PREFIX`` names, if any (read at each start)."""
+def launch_prefix() -> list[str]:
+    """The argv prefix ``PROMP_WORKER_PREFIX`` names, if any (read at each start)."""
     words = os.environ.get(_env.WORKER_PREFIX, "")
     try:
-        prefix = shlex.split(words)
+        return shlex.split(words)
     except ValueError as exc:
         raise ProMPError(f"{_env.WORKER_PREFIX} is not a valid list of shell words ({exc}): {words!r}") from None
-    return prefix + workerCommand()
+
 
 
 # Each worker leads a process group of its own, so that what its tasks start can be ended with it
@@ -174,7 +176,7 @@ def kill_tree(pid: int) -> None:
 
 
 class Shell:
-    def __init__(self, session: ManagerSession, transport: str = "ipc") -> None:
+    def __init__(self, session: ManagerSession, transport: str = "ipc", warm_start: bool = True) -> None:
         self.session = session
         self.lock = threading.Lock()
         self.secret = secrets.token_bytes(32)
@@ -185,7 +187,9 @@ class Shell:
         self.signers: dict[int, Signer] = {}
         self.closed = False
         self.forked = False  # set in a child made by os.fork(): the manager is not usable there
-        self.procs: dict[int, subprocess.Popen] = {}
+        self.procs: dict[int, subprocess.Popen | AdoptedProcess] = {}
+        self.warm_start = warm_start and os.environ.get(_env.COLD_START) != "1"
+        self._zygote: Zygote | None = None
         self.pipes: dict[int, tuple[int, int]] = {}  # worker -> (stdout fd, stderr fd)
         self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
         self.output: list[tuple[int, int, bytes]] = []  # (worker, stream, data), read under lock
@@ -245,16 +249,14 @@ class Shell:
         return sock
 
     # ------------------------------------------------------------ workers
-    def spawn(self, wid: int) -> subprocess.Popen:
+    def spawn(self, wid: int) -> subprocess.Popen | AdoptedProcess:
         session = self.session
         with self.lock:
             starting = sum(1 for rec in session.workers.values() if rec.running and rec.pid is None and rec.id != wid)
         check_fd_budget(starting)
-        identity = secrets.token_hex(12).encode()
         env = dict(os.environ)
         env.update(
             {
-                _env.WORKER_ID: identity.decode(),
                 _env.TASK_ENDPOINT: self.endpoints["task"],
                 _env.BEAT_ENDPOINT: self.endpoints["beat"],
                 _env.ECHO_ENDPOINT: self.endpoints["echo"],
@@ -264,25 +266,13 @@ class Shell:
                 _env.HEARTBEAT: f"{session.heartbeat_interval},{session.heartbeat_timeout}",
             }
         )
-        command = launch_command()
+        prefix = launch_prefix()
         secret_fd = _env.secret_pipe(self.secret)
         env[_env.SECRET_FD] = str(secret_fd)
-        with self.lock:
-            self.identities[wid] = identity
-            self.worker_of[identity] = wid
-            self.signers[wid] = Signer(self.secret, identity)
         try:
-            proc = subprocess.Popen(
-                command,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(self._alive_r, secret_fd),
-                **_OWN_GROUP,
-            )
-        except OSError as exc:
-            raise ProMPError(f"cannot start a worker: {shlex.join(command[:1])} failed ({exc.strerror})") from exc
+            proc = None if prefix or not self.warm_start else self._fork(self._identify(wid, env), secret_fd)
+            if proc is None:  # a fresh identity: a warm start that failed late must not pass for this worker
+                proc = self._start_cold(prefix + workerCommand(), self._identify(wid, env), secret_fd)
         finally:
             os.close(secret_fd)
         out, err = proc.stdout.fileno(), proc.stderr.fileno()
@@ -298,6 +288,71 @@ class Shell:
             self._new_fds += [(wid, out, STDOUT), (wid, err, STDERR), (wid, os.pidfd_open(proc.pid), 0)]
         self.nudge()
         return proc
+
+    def _identify(self, wid: int, env: dict[str, str]) -> dict[str, str]:
+        """Give the worker a new identity, in ``env`` and in the manager's tables."""
+        identity = secrets.token_hex(12).encode()
+        env[_env.WORKER_ID] = identity.decode()
+        with self.lock:
+            old = self.identities.get(wid)
+            if old is not None:
+                del self.worker_of[old]
+            self.identities[wid] = identity
+            self.worker_of[identity] = wid
+            self.signers[wid] = Signer(self.secret, identity)
+        return env
+
+    def _start_cold(self, command: list[str], env: dict[str, str], secret_fd: int) -> subprocess.Popen:
+        try:
+            return subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(self._alive_r, secret_fd),
+                **_OWN_GROUP,
+            )
+        except OSError as exc:
+            raise ProMPError(f"cannot start a worker: {shlex.join(command[:1])} failed ({exc.strerror})") from exc
+
+    def _fork(self, env: dict[str, str], secret_fd: int) -> AdoptedProcess | None:
+        """A worker forked by the zygote (started now if need be), or None: then it starts cold."""
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            for _attempt in range(2):
+                if not self.warm_start:
+                    break
+                zygote = self._zygote
+                if zygote is not None and zygote.killed:
+                    log.warning("the zygote was killed; workers of this manager start cold from now on")
+                    self.warm_start = False
+                    break
+                if zygote is None or not zygote.usable:  # not started yet, ended idle, or under another PYTHON* set-up
+                    zygote = self._new_zygote()
+                try:
+                    return AdoptedProcess(zygote.spawn(env, (out_w, err_w, secret_fd), self.session.start_timeout), out_r, err_r)
+                except ZygoteError as exc:
+                    if not zygote.ended_idle:  # it was killed, froze or is broken: no second try
+                        log.warning("%s; workers of this manager start cold from now on", exc)
+                        self.warm_start = False
+                        zygote.close()
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        os.close(out_r)
+        os.close(err_r)
+        return None
+
+    def _new_zygote(self) -> Zygote:
+        if self._zygote is not None:
+            self._zygote.close()
+        self._zygote = Zygote(self._alive_r, self.session.heartbeat_timeout)
+        with self.lock:  # the keeper reaps it when it ends
+            self._new_fds.append((-1, os.pidfd_open(self._zygote.pid), ZYGOTE))
+        self.nudge()
+        return self._zygote
 
     @property
     def dropped(self) -> int:
@@ -475,6 +530,12 @@ class Shell:
 
     def _on_fd(self, wid: int, what: int, fd: int, now: float) -> tuple[bool, bool]:
         """Handle a readable pipe or pidfd: (output arrived, keep watching)."""
+        if what == ZYGOTE:  # a zygote ended (idle, or killed): reap it
+            os.close(fd)
+            zygote = self._zygote
+            if zygote is not None:
+                zygote.reap()
+            return False, False
         if what == 0:  # pidfd: the process ended
             os.close(fd)
             proc = self.procs[wid]
@@ -525,6 +586,8 @@ class Shell:
             return
         os.close(self._alive_w)
         os.close(self._alive_r)
+        if self._zygote is not None:
+            self._zygote.close()
         deadline = time.monotonic() + self.session.stop_grace
         for proc in list(self.procs.values()):
             try:

@@ -56,6 +56,7 @@ from ._tasks import OPERATIONS
 from ._transport import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_frame
 from ._worker_api import ProMPAborted, ProWorker
 from ._worker_core import Exit, Interrupt, WorkerSession
+from ._zygote import set_process_name
 
 
 def _end_descendants() -> None:
@@ -389,6 +390,7 @@ def main() -> None:
     if missing:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
+    set_process_name(b"promp-worker")
     for stream in (sys.stdout, sys.stderr):
         # one write per line, even under -u; UTF-8 whatever the locale, as the manager reads the pipes
         stream.reconfigure(encoding="utf-8", errors="backslashreplace", line_buffering=True, write_through=False)

@@ -17,6 +17,7 @@ BROKEN = {
     "atomic_is_redirect": "OUT-3",
     "stderr_to_stdout": "OUT-2",
     "options_accumulate": "OUT-7",
+    "warm_is_cold": "EXT-9",
     "reorders_messages": "MSG-3",
     "no_forwarding_past_one_level": "LVL-2",
     "drops_progress": "WAIT-1",

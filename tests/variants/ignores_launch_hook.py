@@ -4,4 +4,4 @@ from promp import _manager_shell
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
-_manager_shell.launch_command = _manager_shell.workerCommand
+_manager_shell.launch_prefix = lambda: []

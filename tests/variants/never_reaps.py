@@ -19,4 +19,5 @@ class _Unreaped(subprocess.Popen):
     wait = _status_without_reaping
 
 
-_manager_shell.subprocess = type("subprocess", (), {**vars(subprocess), "Popen": _Unreaped})
+_manager_shell.subprocess = type("subprocess", (), {**vars(subprocess), "Popen": _Unreaped})  # cold workers
+_manager_shell.AdoptedProcess.wait = _status_without_reaping  # warm ones

@@ -1,0 +1,120 @@
+"""Warm worker start: workers forked by the manager's zygote behave as cold ones, and cold stays available."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from harness.helpers import gone
+from promp import ProManager, ProWorker_All
+from tests.conftest import pump_until, wait_until
+
+FACTS = "import os, sys\ndef f():\n    return [os.getpid(), os.getppid(), os.getcwd(), sys.path, os.getpgid(0)]\n"
+
+
+def zygotes() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children() if p.name() == "promp-zygote"]
+
+
+def facts(m: ProManager, w: int) -> list:
+    m.evalPythonFunction(w, FACTS, "f", None, True)
+    pump_until(m, lambda: not m.isBusy())
+    return m.takeResult(w)
+
+
+def test_warm_workers_are_children_of_the_manager_in_their_own_process_group(make_manager):
+    m = make_manager()
+    ws = [m.startWorker() for _ in range(3)]
+    assert len(zygotes()) == 1
+    for w in ws:
+        pid, ppid, _, _, pgid = facts(m, w)
+        assert (pid, ppid, pgid) == (m.workerPid(w), os.getpid(), pid)
+
+
+def test_a_warm_worker_reports_its_exit_code(make_manager):
+    m = make_manager()
+    w = m.startWorker()
+    m.evalPythonCode(w, "import sys; sys.exit(3)")
+    pump_until(m, lambda: m.workerState(w) == "exited")
+    assert m.workerExitCode(w) == 3
+
+
+def test_a_warm_worker_starts_in_the_managers_current_directory(make_manager, tmp_path, monkeypatch):
+    m = make_manager()
+    m.startWorker()  # the zygote starts here, in the test's directory
+    monkeypatch.chdir(tmp_path)
+    w = m.startWorker()
+    assert facts(m, w)[2] == str(tmp_path)
+
+
+def test_a_new_pythonpath_gets_a_new_zygote(make_manager, tmp_path, monkeypatch):
+    m = make_manager()
+    m.startWorker()
+    (first,) = zygotes()
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    w = m.startWorker()
+    assert str(tmp_path) in facts(m, w)[3]
+    wait_until(lambda: gone(first.pid))
+
+
+def test_a_killed_zygote_means_cold_starts_that_work(make_manager, caplog):
+    m = make_manager()
+    m.startWorker()
+    (zygote,) = zygotes()
+    zygote.kill()
+    wait_until(lambda: gone(zygote.pid))  # the keeper reaps it
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        w = m.startWorker()
+    assert facts(m, w)[1] == os.getpid()
+    assert not zygotes()
+    assert "start cold" in caplog.text
+
+
+def test_the_zygote_ends_after_a_heartbeat_timeout_unused_and_comes_back(make_manager):
+    m = make_manager(heartbeat_interval=0.1, heartbeat_timeout=1.0)
+    m.startWorker()
+    (zygote,) = zygotes()
+    wait_until(lambda: gone(zygote.pid), 5)
+    w = m.startWorker()
+    assert facts(m, w)[1] == os.getpid()
+    assert len(zygotes()) == 1
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_cold_start_on_request(make_manager, monkeypatch, how):
+    if how == "environment":
+        monkeypatch.setenv("PROMP_COLD_START", "1")
+        m = make_manager()
+    else:
+        m = make_manager(warm_start=False)
+    w = m.startWorker()
+    assert facts(m, w)[1] == os.getpid()
+    assert not zygotes()
+
+
+def test_manager_closed_ends_zygote_and_workers():
+    m = ProManager()
+    m.startWorker()
+    m.evalPythonCode(ProWorker_All, "import time; time.sleep(60)")
+    family = [p.pid for p in psutil.Process().children(recursive=True)]
+    assert len(family) == 2
+    m.close()
+    wait_until(lambda: all(gone(p) for p in family), 5)
+
+
+def test_a_frozen_zygote_costs_startworker_seconds_at_most_and_the_worker_starts_cold(make_manager):
+    m = make_manager()
+    m.startWorker()
+    (zygote,) = zygotes()
+    zygote.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    w = m.startWorker()
+    assert time.monotonic() - started < 10
+    wait_until(lambda: gone(zygote.pid))  # given up on, and ended
+    assert facts(m, w)[1] == os.getpid()
+    assert not zygotes()
