@@ -43,7 +43,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import traceback
 
 import msgpack
