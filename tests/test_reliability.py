@@ -119,6 +119,30 @@ def test_a_manager_used_in_a_forked_child_raises_instead_of_hanging(manager: Pro
     assert said.startswith("ProMPError") and "fork" in said
 
 
+def test_a_fork_after_close_leaves_the_descriptors_the_manager_used_to_others():
+    """A closed manager's descriptor numbers are reused; a forked child (a multiprocessing pool's) must keep them."""
+    m = ProManager()
+    m.startWorker()
+    m.close()
+    pipes = [os.pipe() for _ in range(8)]  # take the numbers the manager gave back
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for r, w in pipes:
+                os.fstat(r)
+                os.fstat(w)
+            os._exit(0)
+        except OSError:
+            os._exit(1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    for fds in pipes:
+        for fd in fds:
+            os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child found one of them closed"
+
+
 @pytest.mark.timeout(300)
 def test_many_workers_starting_at_once_all_come_up(make_manager):
     m = make_manager(heartbeat_interval=0.2, heartbeat_timeout=1.0)  # a short timeout: start-up under load must not count

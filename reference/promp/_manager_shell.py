@@ -108,6 +108,8 @@ def _close_alive_pipes_in_child() -> None:
     nor use the parent's managers (their threads and sockets did not come along)."""
     for shell in list(_SHELLS):
         shell.forked = True
+        if shell._alive_w < 0:  # given back at close: the number may be someone else's now
+            continue
         try:
             os.close(shell._alive_w)
         except OSError:
@@ -582,9 +584,11 @@ class Shell:
         if self.closed:
             return
         self.closed = True
+        _SHELLS.discard(self)
         if os.getpid() != self._creator:  # a forked copy of this process: the workers are not ours to end
             return
         os.close(self._alive_w)
+        self._alive_w = -1
         os.close(self._alive_r)
         if self._zygote is not None:
             self._zygote.close()
