@@ -12,15 +12,17 @@ import concurrent.futures as cf
 import hashlib
 import hmac
 import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import msgpack
 import zmq
 
-from promp import ProManager, ProWorker_Any
+from promp import ProManager, ProWorker_All, ProWorker_Any
 
 CODE = "def inc(x):\n    return x + 1\n"
 BIG_CODE = (
@@ -37,6 +39,14 @@ def inc(x: int) -> int:
     return x + 1
 
 
+def sleeper(path: str) -> None:
+    """Say which process runs it (in ``path``), then sleep: a busy worker to kill."""
+    with open(path + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(path + ".tmp", path)
+    time.sleep(60)
+
+
 # ------------------------------------------------------------------ promp
 class PrompPeer:
     name = "promp"
@@ -45,7 +55,7 @@ class PrompPeer:
         self.m = ProManager(**options)
         self.ids = [self.m.startWorker() for _ in range(workers)]
         self.seed_loop = seed_loop
-        self.m.evalPythonCode(-2, "pass")  # ProWorker_All: every worker up
+        self.m.evalPythonCode(ProWorker_All, "pass")  # every worker up
         self.settle()
 
     def settle(self) -> None:
@@ -118,11 +128,15 @@ class RawPeer:
         self.sock.send_multipart([self.idents[0], msgpack.packb(x)])
         return msgpack.unpackb(self.sock.recv_multipart()[1])
 
-    def run_many(self, n: int) -> None:
-        for i in range(n):
-            self.sock.send_multipart([self.idents[i % len(self.idents)], msgpack.packb(i)])
-        for _ in range(n):
+    def run_many(self, n: int, window: int = 200) -> None:
+        """At most ``window`` tasks out per worker: a ROUTER drops what is past a peer's high-water mark."""
+        sent = received = 0
+        while received < n:
+            while sent < n and sent - received < window * len(self.idents):
+                self.sock.send_multipart([self.idents[sent % len(self.idents)], msgpack.packb(sent)])
+                sent += 1
             self.sock.recv_multipart()
+            received += 1
 
     def big(self, size: int, signed: bool) -> None:
         self.sock.send_multipart([self.idents[0], msgpack.packb([size, signed])])
@@ -144,12 +158,13 @@ class RawPeer:
 class FuturesPeer:
     """Any executor with ``submit`` returning futures."""
 
-    def __init__(self, name: str, executor, submit=None) -> None:
+    def __init__(self, name: str, executor, submit=None, warm: bool = True) -> None:
         self.name = name
         self.ex = executor
         self.submit = submit or executor.submit
-        for f in [self.submit(inc, i) for i in range(4 * 16)]:  # every worker up
-            f.result()
+        if warm:  # every worker up
+            for f in [self.submit(inc, i) for i in range(64)]:
+                f.result(timeout=60)
 
     def call(self, x: int) -> int:
         return self.submit(inc, x).result()
@@ -165,9 +180,10 @@ class FuturesPeer:
 class PoolPeer:
     name = "multiprocessing.Pool"
 
-    def __init__(self, workers: int, method: str = "fork") -> None:
+    def __init__(self, workers: int, method: str = "fork", warm: bool = True) -> None:
         self.pool = multiprocessing.get_context(method).Pool(workers)
-        self.pool.map(inc, range(4 * workers), chunksize=1)
+        if warm:
+            self.pool.map(inc, range(4 * workers), chunksize=1)
 
     def call(self, x: int) -> int:
         return self.pool.apply(inc, (x,))
@@ -181,22 +197,22 @@ class PoolPeer:
         self.pool.join()
 
 
-def ppe(workers: int) -> FuturesPeer:
-    return FuturesPeer("ProcessPoolExecutor", cf.ProcessPoolExecutor(workers))
+def ppe(workers: int, warm: bool = True) -> FuturesPeer:
+    return FuturesPeer("ProcessPoolExecutor", cf.ProcessPoolExecutor(workers), warm=warm)
 
 
-def loky_peer(workers: int) -> FuturesPeer:
+def loky_peer(workers: int, warm: bool = True) -> FuturesPeer:
     import loky
 
-    return FuturesPeer("loky", loky.ProcessPoolExecutor(workers))
+    return FuturesPeer("loky", loky.ProcessPoolExecutor(workers), warm=warm)
 
 
-def pebble_peer(workers: int) -> FuturesPeer:
+def pebble_peer(workers: int, warm: bool = True) -> FuturesPeer:
     import pebble
 
     pool = pebble.ProcessPool(max_workers=workers)
-    peer = FuturesPeer("pebble", pool, submit=lambda fn, *args: pool.schedule(fn, args))
-    peer.close = lambda: (pool.close(), pool.join())
+    peer = FuturesPeer("pebble", pool, submit=lambda fn, *args: pool.schedule(fn, args), warm=warm)
+    peer.close = lambda: (pool.stop(), pool.join())
     return peer
 
 
