@@ -137,10 +137,26 @@ class Signer:
         mac.update(data)
         return mac.digest()
 
+    def sign_parts(self, parts: tuple) -> bytes:
+        mac = self._keyed.copy()
+        for part in parts:
+            mac.update(part)
+        return mac.digest()
 
-def encode(signer: Signer, header: dict, payload: bytes = b"") -> bytes:
-    """The frame for one message (without the ROUTER identity frame); ``v`` is added here."""
+
+LARGE = 64 * 1024  # bytes: from here a payload is signed in place and copied once, into the frame
+
+
+def encode(signer: Signer, header: dict, payload: bytes | list = b"") -> bytes:
+    """The frame for one message (without the ROUTER identity frame); ``v`` is added here.
+
+    ``payload`` may be a list of parts (a large value's, see ``_values.pack_parts``): they are
+    signed where they lie and copied once, into the frame.
+    """
     head = _pack_header(header if "v" in header else {"v": PROTOCOL_VERSION, **header})
+    if payload.__class__ is list or len(payload) >= LARGE:
+        parts = (_LENGTH.pack(len(head)), head, *(payload if payload.__class__ is list else (payload,)))
+        return b"".join((signer.sign_parts(parts), *parts))
     body = b"".join((_LENGTH.pack(len(head)), head, payload))
     return signer.sign(body) + body
 
@@ -165,7 +181,8 @@ def decode(signer: Signer, frame: bytes) -> Message:
 
 def encode_batch(signer: Signer, items: list[tuple[dict, bytes]]) -> bytes:
     """One frame carrying several messages; inner headers need no ``v``."""
-    return encode(signer, {"k": "batch", "n": len(items)}, msgpack.packb([[h, p] for h, p in items]))
+    pairs = [[h, b"".join(p) if p.__class__ is list else p] for h, p in items]
+    return encode(signer, {"k": "batch", "n": len(items)}, msgpack.packb(pairs))
 
 
 def unbatch(msg: Message) -> list[Message]:

@@ -36,12 +36,20 @@ def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes) -> None:
     _send(sock, frame, 0, len(frame) < _ZERO_COPY_FROM)
 
 
-def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes]:
-    """All frames of the next message; ``routed``: a ROUTER's, which always has the sender's identity and one more frame."""
-    frames = [_recv(sock, flags), _recv(sock, flags)] if routed else [_recv(sock, flags)]
+def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes | memoryview]:
+    """All frames of the next message; ``routed``: a ROUTER's, which always has the sender's identity and one more frame.
+
+    A large frame comes as a memoryview of ZeroMQ's own buffer, not copied (a small one as bytes:
+    cheaper to copy than to track).
+    """
+    frames = [_recv(sock, flags), _frame(_recv(sock, flags, False))] if routed else [_frame(_recv(sock, flags, False))]
     while _get(sock, RCVMORE):
-        frames.append(_recv(sock, flags))
+        frames.append(_frame(_recv(sock, flags, False)))
     return frames
+
+
+def _frame(frame: zmq.Frame) -> bytes | memoryview:
+    return frame.bytes if len(frame) < _ZERO_COPY_FROM else frame.buffer
 
 
 def echo_forever(sock: zmq.Socket) -> None:

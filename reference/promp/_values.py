@@ -15,6 +15,8 @@ import msgpack
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
+_LARGE = 64 * 1024
+_BIN32, _STR32 = b"\xc6", b"\xdb"  # msgpack's heads for bin and str with a 4-byte length
 
 
 def _reject(value: Any) -> Any:
@@ -40,6 +42,22 @@ def pack(value: Any) -> bytes:
         raise TypeError(f"cannot send int {_find_big_int(value)!r}: it does not fit in 64 bits") from None
     except ValueError as exc:  # e.g. recursion too deep
         raise TypeError(f"cannot send value: {exc}") from None
+
+
+def pack_parts(value: Any) -> bytes | list:
+    """``pack(value)``, except that a large bytes or str value comes back as [msgpack head, the value's bytes]:
+    the frame it goes into is its only copy (msgpack would make two more, each as large)."""
+    cls = value.__class__
+    if cls is bytes or cls is bytearray:
+        if len(value) >= _LARGE:
+            return [_BIN32 + len(value).to_bytes(4, "big"), value]
+    elif cls is str and len(value) >= _LARGE:
+        try:
+            data = value.encode()
+        except UnicodeEncodeError:  # pack() says why it cannot cross
+            return pack(value)
+        return [_STR32 + len(data).to_bytes(4, "big"), data]
+    return pack(value)
 
 
 def unpack(data: bytes) -> Any:

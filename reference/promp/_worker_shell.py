@@ -372,7 +372,7 @@ class TaskLoop:
             self.post(done)
         elif ok:
             try:
-                self.post(done, _values.pack(value))
+                self.post(done, _values.pack_parts(value))
             except TypeError as exc:
                 done["ok"] = False
                 self.post(done, _values.pack(["TypeError", f"the result could not be sent: {exc}", ""]))
