@@ -312,6 +312,16 @@ def test_one_heartbeat_clock_serves_both_sides():
     assert clock.next_deadline() == 4.0
 
 
+def test_a_peer_heard_unasked_is_not_pinged_while_its_pings_keep_coming():
+    clock = HeartbeatClock(interval=1.0, timeout=3.0, now=0.0)
+    assert clock.tick(0.0) == PING
+    clock.heard(0.9)  # its ping: it lives, whether or not ours was answered
+    assert clock.silent_for(0.9) == 0.0 and clock.next_deadline() == 0.9 + 1.5
+    assert clock.tick(2.0) is None
+    clock.heard(1.9)  # the next one, a little late: still no ping of ours
+    assert clock.tick(3.3) is None and clock.tick(3.4) == PING  # its pings stopped: ours resume
+
+
 def test_an_abort_is_carried_out_on_its_task_at_half_and_at_all_of_wait_ms():
     w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
     w.tick(0.0)

@@ -249,3 +249,32 @@ def test_socket_directories_of_dead_managers_are_removed_by_the_next_manager(mak
     assert os.path.isdir(socket_dir)
     make_manager()
     assert not os.path.exists(socket_dir)
+
+
+def test_a_worker_its_manager_pings_sends_no_pings_of_its_own_and_one_it_stops_pinging_does():
+    """Half the heartbeat traffic: while the manager's pings come, they show the worker its manager lives."""
+    from harness.wire import FakeManager, frame
+    from promp import workerCommand
+
+    fake = FakeManager(workerCommand(), heartbeat="0.1,1.0")
+    try:
+        fake.recv()  # hello
+
+        def worker_pings(seconds: float, ping: bool) -> int:
+            """Ping the worker every 0.1 s (or not) and answer its own pings; returns how many it sent."""
+            counted, n, end = 0, 0, time.monotonic() + seconds
+            while time.monotonic() < end:
+                if ping:
+                    n += 1
+                    fake.send_raw(frame(fake.secret, {"k": "ping", "n": n}), socket="beat")
+                counted += fake.echo_pings(0.1)
+                while fake.sockets["beat"].poll(0):
+                    fake.sockets["beat"].recv_multipart()
+            return counted
+
+        worker_pings(0.3, ping=True)  # its first ping may go before ours arrive
+        assert worker_pings(1.0, ping=True) == 0
+        assert worker_pings(1.0, ping=False) >= 7  # one every 0.1 s once ours stop
+        assert fake.worker.poll() is None
+    finally:
+        fake.close()

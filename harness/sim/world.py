@@ -596,16 +596,22 @@ class SimManager:
             # an echo sent just before the manager went silent may arrive late, on a slow link
             slow = [win.p for win in self.w.windows if win.kind == "delay" and win.covers("echo", "out", worker.id, since)]
             late = max(slow, default=0.0)
-            due = max(since, watching) + late + s.timeout + s.interval + 2 * s.latency + SLACK
+            # its first own ping goes 1.5 intervals after the last ping it heard from its manager at worst
+            due = max(since, watching) + late + s.timeout + 1.5 * s.interval + 2 * s.latency + SLACK
         else:
             return
-        self.w.at(due, None, self._orphan_check, worker, worker.proc.awake_since, worker.manager_silent_since)
+        self.w.at(due, None, self._orphan_check, worker, worker.proc.awake_since, worker.manager_silent_since, worker.manager_dead_at)
 
-    def _orphan_check(self, worker: SimWorker, awake_since: float, silent_since: float | None) -> None:
+    def _orphan_check(self, worker: SimWorker, awake_since: float, silent_since: float | None, dead_at: float | None) -> None:
+        """Fail if ``worker`` still runs: its manager died at ``dead_at``, or has been silent since ``silent_since``.
+
+        A check made for a silence that has ended since passes, even if the manager died meanwhile
+        (that death scheduled its own, sooner, check).
+        """
         proc = worker.proc
         if not proc.alive or proc.frozen or proc.awake_since != awake_since:
             return
-        if worker.manager_dead_at is None and (worker.manager_silent_since is None or worker.manager_silent_since != silent_since):
+        if dead_at is None and (worker.manager_silent_since is None or worker.manager_silent_since != silent_since):
             return
         self.w.fail("orphans-exit", f"worker {worker.id} is still running although its manager is gone")
 
@@ -867,10 +873,13 @@ class SimWorker:
         self.schedule_control()
 
     def echo_ping(self) -> None:
-        """The worker's echo proxy answers the manager's ping."""
+        """The worker's echo proxy answers the manager's ping, and tells the control thread it came."""
         if not self.echo_up:
             return  # not up yet
         self.w.send("beat", "in", self, self.m.on_echo, self.id, kind="echo")
+        if self.core is not None:
+            self.core.on_manager_ping(self.local())
+            self.schedule_control()
 
     # --------------------------------------------------------------- end
     def die(self, code: int, why: str) -> None:

@@ -29,6 +29,15 @@ class HeartbeatClock:
     def answered(self) -> None:
         self.waiting_since = None
 
+    def heard(self, now: float) -> None:
+        """The peer showed life unasked (its own ping came): no need to ask it while its pings keep coming.
+
+        Ours waits one and a half intervals, so that the peer's next ping, due an interval from now,
+        may come a little late without ours going out.
+        """
+        self.waiting_since = None
+        self.next_ping = max(self.next_ping, now + 1.5 * self.interval)
+
     def tick(self, now: float) -> str | None:
         """``SILENT`` once (then the wait restarts), ``PING`` when one is due, else None."""
         if self.waiting_since is not None and now - self.last_tick >= self.timeout / 2:

@@ -52,17 +52,18 @@ def _frame(frame: zmq.Frame) -> bytes | memoryview:
     return frame.bytes if len(frame) < _ZERO_COPY_FROM else frame.buffer
 
 
-def echo_forever(sock: zmq.Socket) -> None:
+def echo_forever(sock: zmq.Socket, capture: zmq.Socket | None = None) -> None:
     """Send back whatever arrives on ``sock``, in C and without the GIL, until the context ends.
 
-    The heartbeat answer of both sides.  A signal landing on this thread interrupts the proxy
-    (EINTR): it goes on echoing.  The socket is closed however this ends, since an open one would
+    The heartbeat answer of both sides; ``capture``, if given, gets a copy of each message (a PUB
+    socket: it never blocks the echo).  A signal landing on this thread interrupts the proxy
+    (EINTR): it goes on echoing.  The sockets are closed however this ends, since an open one would
     hang the context's ``term()``.
     """
     try:
         while True:
             try:
-                zmq.proxy(sock, sock)
+                zmq.proxy(sock, sock, capture)
             except zmq.ContextTerminated:
                 return
             except zmq.ZMQError as exc:
@@ -70,6 +71,8 @@ def echo_forever(sock: zmq.Socket) -> None:
                     raise
     finally:
         sock.close()
+        if capture is not None:
+            capture.close()
 
 
 def readable(sock: zmq.Socket) -> bool:

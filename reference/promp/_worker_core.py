@@ -158,6 +158,10 @@ class WorkerSession:
     def on_echo(self, now: float) -> None:
         self.clock.answered()
 
+    def on_manager_ping(self, now: float) -> None:
+        """The manager pinged this worker (its echo proxy saw it): the manager lives, no ping of ours is needed."""
+        self.clock.heard(now)
+
     def on_abort(self, task_id: int, wait_ms: int, now: float) -> None:
         if task_id in self._seen and task_id != self.current:
             return  # it already ended: a late abort touches nothing

@@ -100,7 +100,7 @@ class Control:
     It also watches the parent-alive pipe and sends results the main thread held too long.
     """
 
-    def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, loop: TaskLoop, alive_fd: int) -> None:
+    def __init__(self, ctx: zmq.Context, identity: bytes, env: dict, loop: TaskLoop, alive_fd: int, heard: zmq.Socket) -> None:
         self.signer = loop.signer
         self.session = loop.session
         self.lock = loop.state_lock
@@ -111,6 +111,7 @@ class Control:
         self.socket_dir = _ipc_dir(env[_env.TASK_ENDPOINT])
         self.beat = self.connect(ctx, identity, env[_env.ECHO_ENDPOINT])
         self.ctrl = self.connect(ctx, identity, env[_env.CTRL_ENDPOINT])
+        self.heard = heard  # a copy of each ping of the manager's, from the echo thread
         self.pings = 0
 
     @staticmethod
@@ -123,7 +124,7 @@ class Control:
 
     def run(self) -> None:
         poller = zmq.Poller()
-        for item in (self.beat, self.ctrl, self.alive_fd, self.wake_fd):
+        for item in (self.beat, self.ctrl, self.heard, self.alive_fd, self.wake_fd):
             poller.register(item, zmq.POLLIN)
         session = self.session
         try:
@@ -141,6 +142,10 @@ class Control:
                 if self.ctrl in events:
                     while self.ctrl.poll(0):
                         self._take(self.ctrl.recv(), now)
+                if self.heard in events:  # the manager pings us: it lives, and our own pings can wait
+                    while self.heard.poll(0):
+                        self.heard.recv()
+                    session.on_manager_ping(now)
                 if self.wake_fd in events:
                     os.eventfd_read(self.wake_fd)
                 if session.hold.watched:
@@ -153,8 +158,8 @@ class Control:
                     for action in session.tick(now):
                         self._perform(action)
         except zmq.ContextTerminated:
-            self.beat.close()
-            self.ctrl.close()
+            for sock in (self.beat, self.ctrl, self.heard):
+                sock.close()
 
     def _perform(self, action: object) -> None:
         """Carry out one of the session's actions (an abort's, under the state lock)."""
@@ -404,7 +409,15 @@ def main() -> None:
 
     ctx = new_context()
     echo = Control.connect(ctx, identity, env[_env.BEAT_ENDPOINT])
-    threading.Thread(target=echo_forever, args=(echo,), name="promp-echo", daemon=True).start()
+    # The control thread learns of the manager's pings from a copy the echo thread publishes: while
+    # they come, the manager lives and the worker need not ping it (half the heartbeat traffic).
+    heard_out, heard_in = ctx.socket(zmq.PUB), ctx.socket(zmq.SUB)
+    heard_out.setsockopt(zmq.LINGER, 0)
+    heard_in.setsockopt(zmq.LINGER, 0)
+    heard_out.bind("inproc://promp-heard")
+    heard_in.setsockopt(zmq.SUBSCRIBE, b"")
+    heard_in.connect("inproc://promp-heard")
+    threading.Thread(target=echo_forever, args=(echo, heard_out), name="promp-echo", daemon=True).start()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, identity)
     sock.setsockopt(zmq.SNDHWM, 0)
@@ -412,7 +425,7 @@ def main() -> None:
     sock.connect(env[_env.TASK_ENDPOINT])
     loop = TaskLoop(sock, signer, session)
     signal.signal(signal.SIGUSR1, _interrupt_handler(loop))
-    control = Control(ctx, identity, env, loop, alive_fd)
+    control = Control(ctx, identity, env, loop, alive_fd, heard_in)
     threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     _state.worker = loop.worker
     code = loop.run()

@@ -18,6 +18,7 @@ BROKEN = {
     "stderr_to_stdout": "OUT-2",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
+    "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
     "no_forwarding_past_one_level": "LVL-2",
     "drops_progress": "WAIT-1",
