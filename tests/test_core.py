@@ -170,6 +170,20 @@ def test_a_dead_workers_tasks_fail_only_after_the_exit_grace_or_its_bye():
     assert [g.worker for g in gone] == [b]
 
 
+def test_a_dead_workers_exit_is_final_at_once_when_its_connection_ended_whichever_came_first():
+    s, (a, b) = ready_session(2, exit_grace=60.0)
+    submit(s, a)
+    s.on_exit(a, -9, 1.0)
+    assert settle(s, 1.0) == ([], []) and s.settle_at() == 61.0
+    s.on_link(a, False)  # everything it sent has been read in
+    assert s.settle_at() == 1.0
+    gone, _ = settle(s, 1.0)
+    assert [g.worker for g in gone] == [a] and not s.is_busy()
+    s.on_link(b, False)  # its connection ended first (a reconnect would say up again), then its exit is seen
+    s.on_exit(b, -9, 2.0)
+    assert [g.worker for g in settle(s, 2.0)[0]] == [b]
+
+
 def test_any_tasks_fail_when_no_worker_is_left():
     s, (a,) = ready_session(1)
     submit(s, ProWorker_Any)

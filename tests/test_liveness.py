@@ -278,3 +278,17 @@ def test_a_worker_its_manager_pings_sends_no_pings_of_its_own_and_one_it_stops_p
         assert fake.worker.poll() is None
     finally:
         fake.close()
+
+
+def test_a_killed_workers_exit_is_final_once_its_connection_ended_not_after_the_grace(make_manager):
+    """Everything a dead worker sent is in once its connection's end was read: no need to wait out the grace."""
+    m = make_manager()
+    m._shell.session.exit_grace = 60.0  # were it waited for, the test would time out
+    w = m.startWorker()
+    pid = call(m, w, "import os\ndef f():\n    return os.getpid()\n", "f")
+    m.evalPythonFunction(w, "def f():\n    return 'sent before the end'\n", "f", None, True)
+    m.evalPythonCode(w, "import time\ntime.sleep(60)")
+    pump_until(m, lambda: m.hasResults(w))
+    os.kill(pid, signal.SIGKILL)
+    pump_until(m, lambda: m.workerState(w) == "exited", timeout=20)
+    assert not m.isBusy() and m.takeResult(w) == "sent before the end"

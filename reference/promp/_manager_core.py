@@ -16,7 +16,7 @@ Worker lifecycle (``WorkerState``), one transition table, a guarded setter::
 
     STARTING --hello--> READY --stopWorker--> STOPPING
     STARTING --stopWorker--> STOPPING   (its queued tasks still go at hello, then the stop)
-    any live state --process exit seen--> EXITING --bye, or the exit grace--> EXITED
+    any live state --process exit seen--> EXITING --bye, its connection's end, or the exit grace--> EXITED
 
 Only READY workers take ``ProWorker_Any`` tasks; STARTING and READY ones take
 tasks by id and ``ProWorker_All``.  EXITING exists because a process's exit
@@ -201,6 +201,7 @@ class WorkerRecord:
     exit_code: int | None = None
     exit_seen_at: float | None = None
     bye: bool = False
+    link_closed: bool = False  # its task connection ended: all it sent has been read in
     stop_requested: bool = False
     kill_at: float | None = None
     kill_reason: str = ""
@@ -307,6 +308,13 @@ class ManagerSession:
             rec.bye = True
         return []
 
+    def on_link(self, wid: int, up: bool) -> list[Action]:
+        """The worker's task connection opened, or ended (then everything it sent is in: its exit need not wait)."""
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.link_closed = not up
+        return []
+
     def on_exit(self, wid: int, code: int | None, now: float) -> list[Action]:
         """The process is gone; its exit becomes final once its last messages had time to arrive."""
         rec = self.workers.get(wid)
@@ -324,7 +332,7 @@ class ManagerSession:
             return []
         actions: list[Action] = []
         for rec in self.workers.values():
-            if rec.state == EXITING and (rec.bye or now >= rec.exit_seen_at + self.exit_grace):
+            if rec.state == EXITING and (rec.bye or rec.link_closed or now >= rec.exit_seen_at + self.exit_grace):
                 actions.append(self._retire(rec))
                 self.exits_pending -= 1
         if actions:
@@ -351,7 +359,7 @@ class ManagerSession:
         """When ``settle`` next has work (for the thread that reads the task channel)."""
         if not self.exits_pending:
             return None
-        pending = [r.exit_seen_at + self.exit_grace for r in self.workers.values() if r.state == EXITING]
+        pending = [r.exit_seen_at + (0.0 if r.link_closed else self.exit_grace) for r in self.workers.values() if r.state == EXITING]
         return min(pending) if pending else None
 
     def _retire(self, rec: WorkerRecord) -> WorkerGone:

@@ -34,6 +34,8 @@ import select
 import shlex
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,7 @@ import weakref
 
 import psutil
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from . import _env, _state
 from . import _protocol as wire
@@ -163,6 +166,23 @@ def check_fd_budget(starting: int = 0) -> None:
         )
 
 
+def _peer_pid(fd: int) -> int | None:
+    """The process at the other end of a unix socket (None for any other kind, or one already gone)."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return None
+    try:
+        if sock.family != socket.AF_UNIX:
+            return None
+        pid, _, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        return pid
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL a process and every process it started (collected first, so none escapes)."""
     try:
@@ -231,6 +251,10 @@ class Shell:
         self._waker.connect(f"inproc://promp-wake-{id(self)}")
         self.wake_pending = False
         self._keeper_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
+        # The task socket's connections opening and ending, for the keeper: a dead worker's exit is final
+        # once its connection's end was read (all it sent is in), without waiting out the exit grace.
+        self._links = self.task.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        self._link_of: dict[int, int] = {}  # connection fd -> worker
         self._new_fds: list[tuple[int, int, int]] = []  # (worker, fd, what) for the keeper to watch
         threading.Thread(target=echo_forever, args=(self._echo,), name="promp-echo", daemon=True).start()
         self._keeper = threading.Thread(target=self._keep, name="promp-keeper", daemon=True)
@@ -463,6 +487,7 @@ class Shell:
         poller = zmq.Poller()
         poller.register(self._beat, zmq.POLLIN)
         poller.register(self._keeper_fd, zmq.POLLIN)
+        poller.register(self._links, zmq.POLLIN)
         watched: dict[int, tuple[int, int]] = {}  # fd -> (worker, what)
         session = self.session
         while not self.closed:
@@ -480,6 +505,8 @@ class Shell:
                 for sock_or_fd, _ in events:
                     if sock_or_fd is self._beat:
                         self._take_echoes(now)
+                    elif sock_or_fd is self._links:
+                        woke |= self._take_link_events()
                     elif sock_or_fd == self._keeper_fd:
                         os.eventfd_read(self._keeper_fd)
                         for wid, fd, what in self._new_fds:
@@ -511,12 +538,42 @@ class Shell:
         self._beat.close()
         self._ctrl.close()
         self._waker.close()
+        self._links.close()
 
     def _kill(self, kill: Kill) -> None:
         log.warning("killing worker %d: %s", kill.worker, kill.reason)
         proc = self.procs.get(kill.worker)
         if proc is not None:
             kill_tree(proc.pid)
+
+    def _take_link_events(self) -> bool:
+        """Note which worker's task connection opened or ended (caller holds ``lock``); True if one ended.
+
+        A connection is told apart by its peer's process (``SO_PEERCRED``, on ipc): a worker, or the
+        launcher the manager started.  Others (tcp, a peer that is no process of ours) keep the grace.
+        """
+        ended = False
+        while readable(self._links):
+            event = recv_monitor_message(self._links)
+            fd = event["value"]
+            if event["event"] == zmq.EVENT_ACCEPTED:
+                wid = self._worker_by_pid(_peer_pid(fd))
+                if wid is not None:
+                    self._link_of[fd] = wid
+                    self.session.on_link(wid, True)
+            else:
+                wid = self._link_of.pop(fd, None)
+                if wid is not None:
+                    self.session.on_link(wid, False)
+                    ended = True
+        return ended
+
+    def _worker_by_pid(self, pid: int | None) -> int | None:
+        if pid is not None:
+            for wid, proc in self.procs.items():
+                if proc.pid == pid:
+                    return wid
+        return None
 
     def _take_echoes(self, now: float) -> None:
         while readable(self._beat):

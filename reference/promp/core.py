@@ -16,7 +16,9 @@ seconds on the caller's monotonic clock, and returns a list of actions):
 * from the task channel: ``on_hello(id, pid, now)``, ``on_done(id, task,
   value, run_time, now)``, ``on_message(id, message)``, ``on_bye(id, now)``;
 * from the heartbeat channel: ``on_echo(id, now)``; from the process:
-  ``on_exit(id, code, now)``;
+  ``on_exit(id, code, now)``; from the transport, where it can tell (optional):
+  ``on_link(id, up)``, the worker's task connection opened or ended (ended:
+  everything it sent was read in, so its exit is final without the grace);
 * time: ``tick(now)`` (heartbeats, kills) and ``settle(now)`` (exits made
   final, after the task channel was read); ``next_deadline()`` and
   ``settle_at()`` say when they next have work.
@@ -33,7 +35,8 @@ message that changes nothing, such as a replayed ``done``: to be logged).
 Worker side, ``WorkerSession(interval, timeout, now)``: ``begin(task) ->
 bool`` (False: this id already ran here) and ``end(task) -> was_aborted``
 around each task, ``was_aborted()``, ``should_interrupt()``, ``on_echo(now)``,
-``on_abort(task, wait_ms, now)``, ``tick(now)`` returning ``PING``,
+``on_manager_ping(now)`` (the manager's ping arrived: it lives, no ping of
+the worker's is needed), ``on_abort(task, wait_ms, now)``, ``tick(now)`` returning ``PING``,
 ``Interrupt(task)`` and ``Exit(code, reason)`` actions, ``next_deadline()``.
 """
 
