@@ -454,7 +454,8 @@ def scaling(sizes: Sizes, pools: dict, console: Console) -> dict:
                 curve = curves.setdefault(name, {"workers": [], "tasks_per_s": [], "round_trip_us": []})
                 curve["workers"].append(n)
                 curve["tasks_per_s"].append(tasks / timed(lambda peer=peer, tasks=tasks: peer.run_many(tasks)))
-                curve["round_trip_us"].append(timed(lambda peer=peer: [peer.call(i) for i in range(sizes.calls)]) / sizes.calls * 1e6)
+                blocks = [timed(lambda peer=peer: [peer.call(i) for i in range(sizes.calls)]) / sizes.calls for _ in range(sizes.rounds)]
+                curve["round_trip_us"].append(median(blocks) * 1e6)
         finally:
             for peer in peers.values():
                 peer.close()

@@ -143,17 +143,26 @@ Action = Send | Ping | Control | Kill | ReadThrough | WorkerGone | Ignored
 
 # ------------------------------------------------------------------ state
 class Mailbox:
-    """Per-worker FIFOs that also remember arrival order across workers (results, messages)."""
+    """Per-worker FIFOs that also remember arrival order across workers (results, messages).
+
+    Taking the oldest of any worker costs the same however many workers there are: ``_order``
+    lists arrivals, and an entry whose item was taken by worker id is skipped when reached (and
+    the list rebuilt when such entries pile up).
+    """
 
     def __init__(self) -> None:
         self._queues: dict[int, deque[tuple[int, Any]]] = {}
+        self._order: deque[tuple[int, int]] = deque()  # (seq, worker) of every item put, oldest first
         self._count = 0
         self._seq = 0
 
     def put(self, wid: int, item: Any) -> None:
         self._seq += 1
         self._queues.setdefault(wid, deque()).append((self._seq, item))
+        self._order.append((self._seq, wid))
         self._count += 1
+        if len(self._order) > 2 * self._count + 64:  # mostly taken by worker id: forget what was
+            self._order = deque(sorted((seq, wid) for wid, q in self._queues.items() for seq, _ in q))
 
     def has(self, target: int = ProWorker_Any) -> bool:
         if target in (ProWorker_Any, ProWorker_All):
@@ -163,10 +172,14 @@ class Mailbox:
     def take(self, target: int = ProWorker_Any) -> Any:
         """The oldest item of ``target`` (a worker id, or any worker), or None."""
         if target in (ProWorker_Any, ProWorker_All):
-            queues = [q for q in self._queues.values() if q]
-            if not queues:
+            order = self._order
+            while order:
+                seq, wid = order.popleft()
+                queue = self._queues[wid]
+                if queue and queue[0][0] == seq:
+                    break
+            else:
                 return None
-            queue = min(queues, key=lambda q: q[0][0])
         else:
             queue = self._queues.get(target)
             if not queue:
@@ -247,6 +260,9 @@ class ManagerSession:
         self.pipeline_threshold = pipeline_threshold
         self.workers: dict[int, WorkerRecord] = {}
         self.any_queue: deque[Task] = deque()
+        # Workers that were idle and ready when last seen, oldest first: a ProWorker_Any task finds one without
+        # looking at every worker.  Checked when taken (one that has since got work or left is dropped then).
+        self._idle: dict[int, WorkerRecord] = {}
         self.results = Mailbox()
         self.messages = Mailbox()
         self._next_task = 1
@@ -278,6 +294,8 @@ class ManagerSession:
             rec.kill_at = now + self.stop_grace
             return [*sends, Send(wid, wire.stop())]
         rec.move_to(READY)
+        if not rec.assigned:
+            self._idle[wid] = rec
         return sends + self._dispatch_any(now)
 
     def stop_worker(self, wid: int, now: float) -> list[Action]:
@@ -480,6 +498,8 @@ class ManagerSession:
             rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
         if task.want:
             self.results.put(wid, value)
+        if not rec.assigned and rec.state == READY:
+            self._idle[wid] = rec
         return self._dispatch_any(now) if self.any_queue else []
 
     # ---------------------------------------------------------- messages
@@ -585,9 +605,15 @@ class ManagerSession:
             del self._run_times[next(iter(self._run_times))]
 
     def _pick_for_any(self, now: float) -> WorkerRecord | None:
+        idle = self._idle
+        while idle:
+            rec = idle[next(iter(idle))]
+            if rec.state == READY and not rec.assigned:
+                return rec
+            del idle[rec.id]
         if not self._known_quick(self.any_queue[0].kind):
-            # never run, or slow: only an idle worker may take it
-            return next((rec for rec in self.workers.values() if rec.state == READY and not rec.assigned), None)
+            return None  # never run, or slow: only an idle worker may take it
+        # Every worker is busy: a quick task may queue in one completing quick ones (a look at each worker).
         best: WorkerRecord | None = None
         best_load = 0
         flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
@@ -595,7 +621,7 @@ class ManagerSession:
             if rec.state != READY:
                 continue
             load = len(rec.assigned)
-            if load == 0:
+            if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
                 return rec
             if (
                 load < rec.depth

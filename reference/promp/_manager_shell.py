@@ -490,9 +490,12 @@ class Shell:
         poller.register(self._links, zmq.POLLIN)
         watched: dict[int, tuple[int, int]] = {}  # fd -> (worker, what)
         session = self.session
+        deadline: float | None = None
+        echoes_only = False
         while not self.closed:
-            with self.lock:
-                deadline = session.next_deadline()
+            if not echoes_only:
+                with self.lock:
+                    deadline = session.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
             try:
                 events = poller.poll(timeout)
@@ -522,7 +525,10 @@ class Shell:
                             poller.unregister(sock_or_fd)
                             del watched[sock_or_fd]
                 self._take_echoes(now)  # answers that came in while this thread was starved count
-                actions = session.tick(now)
+                # Echoes only clear waits, so nothing new is due before the deadline already known: with many
+                # workers, each echo then costs O(1) rather than a look at every worker.
+                echoes_only = all(sock is self._beat for sock, _ in events) and deadline is not None and now < deadline
+                actions = [] if echoes_only else session.tick(now)
                 woke |= ReadThrough() in actions  # the user's thread reads the task socket when woken
                 wake = woke and not self.wake_pending
                 self.wake_pending |= wake
