@@ -337,3 +337,15 @@ def test_after_many_distinct_code_strings_tracebacks_still_show_their_own_lines(
     assert "the line of f" in first.traceback and "the line of f" in second.traceback
     probe = "import linecache\ndef count():\n    return sum(1 for name in linecache.cache if name.startswith('<evalPython'))\n"
     assert call(manager, wid, probe, "count") <= 260
+
+
+def test_waits_for_slow_replies_sleep_rather_than_spin(manager):
+    """A wait watches for a quick reply for half a millisecond at most, then sleeps: a long wait costs no processor."""
+    w = manager.startWorker()
+    call(manager, w, "def f():\n    return 1\n", "f")  # replies were quick: the next wait starts by watching
+    manager.evalPythonFunction(w, "import time\ndef f():\n    time.sleep(1.0)\n    return 2\n", "f", None, True)
+    cpu, wall = time.process_time(), time.monotonic()
+    while manager.isBusy():
+        manager.wait()
+    assert manager.takeResult(w) == 2 and time.monotonic() - wall >= 0.9
+    assert time.process_time() - cpu < 0.25, "the wait used the processor while it waited"

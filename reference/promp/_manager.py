@@ -40,6 +40,8 @@ _KNOWN_OPTIONS = ProMPOpt_RedirectOutput | ProMPOpt_AtomicOutput
 class ProManager:
     """Starts workers, hands them tasks and collects what they send back."""
 
+    SPIN = 0.0005  # seconds a wait watches for a reply before it sleeps, while replies come that quickly
+
     def __init__(
         self,
         *,
@@ -62,6 +64,7 @@ class ProManager:
         self._finalizer = weakref.finalize(self, self._shell.close)
         self._closed = False
         self._recv_timeout = -1
+        self._replies_quick = True  # the last reply came within SPIN: watch for the next before sleeping
         self._waits: dict[int, ProMPWait] = {}
         self._wait_updates: list[tuple[int, str, bytes]] = []
 
@@ -165,9 +168,15 @@ class ProManager:
 
     # ----------------------------------------------------------- messages
     def processMessages(self) -> None:
-        """Handle what workers sent: write their output, store results, note exits."""
+        """Handle what workers sent: write their output, store results, note exits.
+
+        When nothing had come, it yields the processor before it returns (``sched_yield``, which also
+        lets other threads have the GIL): a loop that calls it without pause, as the seed's do, then
+        leaves room for the threads that bring the next message in, rather than contending with them.
+        """
         self._check()
-        self._pump()
+        if not self._pump():
+            os.sched_yield()
 
     def wait(self, timeout_ms: int = -1) -> bool:
         """Process messages until something arrives or nothing is left to do (extension).
@@ -246,9 +255,12 @@ class ProManager:
         """Pump until ``done(events just handled)``, blocking on the task socket in between.
 
         Everything that needs handling comes through the task socket (the keeper sends a
-        wake-up message with worker output and exits; timers bound the blocking), so a wait
-        that has something to wait for starts by blocking rather than by polling: one system
-        call less per round trip.
+        wake-up message with worker output and exits; timers bound the blocking).  Before it
+        blocks, a wait watches the socket for up to ``SPIN`` while replies have been coming that
+        quickly: a thread put to sleep takes tens of microseconds to wake, as much as the rest of
+        a round trip costs in Python.  Each look yields the processor (the I/O threads bringing
+        the reply may need it); a reply slower than ``SPIN`` stops the watching until a quick
+        one comes again, so waits for long tasks cost no processor time.
         """
         self._check()
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
@@ -269,10 +281,15 @@ class ProManager:
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
+            if self._replies_quick:
+                watch_until = now + self.SPIN
+                while not readable(task) and time.monotonic() < watch_until:
+                    os.sched_yield()
             try:
                 frames = recv_frames(task, routed=True)
             except zmq.Again:
                 frames = None
+            self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
             if done(self._pump(frames)):
                 return True
 
