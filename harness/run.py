@@ -20,7 +20,7 @@ import psutil
 from . import orphans
 from .helpers import FIGURES_VARIABLE
 from .impl import environment
-from .markdown import Example, documented_names
+from .markdown import FAULT_MARKS, Example, documented_names
 from .profiles import Nemesis, Profile
 
 LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
@@ -40,9 +40,8 @@ class Outcome:
 
 def run_example(example: Example, impl: str, optional: bool, profile: Profile | None = None) -> Outcome:
     """Run one example in a fresh process (under ``profile``'s faults, if given) and judge it."""
-    if profile is not None and example.own_faults:
-        reason = f"not run under {profile.name}: the example injects faults of its own, which the profile would disturb"
-        return Outcome("n/a", reason)
+    if profile is not None and example.faults:
+        return Outcome("n/a", f"not run under {profile.name}: {FAULT_MARKS[example.faults]}")
     if profile is not None and profile.proxy and launch_hook(impl) is None:
         reason = f"not run under {profile.name}: its frame faults need chapter 13's launch hook ({impl} exports no workerPrefixVariable)"
         return Outcome("n/a", reason)

@@ -62,6 +62,7 @@ def test_clauses_and_examples_are_read(tmp_path):
         ("```output\nx\n```\n", "must follow an example"),
         ("**A-1** x\n\n```python example A-1\npass\n```\n\n```output sideways\nx\n```\n", "unknown output mode"),
         ("**A-1** x\n\n```python example A-1\npass\n", "unclosed"),
+        ("**A-1** x\n\n```python example A-1 faults=sometimes\npass\n```\n", "faults= takes 'own' or 'avoid'"),
     ],
 )
 def test_malformed_chapters_are_rejected(tmp_path, text: str, error: str):

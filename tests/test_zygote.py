@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -14,6 +18,7 @@ from harness.helpers import gone
 from promp import ProManager, ProWorker_All
 from tests.conftest import pump_until, wait_until
 
+REPO = Path(__file__).resolve().parent.parent
 FACTS = "import os, sys\ndef f():\n    return [os.getpid(), os.getppid(), os.getcwd(), sys.path, os.getpgid(0)]\n"
 
 
@@ -118,3 +123,15 @@ def test_a_frozen_zygote_costs_startworker_seconds_at_most_and_the_worker_starts
     wait_until(lambda: gone(zygote.pid))  # given up on, and ended
     assert facts(m, w)[1] == os.getpid()
     assert not zygotes()
+
+
+@pytest.mark.timeout(300)
+def test_liveness_and_fault_clauses_pass_with_cold_starts_too(tmp_path):
+    """Warm start is the default the spec runs with; the same clauses hold when every start is cold."""
+    clauses = ["LIFE-4", "LIVE-1", "LIVE-2", "LIVE-5", "FLT-7", "FLT-8", "FLT-9"]
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--report-dir", str(tmp_path), "-n", "0"]
+    for clause in clauses:
+        cmd += ["--clause", clause]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=280, env={**os.environ, "PROMP_COLD_START": "1"})
+    verdicts = {c["id"]: c["verdict"] for c in json.loads((tmp_path / "report.json").read_text())["clauses"]}
+    assert {c: verdicts[c] for c in clauses} == {c: "pass" for c in clauses}, done.stdout[-3000:]
