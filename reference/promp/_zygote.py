@@ -86,12 +86,16 @@ class AdoptedProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is not None and self.returncode is None:
-            fd = os.pidfd_open(self.pid)
             try:
-                if not select.select([fd], [], [], max(0.0, timeout))[0]:
-                    raise subprocess.TimeoutExpired([str(self.pid)], timeout)
-            finally:
-                os.close(fd)
+                fd = os.pidfd_open(self.pid)
+            except ProcessLookupError:  # reaped this very moment by the other waiter: it sets returncode
+                fd = None
+            if fd is not None:
+                try:
+                    if not select.select([fd], [], [], max(0.0, timeout))[0]:
+                        raise subprocess.TimeoutExpired([str(self.pid)], timeout)
+                finally:
+                    os.close(fd)
         with self._reaping:
             if self.returncode is None:
                 _, status = os.waitpid(self.pid, 0)
