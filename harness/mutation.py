@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,13 @@ from .impl import REPO
 
 
 def pairs(package: str) -> list[tuple[str, str]]:
-    """(variant, clause) for every clause a variant of ``package`` must fail."""
+    """(variant, clause) for every clause a variant of ``package`` must fail.
+
+    The package is looked for from the current directory too, as ``python -m`` would (a console
+    script such as ``promp-spec`` does not put it on the path).
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     broken = importlib.import_module(package).BROKEN
     return sorted((v, c) for v, clauses in broken.items() for c in ((clauses,) if isinstance(clauses, str) else clauses))
 
@@ -32,7 +39,9 @@ def verdict(package: str, variant: str, clause: str, spec: str) -> str:
     """The spec's verdict on ``clause`` for one variant (``fail`` means caught)."""
     with tempfile.TemporaryDirectory(prefix="promp-variant-") as report_dir:
         cmd = [sys.executable, "-m", "harness.cli", "--impl", f"{package}.{variant}", "--clause", clause, "--spec", spec]
-        subprocess.run([*cmd, "--report-dir", report_dir, "-n", "0"], cwd=REPO, capture_output=True, timeout=900)
+        path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)  # the package, for the runner and examples
+        env = {**os.environ, "PYTHONPATH": path}
+        subprocess.run([*cmd, "--report-dir", report_dir, "-n", "0"], cwd=REPO, capture_output=True, timeout=900, env=env)
         try:
             report = json.loads((Path(report_dir) / "report.json").read_text())
         except FileNotFoundError:

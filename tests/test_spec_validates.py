@@ -89,9 +89,10 @@ def test_the_mutation_score_names_each_variant_and_whether_it_was_caught(tmp_pat
     (package / "__init__.py").write_text('BROKEN = {"broken": "OUT-3", "faithful": "OUT-3"}\n')
     (package / "faithful.py").write_text("from promp import *  # noqa: F403\nimport promp\n__all__ = promp.__all__\n")
     (package / "broken.py").write_text((REPO / "tests" / "variants" / "atomic_is_redirect.py").read_text())
-    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--variants", "two_variants", "--report-dir", str(tmp_path / "r")]
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO}"}
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    # as the README has it: the console script, from the directory that holds the variants package
+    cmd = [str(Path(sys.executable).parent / "promp-spec"), "--variants", "two_variants", "--report-dir", str(tmp_path / "r")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # for tests.variants._base, which the broken copy imports
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     score = json.loads((tmp_path / "r" / "variants.json").read_text())
     assert score["caught"] == 1 and done.returncode == 1  # the faithful copy is not caught: the score says so
     assert {r["variant"]: r["verdict"] for r in score["variants"]} == {"broken": "fail", "faithful": "pass"}
