@@ -18,6 +18,8 @@ BROKEN = {
     "stderr_to_stdout": "OUT-2",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
+    "message_data_unchecked": "MSG-1",
+    "any_by_worker_id": ("RES-2", "MSG-5"),
     "worker_calls_from_any_thread": "BAD-10",
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
