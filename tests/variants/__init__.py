@@ -18,6 +18,7 @@ BROKEN = {
     "stderr_to_stdout": "OUT-2",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
+    "wait_updates_at_stop": "WAIT-1",
     "message_data_unchecked": "MSG-1",
     "any_by_worker_id": ("RES-2", "MSG-5"),
     "worker_calls_from_any_thread": "BAD-10",
