@@ -8,5 +8,7 @@ ProWorker_All = -2
 EXIT_MANAGER_GONE = 120  # its manager died or fell silent
 EXIT_ABORTED = 121  # an aborted task did not end within the time abortOperation gave it
 
+LARGE = 64 * 1024  # bytes: from here a value or frame is kept where it lies rather than copied (cheaper to track)
+
 HEARTBEAT_INTERVAL = 0.5  # seconds between two pings, each way (a manager's default)
 HEARTBEAT_TIMEOUT = 5.0  # seconds a ping may stay unanswered before the other side is gone (exported as heartbeatTimeout)

@@ -33,6 +33,8 @@ from typing import Any
 
 import msgpack
 
+from ._constants import LARGE
+
 PROTOCOL_VERSION = 1
 SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
@@ -144,7 +146,6 @@ class Signer:
         return mac.digest()
 
 
-LARGE = 64 * 1024  # bytes: from here a payload is signed in place and copied once, into the frame
 
 
 def encode(signer: Signer, header: dict, payload: bytes | list = b"") -> bytes:
@@ -154,7 +155,7 @@ def encode(signer: Signer, header: dict, payload: bytes | list = b"") -> bytes:
     signed where they lie and copied once, into the frame.
     """
     head = _pack_header(header if "v" in header else {"v": PROTOCOL_VERSION, **header})
-    if payload.__class__ is list or len(payload) >= LARGE:
+    if payload.__class__ is list or len(payload) >= LARGE:  # signed where it lies, copied once: into the frame
         parts = (_LENGTH.pack(len(head)), head, *(payload if payload.__class__ is list else (payload,)))
         return b"".join((signer.sign_parts(parts), *parts))
     body = b"".join((_LENGTH.pack(len(head)), head, payload))

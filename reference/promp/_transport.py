@@ -15,6 +15,8 @@ import threading
 import zmq
 from zmq.backend import Socket as _Backend
 
+from ._constants import LARGE
+
 _send = _Backend.send
 _recv = _Backend.recv
 _get = _Backend.get
@@ -23,17 +25,16 @@ RCVMORE = int(zmq.RCVMORE)
 NOBLOCK = int(zmq.NOBLOCK)
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
-_ZERO_COPY_FROM = 64 * 1024  # below this, copying is cheaper than tracking a buffer
 
 
 def send_frame(sock: zmq.Socket, frame: bytes, flags: int = 0) -> None:
-    _send(sock, frame, flags, len(frame) < _ZERO_COPY_FROM)
+    _send(sock, frame, flags, len(frame) < LARGE)
 
 
 def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes) -> None:
     """One frame to the peer ``identity`` of a ROUTER."""
     _send(sock, identity, SNDMORE, True)
-    _send(sock, frame, 0, len(frame) < _ZERO_COPY_FROM)
+    _send(sock, frame, 0, len(frame) < LARGE)
 
 
 def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes | memoryview]:
@@ -49,7 +50,7 @@ def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[
 
 
 def _frame(frame: zmq.Frame) -> bytes | memoryview:
-    return frame.bytes if len(frame) < _ZERO_COPY_FROM else frame.buffer
+    return frame.bytes if len(frame) < LARGE else frame.buffer
 
 
 def echo_forever(sock: zmq.Socket, capture: zmq.Socket | None = None) -> None:

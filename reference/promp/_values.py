@@ -13,9 +13,10 @@ from typing import Any
 
 import msgpack
 
+from ._constants import LARGE
+
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
-_LARGE = 64 * 1024
 _BIN32, _STR32 = b"\xc6", b"\xdb"  # msgpack's heads for bin and str with a 4-byte length
 
 
@@ -49,9 +50,9 @@ def pack_parts(value: Any) -> bytes | list:
     the frame it goes into is its only copy (msgpack would make two more, each as large)."""
     cls = value.__class__
     if cls is bytes or cls is bytearray:
-        if len(value) >= _LARGE:
+        if len(value) >= LARGE:
             return [_BIN32 + len(value).to_bytes(4, "big"), value]
-    elif cls is str and len(value) >= _LARGE:
+    elif cls is str and len(value) >= LARGE:
         try:
             data = value.encode()
         except UnicodeEncodeError:  # pack() says why it cannot cross
