@@ -54,7 +54,7 @@ from ._manager_core import Action, Control, Ignored, Kill, ManagerSession, Ping,
 from ._output import STDERR, STDOUT
 from ._protocol import ProtocolError, Rejects, Signer, decode, encode, encode_batch
 from ._transport import echo_forever, new_context, readable, send_routed
-from ._zygote import AdoptedProcess, Zygote, ZygoteError
+from ._zygote import AdoptedProcess, Zygote, ZygoteError, boot_code
 
 log = logging.getLogger("promp")
 
@@ -67,13 +67,7 @@ OUTPUT_HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds 
 DRAIN_AT_MOST = 1 << 20  # bytes read from one pipe before a message of its worker is handled
 
 _MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
-_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_WORKER_BOOT = (
-    "import sys\n"
-    "try:\n    import promp._worker_shell\n"
-    f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._worker_shell\n"
-    "promp._worker_shell.main()\n"
-)
+_WORKER_BOOT = boot_code("_worker_shell", "main")
 
 
 _SHELLS: weakref.WeakSet[Shell] = weakref.WeakSet()
@@ -352,24 +346,26 @@ class Shell:
                     break
                 zygote = self._zygote
                 if zygote is not None and zygote.killed:
-                    log.warning("the zygote was killed; workers of this manager start cold from now on")
-                    self.warm_start = False
+                    self._give_up_zygote("the zygote was killed")
                     break
                 if zygote is None or not zygote.usable:  # not started yet, ended idle, or under another PYTHON* set-up
                     zygote = self._new_zygote()
                 try:
                     return AdoptedProcess(zygote.spawn(env, (out_w, err_w, secret_fd), self.session.start_timeout), out_r, err_r)
                 except ZygoteError as exc:
-                    if not zygote.ended_idle:  # it was killed, froze or is broken: no second try
-                        log.warning("%s; workers of this manager start cold from now on", exc)
-                        self.warm_start = False
-                        zygote.close()
+                    if not zygote.ended_idle:  # it froze or is broken: no second try
+                        self._give_up_zygote(str(exc))
         finally:
             os.close(out_w)
             os.close(err_w)
         os.close(out_r)
         os.close(err_r)
         return None
+
+    def _give_up_zygote(self, reason: str) -> None:
+        log.warning("%s; workers of this manager start cold from now on", reason)
+        self.warm_start = False
+        self._zygote.close()
 
     def _new_zygote(self) -> Zygote:
         if self._zygote is not None:

@@ -46,6 +46,7 @@ import threading
 import traceback
 
 import msgpack
+import psutil
 
 from . import _env
 
@@ -57,12 +58,19 @@ FORK_TIMEOUT = 2.0  # seconds for a zygote that is up to fork a worker (it takes
 _ADOPTING = threading.Lock()  # the subreaper flag is the process's: one adoption at a time, whatever the manager
 _libc = ctypes.CDLL(None, use_errno=True)
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BOOT = (
-    "import sys\n"
-    "try:\n    import promp._zygote\n"
-    f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp._zygote\n"
-    "promp._zygote.serve()\n"
-)
+
+
+def boot_code(module: str, function: str) -> str:
+    """``python -c`` code that runs ``promp.<module>.<function>()``, finding this package even where it is not installed."""
+    return (
+        "import sys\n"
+        f"try:\n    import promp.{module}\n"
+        f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp.{module}\n"
+        f"promp.{module}.{function}()\n"
+    )
+
+
+_BOOT = boot_code("_zygote", "serve")
 
 
 class ZygoteError(Exception):
@@ -208,9 +216,8 @@ def _set_subreaper(on: bool) -> None:
 
 def _parent_of(pid: int) -> int | None:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
         return None
 
 
