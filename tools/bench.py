@@ -155,25 +155,28 @@ def throughput(sizes: Sizes, pools: dict, console: Console, workers: int = 2) ->
     return row
 
 
+def worker_pids(m: ProManager, ws: list[int], target: int | None = None) -> list[int]:
+    """The pids of ``ws``, asked of each worker (by one task for ``target``, e.g. ProWorker_All, if given)."""
+    for each in [target] if target is not None else ws:
+        m.evalPythonFunction(each, GETPID, "f", None, True)
+    while m.isBusy():
+        m.wait()
+    return [m.takeResult(w) for w in ws]
+
+
 # --------------------------------------------------------------------- start
 def start_promp(warm_start: bool) -> float:
     t = time.perf_counter()
     with ProManager(warm_start=warm_start) as m:
-        w = m.startWorker()
-        m.evalPythonFunction(w, GETPID, "f", None, True)
-        while not m.hasResults(w):
-            m.wait()
+        worker_pids(m, [m.startWorker()])
         return time.perf_counter() - t
 
 
 def start_warm(m: ProManager) -> float:
     t = time.perf_counter()
     w = m.startWorker()
-    m.evalPythonFunction(w, GETPID, "f", None, True)
-    while not m.hasResults(w):
-        m.wait()
+    worker_pids(m, [w])
     elapsed = time.perf_counter() - t
-    m.takeResult(w)
     m.stopWorker(w)
     return elapsed
 
@@ -227,10 +230,7 @@ def scale(sizes: Sizes, console: Console) -> Row:
     try:
         ws = [m.startWorker() for _ in range(n)]
         started = time.perf_counter() - t
-        m.evalPythonFunction(ProWorker_All, GETPID, "f", None, True)
-        while m.isBusy():
-            m.wait()
-        pids = [m.takeResult(w) for w in ws]
+        pids = worker_pids(m, ws, ProWorker_All)
         answering = time.perf_counter() - t
         uss, rss = [], []
         for pid in pids:
@@ -302,10 +302,7 @@ def killed_worker(sizes: Sizes, pools: dict, console: Console) -> Row:
         console.log(f"killed worker: round {r + 1}/{sizes.rounds}")
         with ProManager() as m:
             w = m.startWorker()
-            m.evalPythonFunction(w, GETPID, "f", None, True)
-            while not m.hasResults(w):
-                m.wait()
-            pid = m.takeResult(w)
+            (pid,) = worker_pids(m, [w])
             m.evalPythonCode(w, "import time\ntime.sleep(60)")
             m.wait(50)
             t = time.perf_counter()
@@ -410,10 +407,7 @@ def idle(sizes: Sizes, pools: dict, console: Console) -> Row:
     console.log(f"idle: {n} workers, {sizes.idle_seconds:g} s each")
     with ProManager() as m:
         ws = [m.startWorker() for _ in range(n)]
-        m.evalPythonFunction(ProWorker_All, GETPID, "f", None, True)
-        while m.isBusy():
-            m.wait()
-        pids = [m.takeResult(w) for w in ws]
+        pids = worker_pids(m, ws, ProWorker_All)
         usage["promp"] = _cpu_share(pids, sizes.idle_seconds)
     failed = []
     for name, make in pools.items():
