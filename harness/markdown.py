@@ -3,8 +3,8 @@
 A clause is a paragraph or list item that starts with its id in bold, like
 ``**OUT-3** A manager MUST ...``; ``*(optional)*`` right after the id marks it optional.
 An example is a fenced block whose info string is ``python example`` followed by the ids
-it checks (and ``timeout=SECONDS`` if the default is too short; ``faults=own`` if it injects
-faults of its own, which a fault profile of the runner would disturb); the fenced block right
+it checks (and ``timeout=SECONDS`` if the default is too short; ``faults=own`` or
+``faults=avoid`` if a fault profile of the runner would disturb it, see ``FAULT_MARKS``); the fenced block right
 after it, ``output`` (exact), ``output unordered`` (same lines, any order) or
 ``output regex`` (each line a regular expression matching the whole line, in order), is
 what it must print; an ``output stderr [MODE]`` block, what it must write to its standard error
