@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from promp import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput, ProWorker_All
@@ -71,6 +73,39 @@ def test_atomic_output_keeps_parallel_prints_whole_and_implies_redirect(manager:
     assert out.count("remote script\n") == 200
     assert out.count("no newline\n") == 4
     assert set(out.splitlines()) == {"remote script", "no newline"}
+
+
+def test_atomic_output_keeps_a_print_longer_than_the_pipe_whole(manager: ProManager, capfd):
+    """One print of 300,000 characters is one line, though the pipe holds 64 KiB and is read in pieces."""
+    manager.setOptions(ProMPOpt_AtomicOutput)
+    for _ in range(2):
+        manager.startWorker()
+    run(manager, ProWorker_All, "import os\nprint(str(os.getpid() % 10) * 300_000)\nprint('short')")
+    lines = capfd.readouterr().out.splitlines()
+    assert sorted(len(line) for line in lines) == [5, 5, 300_000, 300_000]
+    assert all(len(set(line)) == 1 for line in lines if line != "short")  # not two workers' digits mixed
+
+
+def test_atomic_output_keeps_lines_whole_when_the_pipe_fills_faster_than_it_is_read(manager: ProManager, capfd):
+    """Many lines written at once fill the pipe; where a read of it ends is no line's end."""
+    manager.setOptions(ProMPOpt_AtomicOutput)
+    wid = manager.startWorker()
+    expected = [f"{i:05d} " + "y" * (i % 97) for i in range(20_000)]
+    run(manager, wid, "import sys\nsys.stdout.write(''.join('%05d ' % i + 'y' * (i % 97) + '\\n' for i in range(20_000)))")
+    assert capfd.readouterr().out.splitlines() == expected
+
+
+def test_text_without_a_newline_is_shown_soon_while_its_task_goes_on(manager: ProManager, capfd):
+    """A prompt waits for the rest of its line only briefly: a user in wait() sees it long before the task ends."""
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    wid = manager.startWorker()
+    manager.evalPythonCode(wid, "import sys, time\nsys.stdout.write('prompt: ')\nsys.stdout.flush()\ntime.sleep(30)")
+    shown = ""
+    deadline = time.monotonic() + 5
+    while "prompt: " not in shown and time.monotonic() < deadline:
+        manager.wait(1000)
+        shown += capfd.readouterr().out
+    assert shown == "prompt: " and manager.isBusy()
 
 
 def test_bad_utf8_is_replaced_not_fatal(manager: ProManager, capfd):

@@ -65,6 +65,8 @@ SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, 
 SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
 OUTPUT_HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
 DRAIN_AT_MOST = 1 << 20  # bytes read from one pipe before a message of its worker is handled
+PIPE_READ = 65536  # bytes read from a pipe at once
+UNFINISHED_LINE_WAIT = 0.02  # seconds the end of a chunk without a newline waits for the rest of its write
 
 _MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux, leave room for the name
 _WORKER_BOOT = boot_code("_worker_shell", "main")
@@ -210,6 +212,7 @@ class Shell:
         self._pipe_polls: dict[int, select.poll] = {}  # worker -> poll of its two pipes
         self.output: list[tuple[int, int, bytes]] = []  # (worker, stream, data), read under lock
         self.unread: dict[int, int] = {}  # worker -> bytes of it in ``output``
+        self._unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}  # (worker, stream) -> (line so far, since)
         self._paused: list[tuple[int, int, int]] = []  # pipes not read until the user's thread takes the output
         self.reject = Rejects(log.warning, time.monotonic)  # every inbound frame refused, counted
         self._ctx = new_context()
@@ -454,19 +457,54 @@ class Shell:
                     pipe_poll.unregister(fd)
                     break
                 budget -= len(data)
+        self.release_unfinished(wid=wid)  # the worker wrote it before it sent the message: it is finished
 
     def _read_output(self, wid: int, stream: int, fd: int) -> bytes | None:
-        """One chunk of a worker's pipe into ``output`` (caller holds ``lock``): None when drained, b"" at EOF."""
+        """One chunk of a worker's pipe into ``output`` (caller holds ``lock``): None when drained, b"" at EOF.
+
+        Where a read ends says nothing of where a write ended: a write longer than the pipe's room
+        (one print of 100,000 characters, or many lines at once) is read in pieces, the writer
+        refilling the pipe as the reader empties it.  So the end of a chunk after its last newline
+        waits, up to ``UNFINISHED_LINE_WAIT``, for the rest of its line, and atomic output, which
+        ends every piece with a newline, keeps long lines whole.  Text written without a newline
+        (a prompt) goes out after that wait, or at once when its worker sends a message or exits.
+        """
+        key = (wid, stream)
         try:
-            data = os.read(fd, 65536)
+            data = os.read(fd, PIPE_READ)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError:
-            return b""
-        if data:
-            self.output.append((wid, stream, data))
-            self.unread[wid] = self.unread.get(wid, 0) + len(data)
+            data = b""
+        held, since = self._unfinished.pop(key, (b"", 0.0))
+        chunk = held + data
+        if data and not chunk.endswith(b"\n") and len(chunk) < OUTPUT_HELD_AT_MOST:
+            cut = chunk.rfind(b"\n") + 1
+            self._unfinished[key] = (chunk[cut:], since if held and not cut else time.monotonic())
+            chunk = chunk[:cut]
+        self._add_output(wid, stream, chunk)
         return data
+
+    def release_unfinished(self, now: float | None = None, wid: int | None = None) -> bool:
+        """Write out unfinished lines that waited long enough (or all of ``wid``'s); True if any went."""
+        due = [
+            key for key, (_, since) in self._unfinished.items()
+            if key[0] == wid or (now is not None and now - since >= UNFINISHED_LINE_WAIT)
+        ]
+        for key in due:
+            self._add_output(*key, self._unfinished.pop(key)[0])
+        return bool(due)
+
+    def unfinished_due(self) -> float | None:
+        """When the oldest unfinished line is to be written out (caller holds ``lock``), or None."""
+        if not self._unfinished:
+            return None
+        return min(since for _, since in self._unfinished.values()) + UNFINISHED_LINE_WAIT
+
+    def _add_output(self, wid: int, stream: int, chunk: bytes) -> None:
+        if chunk:
+            self.output.append((wid, stream, chunk))
+            self.unread[wid] = self.unread.get(wid, 0) + len(chunk)
 
     def output_taken(self) -> list[tuple[int, int, bytes]]:
         """The output read so far, for the user's thread to write (caller holds ``lock``); paused pipes resume."""
@@ -489,10 +527,14 @@ class Shell:
         deadline: float | None = None
         echoes_only = False
         while not self.closed:
-            if not echoes_only:
-                with self.lock:
+            with self.lock:
+                if not echoes_only:
                     deadline = session.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
+                due = self.unfinished_due()
+            if due is not None and (deadline is None or due < deadline):
+                timeout = max(0.0, due - time.monotonic()) * 1000 + 1
+            else:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
             try:
                 events = poller.poll(timeout)
             except zmq.ContextTerminated:
@@ -521,6 +563,8 @@ class Shell:
                             poller.unregister(sock_or_fd)
                             del watched[sock_or_fd]
                 self._take_echoes(now)  # answers that came in while this thread was starved count
+                if self._unfinished:
+                    woke |= self.release_unfinished(now)
                 # Echoes only clear waits, so nothing new is due before the deadline already known: with many
                 # workers, each echo then costs O(1) rather than a look at every worker.
                 echoes_only = all(sock is self._beat for sock, _ in events) and deadline is not None and now < deadline
@@ -614,7 +658,7 @@ class Shell:
         data = self._read_output(wid, what, fd)
         if data is None:
             return False, True
-        if data and self.unread[wid] >= OUTPUT_HELD_AT_MOST:
+        if data and self.unread.get(wid, 0) >= OUTPUT_HELD_AT_MOST:
             # The user's thread has not taken this worker's output yet: stop reading its pipe until it
             # does, so the pipe fills and the worker waits in its write.  Memory stays bounded; nothing is lost.
             self._paused.append((wid, fd, what))

@@ -4,8 +4,10 @@ The manager reads each worker's stdout and stderr pipes in chunks.  With
 ``ProMPOpt_AtomicOutput`` each chunk is one "incoming string" in the seed's
 sense: a chunk that is only a newline is dropped and every other chunk ends
 with exactly one added newline if it lacked one.  Workers line-buffer their
-``sys.stdout``, so a ``print`` reaches the pipe as one write; a single write
-longer than the pipe's atomic size (4 KiB on Linux) may arrive as several chunks.
+``sys.stdout``, so a ``print`` reaches the pipe as one write; the end of a read
+without a newline waits briefly for the rest of its line (the shell's
+``_read_output``), so a line longer than the pipe, or cut where a read ended,
+stays whole.
 """
 
 from __future__ import annotations
