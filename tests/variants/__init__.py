@@ -19,6 +19,7 @@ BROKEN = {
     "loses_remote_errors": "RES-4",
     "keeps_lone_newlines": "OUT-3",
     "atomic_is_redirect": "OUT-3",
+    "atomic_cuts_long_lines": "OUT-4",
     "stderr_to_stdout": "OUT-2",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
