@@ -8,9 +8,10 @@ it checks (and ``timeout=SECONDS`` if the default is too short; ``faults=own`` o
 after it, ``output`` (exact), ``output unordered`` (same lines, any order) or
 ``output regex`` (each line a regular expression matching the whole line, in order), is
 what it must print; an ``output stderr [MODE]`` block, what it must write to its standard error
-(without one, its standard error is not judged).  A small parser of our own rather than Sybil: each example must run in
-a fresh process with its own deadline and leftover-process check, and carries options that
-Sybil's in-process evaluators do not model.
+(without one, its standard error is not judged; an empty block: it writes nothing).
+A small parser of our own rather than Sybil: each example must run in a fresh process with
+its own deadline and leftover-process check, and carries options that Sybil's in-process
+evaluators do not model.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def parse_chapter(path: Path) -> Chapter:
 def _block(lines: list[str], start: int, path: Path) -> tuple[str, int]:
     for end in range(start, len(lines)):
         if lines[end].startswith("```"):
-            return "\n".join(lines[start:end]) + "\n", end + 1
+            return "".join(line + "\n" for line in lines[start:end]), end + 1  # an empty block: nothing
     raise SpecError(f"{path}:{start}: unclosed code block")
 
 

@@ -222,3 +222,15 @@ def test_an_output_stderr_block_judges_what_the_example_writes_to_its_standard_e
     ex.expected_stderr = "something else\n"
     outcome = run_example(ex, "promp", False)
     assert outcome.verdict == "fail" and outcome.detail.startswith("standard error:")
+
+
+def test_an_empty_output_stderr_block_means_the_example_writes_nothing_there(tmp_path):
+    chapter = tmp_path / "01-t.md"
+    example = "```python example T-1\nimport sys\nprint('out')\nprint(%r, file=sys.stderr, end='')\n```\n\n"
+    chapter.write_text("**T-1** Quiet.\n\n" + example % "" + "```output\nout\n```\n\n```output stderr\n```\n")
+    (ex,) = parse_chapter(chapter).examples
+    assert ex.expected_stderr == ""
+    assert run_example(ex, "promp", False).verdict == "pass"
+    chapter.write_text("**T-1** Quiet.\n\n" + example % "noise" + "```output\nout\n```\n\n```output stderr\n```\n")
+    (ex,) = parse_chapter(chapter).examples
+    assert run_example(ex, "promp", False).verdict == "fail"

@@ -21,6 +21,7 @@ BROKEN = {
     "atomic_is_redirect": "OUT-3",
     "atomic_cuts_long_lines": "OUT-4",
     "stderr_to_stdout": "OUT-2",
+    "stderr_inherited": ("OUT-1", "OUT-2"),
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
     "wait_updates_at_stop": "WAIT-1",
