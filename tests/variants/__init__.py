@@ -22,6 +22,7 @@ BROKEN = {
     "atomic_cuts_long_lines": "OUT-4",
     "stderr_to_stdout": "OUT-2",
     "stderr_inherited": ("OUT-1", "OUT-2"),
+    "message_before_output": "OUT-5",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
     "wait_updates_at_stop": "WAIT-1",
