@@ -33,6 +33,7 @@ BROKEN = {
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
     "no_forwarding_past_one_level": "LVL-2",
+    "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
     "abort_never_kills": "ABRT-2",
     "ignores_dead_manager": ("LIVE-2", "FLT-7"),
