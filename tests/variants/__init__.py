@@ -36,6 +36,8 @@ BROKEN = {
     "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
     "abort_never_kills": "ABRT-2",
+    "abort_all_reaches_one": "ABRT-1",
+    "abort_time_outlives_task": "ABRT-1",
     "ignores_dead_manager": ("LIVE-2", "FLT-7"),
     "slower_than_declared": ("LIVE-3", "LIVE-5"),
     "exited_worker_accepts_tasks": "FLT-3",
