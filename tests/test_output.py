@@ -132,3 +132,10 @@ def test_test_message_box_without_a_display_prints_and_closes(manager: ProManage
 def test_unknown_option_bits_are_rejected(manager: ProManager):
     with pytest.raises(ValueError, match="unknown option"):
         manager.setOptions(0x100)
+
+
+@pytest.mark.parametrize("options", ["1", 1.0, None, True])
+def test_options_that_are_not_an_int_are_a_type_error_naming_the_type(manager: ProManager, options):
+    with pytest.raises(TypeError, match=type(options).__name__):
+        manager.setOptions(options)
+    assert manager.options() == 0

@@ -197,6 +197,22 @@ def test_the_manager_belongs_to_the_thread_that_created_it(manager: ProManager):
     assert manager.workers() == []
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        "options()", "setOptions(0)", "isBusy()", "hasResults()", "takeResult()", "processMessages()", "wait(0)",
+        "evalPythonCode(ProWorker_All, 'pass')", "workers()", "workerState(1)", "workerPid(1)", "workerExitCode(1)",
+        "close()",
+    ],
+)
+def test_every_call_refuses_another_thread(manager: ProManager, call: str):
+    """Every call, reads too: the manager's tables change under its owner's thread, never guarded for others."""
+    manager.startWorker()
+    errors = raised_in_another_thread(lambda: eval("manager." + call, {"manager": manager, "ProWorker_All": ProWorker_All}))
+    assert len(errors) == 1 and isinstance(errors[0], ProMPError) and "thread" in str(errors[0])
+    assert manager.workerState(1) in ("starting", "ready")  # not closed by the refused call
+
+
 def test_wait_returns_as_soon_as_something_arrives_or_on_timeout(manager: ProManager):
     wid = manager.startWorker()
     manager.evalPythonFunction(wid, SLEEP, "nap", [30])

@@ -71,11 +71,14 @@ class ProManager:
     # ------------------------------------------------------------ options
     def setOptions(self, options: int) -> None:
         self._check()
-        if not isinstance(options, int) or options & ~_KNOWN_OPTIONS:
+        if not isinstance(options, int) or isinstance(options, bool):
+            raise TypeError(f"options must be ProMPOpt_ flags (an int), got {type(options).__name__}")
+        if options & ~_KNOWN_OPTIONS:
             raise ValueError(f"unknown option bits in {options!r}")
         self._options = options
 
     def options(self) -> int:
+        self._mine()
         return self._options
 
     # ------------------------------------------------------------ workers
@@ -103,6 +106,7 @@ class ProManager:
 
     def workers(self) -> list[int]:
         """Ids of every worker this manager started, in order (extension)."""
+        self._mine()
         return list(self._shell.session.workers)
 
     def workerState(self, workerId: int) -> str:
@@ -150,10 +154,12 @@ class ProManager:
 
     def isBusy(self) -> bool:
         """True while any task is queued or running."""
+        self._mine()
         return self._shell.session.is_busy()
 
     def hasResults(self, target: int = ProWorker_Any) -> bool:
         """Whether a result of ``target`` (a worker id, or any worker) is waiting."""
+        self._check()
         self._known(target)
         return self._shell.session.has_results(target)
 
@@ -300,6 +306,9 @@ class ProManager:
     # ------------------------------------------------------------ closing
     def close(self) -> None:
         """End every worker and release sockets (extension; also done on collection and at exit)."""
+        if self._closed:
+            return
+        self._mine()
         self._closed = True
         self._finalizer()
 
@@ -310,9 +319,13 @@ class ProManager:
         self.close()
 
     # ---------------------------------------------------------- internals
-    def _check(self) -> None:
+    def _mine(self) -> None:
+        """Only the thread that created the manager may use it: its tables change under that thread, unguarded."""
         if threading.get_ident() != self._owner:
             raise ProMPError("a ProManager must be used only from the thread that created it")
+
+    def _check(self) -> None:
+        self._mine()
         if self._closed:
             raise ProMPError("the manager is closed")
         if self._shell.forked:
@@ -326,6 +339,7 @@ class ProManager:
             raise ValueError(f"no worker with id {target}")
 
     def _record(self, workerId: int):
+        self._mine()
         rec = self._shell.session.workers.get(workerId)
         if rec is None:
             raise ValueError(f"no worker with id {workerId!r}")
