@@ -30,6 +30,7 @@ BROKEN = {
     "message_data_unchecked": "MSG-1",
     "any_by_worker_id": ("RES-2", "MSG-5"),
     "worker_calls_from_any_thread": "BAD-10",
+    "reads_from_any_thread": "BAD-4",
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
     "no_forwarding_past_one_level": "LVL-2",
