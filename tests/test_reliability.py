@@ -15,7 +15,7 @@ import pytest
 import zmq
 
 from harness.helpers import gone
-from promp import ProManager, ProMPError, ProMPRemoteError, ProWorker_Any
+from promp import ProManager, ProMPError, ProMPOpt_RedirectOutput, ProMPRemoteError, ProWorker_Any
 from promp._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
 
 from .conftest import call, pump_until, wait_until
@@ -276,3 +276,20 @@ def test_processes_a_task_started_end_even_when_the_worker_is_killed_from_outsid
     os.kill(manager.workerPid(wid), signal.SIGKILL)  # no chance to clean up after itself
     pump_until(manager, lambda: manager.workerState(wid) == "exited")
     wait_until(lambda: gone(child), timeout=5)
+
+
+@pytest.mark.parametrize("run", range(10))
+def test_what_a_worker_sent_before_os_exit_reaches_the_manager(manager: ProManager, run: int, capfd):
+    """ZeroMQ sends from its own thread: a plain os._exit right after a send would lose it."""
+    manager.setOptions(ProMPOpt_RedirectOutput)
+    wid = manager.startWorker()
+    tiny = "def f(i):\n    return i\n"
+    for i in range(3):  # quick results, which the worker holds a moment to send them together
+        manager.evalPythonFunction(wid, tiny, "f", [i], True)
+    last = "from Pro.MP import *\nimport os\nproWorkerObject().sendMessage(ProMPMessage(7, b'last words'))\n"
+    manager.evalPythonCode(wid, last + "print('unflushed', end='')\nos._exit(4)")
+    pump_until(manager, lambda: not manager.isBusy())
+    assert [manager.takeResult(wid) for _ in range(3)] == [0, 1, 2]
+    assert manager.waitForMessage(wid, 5000) and manager.getMessage(wid).data == b"last words"
+    assert manager.workerExitCode(wid) == 4
+    assert "unflushed" in capfd.readouterr().out

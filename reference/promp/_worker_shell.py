@@ -72,6 +72,34 @@ def _end_descendants() -> None:
             pass
 
 
+_plain_exit = os._exit
+
+
+def _exit_delivering(loop: TaskLoop, sock: zmq.Socket, ctx: zmq.Context):
+    """``os._exit`` for task code: what the task printed and sent leaves before the process ends.
+
+    ZeroMQ sends from its own I/O thread, so a plain ``os._exit`` right after ``sendMessage``
+    (or after quick results the worker holds a moment) loses them.  On the worker's main thread
+    this flushes the held results and the standard streams, and ends the context, which waits
+    (up to the task socket's linger) until what was sent is on its way.  Elsewhere (another
+    thread of the task, a child forked from this process) it is the plain exit.
+    """
+    pid = os.getpid()
+
+    def _exit(code: int) -> None:
+        if os.getpid() == pid and threading.current_thread() is threading.main_thread():
+            try:
+                flush_std_streams()
+                loop.flush()
+                sock.close(linger=2000)
+                ctx.term()
+            except Exception:  # an exit is due whatever happens here
+                pass
+        _plain_exit(code)
+
+    return _exit
+
+
 def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
     # The main thread may be spinning in Python: without this, each file this thread reads
     # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
@@ -83,7 +111,7 @@ def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = 
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
     except OSError:
         pass
-    os._exit(code)
+    _plain_exit(code)
 
 
 def _say(line: str) -> None:
@@ -428,6 +456,7 @@ def main() -> None:
     control = Control(ctx, identity, env, loop, alive_fd, heard_in)
     threading.Thread(target=control.run, name="promp-control", daemon=True).start()
     _state.worker = loop.worker
+    os._exit = _exit_delivering(loop, sock, ctx)
     code = loop.run()
     loop.post(wire.bye(code))
     loop.flush()
