@@ -47,6 +47,8 @@ BROKEN = {
     "any_waits_for_ever": "FLT-2",
     "sends_anything": "BAD-1",
     "aborts_any_as_all": "BAD-9",
+    "exited_workers_count_as_live": "BAD-9",
+    "wait_gives_up_on_exits": "BAD-7",
     "unsigned_frames_accepted": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "core_runs_tasks_twice": "SIM-1",
