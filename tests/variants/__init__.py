@@ -46,6 +46,7 @@ BROKEN = {
     "reruns_started_any_task": "FLT-2",
     "any_waits_for_ever": "FLT-2",
     "sends_anything": "BAD-1",
+    "string_args_split": "BAD-2",
     "aborts_any_as_all": "BAD-9",
     "exited_workers_count_as_live": "BAD-9",
     "wait_gives_up_on_exits": "BAD-7",
