@@ -33,6 +33,8 @@ BROKEN = {
     "reads_from_any_thread": "BAD-4",
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
+    "manager_wait_sleeps_out_timeout": "MSG-2",
+    "worker_wait_returns_at_once": "MSG-2",
     "no_forwarding_past_one_level": "LVL-2",
     "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
