@@ -38,6 +38,7 @@ BROKEN = {
     "no_forwarding_past_one_level": "LVL-2",
     "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
+    "msg_overtakes_progress": "WAIT-3",
     "abort_never_kills": "ABRT-2",
     "abort_all_reaches_one": "ABRT-1",
     "abort_time_outlives_task": "ABRT-1",
