@@ -45,6 +45,7 @@ BROKEN = {
     "abort_time_outlives_task": "ABRT-1",
     "ignores_dead_manager": ("LIVE-2", "FLT-7"),
     "slower_than_declared": ("LIVE-3", "LIVE-5"),
+    "exit_ends_all_work": "LIVE-1",
     "exited_worker_accepts_tasks": "FLT-3",
     "vague_worker_death": "FLT-1",
     "reruns_started_any_task": "FLT-2",

@@ -1,0 +1,16 @@
+"""Broken: when a worker exits, the manager counts every task as finished, other workers' too."""
+
+from promp import _manager_core as _core
+from tests.variants._base import *  # noqa: F403
+from tests.variants._base import __all__  # noqa: F401
+
+_retire = _core.ManagerSession._retire
+
+
+def _forget_everything(self, rec):
+    gone = _retire(self, rec)
+    self.unfinished = 0
+    return gone
+
+
+_core.ManagerSession._retire = _forget_everything
