@@ -7,6 +7,8 @@ loaded there too, through ``in_workers``.
 """
 
 BROKEN = {
+    "mailbox_ignores_target": ("RES-1", "MSG-2"),
+    "reuses_worker_ids": "LIFE-1",
     "no_variant_list": "OVR-1",
     "survives_its_manager": "LIFE-4",
     "main_thread_only": "LIFE-6",
