@@ -38,6 +38,7 @@ BROKEN = {
     "manager_wait_sleeps_out_timeout": "MSG-2",
     "worker_wait_returns_at_once": "MSG-2",
     "no_forwarding_past_one_level": "LVL-2",
+    "level_leaks_to_children": "LVL-1",
     "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
     "msg_overtakes_progress": "WAIT-3",
