@@ -50,6 +50,7 @@ BROKEN = {
     "slower_than_declared": ("LIVE-3", "LIVE-5"),
     "exit_ends_all_work": "LIVE-1",
     "exited_worker_accepts_tasks": "FLT-3",
+    "messages_to_the_dead_dropped": "FLT-3",
     "vague_worker_death": "FLT-1",
     "reruns_started_any_task": "FLT-2",
     "any_waits_for_ever": "FLT-2",
