@@ -57,6 +57,7 @@ BROKEN = {
     "sends_anything": "BAD-1",
     "string_args_split": "BAD-2",
     "aborts_any_as_all": "BAD-9",
+    "wait_object_for_anyone": "BAD-6",
     "exited_workers_count_as_live": "BAD-9",
     "wait_gives_up_on_exits": "BAD-7",
     "unsigned_frames_accepted": "WIRE-4",
