@@ -145,6 +145,18 @@ def test_a_remote_exception_is_an_error_value_and_the_worker_stays_usable(manage
     assert call(manager, wid, ECHO, "echo", 3) == 3
 
 
+def test_a_remote_traceback_starts_at_the_users_code_not_the_workers_own(manager: ProManager, capfd):
+    """How the worker called the task is noise to its reader: the traceback shows the task's frames (both copies)."""
+    manager.setOptions(0x1)
+    wid = manager.startWorker()
+    err = call(manager, wid, "def inner():\n    raise KeyError('deep')\ndef boom():\n    inner()\n", "boom")
+    frames = [line for line in err.traceback.splitlines() if line.lstrip().startswith("File ")]
+    assert [f.split(", in ")[-1] for f in frames] == ["boom", "inner"], err.traceback
+    pump_until(manager, lambda: "KeyError: 'deep'" in (shown := capfd.readouterr().err) and "_worker_shell" not in shown)
+    missing = call(manager, wid, ECHO, "missing")  # raised by the worker itself: its frame stays, the only one
+    assert "File " in missing.traceback and "NameError" in missing.traceback
+
+
 def test_unknown_function_names_fail_clearly(manager: ProManager):
     err = call(manager, manager.startWorker(), ECHO, "missing")
     assert isinstance(err, ProMPRemoteError) and err.type == "NameError" and "'missing'" in err.message

@@ -114,6 +114,20 @@ def _die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = 
     _plain_exit(code)
 
 
+_OWN_CODE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _from_user_code(exc: BaseException) -> BaseException:
+    """``exc`` with the worker's own frames (how it called the task) cut from the front of its traceback.
+
+    Its reader wants their code's frames; an error the worker raised itself keeps its last frame.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN_CODE):
+        tb = tb.tb_next
+    return exc.with_traceback(tb)
+
+
 def _say(line: str) -> None:
     print(f"promp worker: {line}", file=sys.stderr, flush=True)
 
@@ -398,6 +412,7 @@ class TaskLoop:
             exit_code = code if isinstance(code, int) else (0 if code is None else 1)
             value = SystemExit(f"the task called sys.exit({code!r}); the worker exits with code {exit_code}")
         elif not ok:
+            value = _from_user_code(value)
             traceback.print_exception(value)
         self.worker.waitObject().flush()
         done = wire.done(task_id, ok, elapsed)
