@@ -457,7 +457,8 @@ class Shell:
                     pipe_poll.unregister(fd)
                     break
                 budget -= len(data)
-        self.release_unfinished(wid=wid)  # the worker wrote it before it sent the message: it is finished
+        if self._unfinished:  # the worker wrote it before it sent the message: it is finished
+            self.release_unfinished(wid=wid)
 
     def _read_output(self, wid: int, stream: int, fd: int) -> bytes | None:
         """One chunk of a worker's pipe into ``output`` (caller holds ``lock``): None when drained, b"" at EOF.
