@@ -108,3 +108,30 @@ def test_no_result_is_lost_when_the_control_thread_sends_while_the_main_thread_p
     while peer.poll(100):
         got += [m.header["t"] for m in unbatch(decode(signer, peer.recv()))]
     assert got == list(range(20000))
+
+
+class Recording(io.StringIO):
+    """A std stream that knows whether what was written to it has been flushed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unflushed = False
+
+    def write(self, text: str) -> int:
+        self.unflushed = True
+        return super().write(text)
+
+    def flush(self) -> None:
+        self.unflushed = False
+
+
+def test_what_a_task_printed_is_flushed_before_its_report_can_be_sent(loop_and_peer, monkeypatch):
+    """Once a report is posted the control thread may send it at any moment: the output must already be out."""
+    loop, _, _ = loop_and_peer
+    out, err = Recording(), Recording()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    print("no newline", end="")
+    print("nor here", end="", file=sys.stderr)
+    loop.post(wire.done(1, True, 0.0))
+    assert not out.unflushed and not err.unflushed

@@ -269,6 +269,8 @@ class TaskLoop:
         self.worker = ProWorker(self, session)
 
     def post(self, head: dict, payload: bytes = b"") -> None:
+        """Queue a report (main thread); the control thread may send it from now on, so the output goes first."""
+        flush_std_streams()  # what the task printed reaches the pipe before its report can leave
         with self.lock:  # the control thread may be sending (and clearing) the outbox right now
             self.hold.posted(time.monotonic(), not self.outbox)
             self.outbox.append((head, payload))
@@ -316,8 +318,7 @@ class TaskLoop:
 
     def _hold(self) -> None:
         """More work is here: hold the results posted so far, unless there are enough or they are old."""
-        flush_std_streams()  # so that the control thread may send them without touching the streams
-        with self.lock:
+        with self.lock:  # posting flushed the std streams: the control thread may send without touching them
             hold = self.hold
             if hold.hold(time.monotonic(), len(self.outbox)):
                 if not hold.watched:
