@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from promp import ProManager, ProMPRemoteError
+from promp import ProManager, ProMPRemoteError, ProWorker_All
 
 from .conftest import call, gone, pump_until, wait_until
 
@@ -278,6 +278,19 @@ def test_a_worker_its_manager_pings_sends_no_pings_of_its_own_and_one_it_stops_p
         assert fake.worker.poll() is None
     finally:
         fake.close()
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_every_workers_connection_is_known_however_soon_it_connects(make_manager, warm: bool):
+    """A forked worker may connect before its manager has learnt its pid: its connection must still be its own.
+
+    Else the end of that connection says nothing, and a killed worker's exit waits for the grace.
+    """
+    for m in (make_manager(warm_start=warm) for _ in range(3)):
+        workers = {m.startWorker() for _ in range(20)}
+        m.evalPythonCode(ProWorker_All, "pass")
+        pump_until(m, lambda m=m: not m.isBusy())
+        pump_until(m, lambda m=m, workers=workers: set(m._shell._link_of.values()) == workers, timeout=5)
 
 
 def test_a_killed_workers_exit_is_final_once_its_connection_ended_not_after_the_grace(make_manager):

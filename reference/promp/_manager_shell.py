@@ -252,6 +252,7 @@ class Shell:
         # once its connection's end was read (all it sent is in), without waiting out the exit grace.
         self._links = self.task.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
         self._link_of: dict[int, int] = {}  # connection fd -> worker
+        self._unclaimed: dict[int, int] = {}  # connection fd -> peer pid, accepted before that pid was known
         self._new_fds: list[tuple[int, int, int]] = []  # (worker, fd, what) for the keeper to watch
         threading.Thread(target=echo_forever, args=(self._echo,), name="promp-echo", daemon=True).start()
         self._keeper = threading.Thread(target=self._keep, name="promp-keeper", daemon=True)
@@ -306,6 +307,10 @@ class Shell:
         pipe_poll.register(err, select.POLLIN)
         with self.lock:
             self.procs[wid] = proc
+            for fd, pid in list(self._unclaimed.items()):  # a forked worker may have connected already
+                if pid == proc.pid:
+                    del self._unclaimed[fd]
+                    self._claim(fd, wid)
             self.pipes[wid] = (out, err)
             self._pipe_polls[wid] = pipe_poll
             self._new_fds += [(wid, out, STDOUT), (wid, err, STDERR), (wid, os.pidfd_open(proc.pid), 0)]
@@ -598,22 +603,31 @@ class Shell:
 
         A connection is told apart by its peer's process (``SO_PEERCRED``, on ipc): a worker, or the
         launcher the manager started.  Others (tcp, a peer that is no process of ours) keep the grace.
+        A forked worker can connect before ``spawn`` has learnt its pid: its connection waits,
+        unclaimed, until then.
         """
         ended = False
         while readable(self._links):
             event = recv_monitor_message(self._links)
             fd = event["value"]
             if event["event"] == zmq.EVENT_ACCEPTED:
-                wid = self._worker_by_pid(_peer_pid(fd))
+                pid = _peer_pid(fd)
+                wid = self._worker_by_pid(pid)
                 if wid is not None:
-                    self._link_of[fd] = wid
-                    self.session.on_link(wid, True)
+                    self._claim(fd, wid)
+                elif pid is not None:
+                    self._unclaimed[fd] = pid
             else:
+                self._unclaimed.pop(fd, None)
                 wid = self._link_of.pop(fd, None)
                 if wid is not None:
                     self.session.on_link(wid, False)
                     ended = True
         return ended
+
+    def _claim(self, fd: int, wid: int) -> None:
+        self._link_of[fd] = wid
+        self.session.on_link(wid, True)
 
     def _worker_by_pid(self, pid: int | None) -> int | None:
         if pid is not None:
