@@ -73,6 +73,14 @@ def _end_descendants() -> None:
 
 
 _plain_exit = os._exit
+SEND_LINGER_MS = 2000  # how long an ending worker waits for what it sent to leave
+
+
+def _send_what_is_left(loop: TaskLoop, sock: zmq.Socket, ctx: zmq.Context) -> None:
+    """Send what is posted (output first), then end the context: it returns once that is on its way."""
+    loop.flush()
+    sock.close(linger=SEND_LINGER_MS)
+    ctx.term()
 
 
 def _exit_delivering(loop: TaskLoop, sock: zmq.Socket, ctx: zmq.Context):
@@ -89,10 +97,7 @@ def _exit_delivering(loop: TaskLoop, sock: zmq.Socket, ctx: zmq.Context):
     def _exit(code: int) -> None:
         if os.getpid() == pid and threading.current_thread() is threading.main_thread():
             try:
-                flush_std_streams()
-                loop.flush()
-                sock.close(linger=2000)
-                ctx.term()
+                _send_what_is_left(loop, sock, ctx)
             except Exception:  # an exit is due whatever happens here
                 pass
         _plain_exit(code)
@@ -475,10 +480,8 @@ def main() -> None:
     os._exit = _exit_delivering(loop, sock, ctx)
     code = loop.run()
     loop.post(wire.bye(code))
-    loop.flush()
     _end_descendants()
-    sock.close(linger=2000)
-    ctx.term()
+    _send_what_is_left(loop, sock, ctx)
     sys.exit(code)
 
 
