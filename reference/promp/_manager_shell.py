@@ -533,14 +533,16 @@ class Shell:
         deadline: float | None = None
         echoes_only = False
         while not self.closed:
-            with self.lock:
-                if not echoes_only:
+            if not echoes_only:
+                with self.lock:
                     deadline = session.next_deadline()
-                due = self.unfinished_due()
-            if due is not None and (deadline is None or due < deadline):
-                timeout = max(0.0, due - time.monotonic()) * 1000 + 1
-            else:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
+            wake_at = deadline
+            if self._unfinished:  # an unfinished line is due out too
+                with self.lock:
+                    due = self.unfinished_due()
+                if due is not None and (wake_at is None or due < wake_at):
+                    wake_at = due
+            timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic()) * 1000 + 1
             try:
                 events = poller.poll(timeout)
             except zmq.ContextTerminated:
