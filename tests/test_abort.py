@@ -167,3 +167,34 @@ def test_an_abort_for_proworker_any_is_refused_rather_than_hitting_every_worker(
         manager.abortOperation(ProWorker_Any, -1)
     pump_until(manager, lambda: not manager.isBusy(), 30)
     assert manager.takeResult(w) is False  # nothing was aborted
+
+
+@pytest.mark.parametrize("wait_ms", [-1, 5000])
+def test_an_abort_given_while_the_worker_is_still_starting_reaches_its_task(manager: ProManager, wait_ms: int):
+    wid = manager.startWorker()
+    manager.evalPythonFunction(wid, COOPERATIVE, "work", None, True)
+    assert manager.workerState(wid) == "starting"  # what this test is about: the worker has not said hello yet
+    manager.abortOperation(wid, wait_ms)
+    pump_until(manager, lambda: manager.hasResults(wid), timeout=30)
+    result = manager.takeResult(wid)
+    assert isinstance(result, list) and result[0] == "aborted", result  # seen by the task, not lost, not killed
+    assert manager.workerState(wid) == "ready"
+
+
+def test_an_abort_given_again_never_postpones_the_kill_the_first_one_set(manager: ProManager):
+    wid = ready(manager)
+    stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.01)\n    except BaseException:\n        pass"
+    manager.evalPythonCode(wid, stubborn)
+    manager.wait(200)
+    first = time.monotonic()
+    manager.abortOperation(wid, 1000)
+    last = first
+    while manager.workerState(wid) != "exited" and time.monotonic() - first < 8:
+        manager.wait(20)
+        if time.monotonic() - last >= 0.4 and manager.workerState(wid) != "exited":
+            manager.abortOperation(wid, 1000)  # a dialog that re-sends its abort
+            last = time.monotonic()
+    ended = time.monotonic() - first
+    assert manager.workerState(wid) == "exited", "still running 8 s after an abortOperation(w, 1000)"
+    assert manager.workerExitCode(wid) == EXIT_ABORTED
+    assert ended < 3.0  # the worker ends itself at 1 s, its manager kills it 1 s after that at the latest

@@ -38,8 +38,10 @@ class HeartbeatClockMachine(RuleBasedStateMachine):
 
     @rule(dt=STEP)
     def tick(self, dt: float) -> None:
-        self.now += dt
-        if self.unanswered_since is not None and dt >= 1.0:  # a stall of half the timeout: the wait restarts
+        before, self.now = self.now, self.now + dt
+        # a stall of half the timeout restarts the wait; measured as the clock measures it (now - last tick), since
+        # the sum rounds: 0.1 + 1.0 - 0.1 is not 1.0, and comparing dt instead failed now and then on correct code
+        if self.unanswered_since is not None and self.now - before >= 1.0:
             self.unanswered_since = self.now
         verdict = self.clock.tick(self.now)
         if verdict == SILENT:
@@ -213,3 +215,10 @@ for machine in (HeartbeatClockMachine, WorkerSessionMachine, ManagerTableMachine
 TestHeartbeatClock = HeartbeatClockMachine.TestCase
 TestWorkerSession = WorkerSessionMachine.TestCase
 TestManagerTable = ManagerTableMachine.TestCase
+
+
+def test_the_heartbeat_model_measures_a_stall_as_the_clock_does():
+    """0.1 + 0.1 + 0.2 + 1.0 - 0.4 is 0.9999999999999999: a dt of 1.0 is no stall to the clock, so none to the model."""
+    machine = HeartbeatClockMachine()
+    for dt in (0.1, 0.1, 0.2, 1.0, 0.9):
+        machine.tick(dt)

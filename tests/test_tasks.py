@@ -377,3 +377,16 @@ def test_waits_for_slow_replies_sleep_rather_than_spin(manager):
         manager.wait()
     assert manager.takeResult(w) == 2 and time.monotonic() - wall >= 0.9
     assert time.process_time() - cpu < 0.25, "the wait used the processor while it waited"
+
+
+def test_any_gives_each_task_to_the_worker_idle_longest(manager: ProManager):
+    a, b = manager.startWorker(), manager.startWorker()
+    pump_until(manager, lambda: manager.workerState(a) == manager.workerState(b) == "ready")
+    pids = []
+    for _ in range(6):  # one after another: both are idle each time
+        manager.evalPythonFunction(ProWorker_Any, PID, "pid", None, True)
+        pump_until(manager, lambda: manager.hasResults())
+        pids.append(manager.takeResult(ProWorker_Any))
+    first, second = manager.workerPid(a), manager.workerPid(b)
+    assert set(pids) == {first, second}
+    assert all(x != y for x, y in zip(pids, pids[1:], strict=False)), pids  # they take turns
