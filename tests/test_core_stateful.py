@@ -20,6 +20,7 @@ from promp.core import (
     ProWorker_Any,
     ProWorkerExited,
     Send,
+    WorkerGone,
     WorkerSession,
 )
 from promp.core import WorkerState as S
@@ -133,9 +134,9 @@ class ManagerTableMachine(RuleBasedStateMachine):
 
     def _sent(self, actions: list) -> None:
         for action in actions:
-            if isinstance(action, Send) and action.header["k"] == "task":
+            if isinstance(action, Send) and action.message.kind == "task":
                 assert self.s.workers[action.worker].state in (S.READY, S.STOPPING)
-                self.inflight.setdefault(action.worker, []).append(action.header["t"])
+                self.inflight.setdefault(action.worker, []).append(action.message.t)
 
     @rule()
     def start(self) -> None:
@@ -144,7 +145,7 @@ class ManagerTableMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def hello(self, data) -> None:
-        starting = [w for w, r in self.s.workers.items() if r.pid is None and r.running]
+        starting = [w for w, r in self.s.workers.items() if r.state in (S.STARTING, S.STOP_PENDING)]
         if starting:
             wid = data.draw(st.sampled_from(starting))
             self._sent(self.s.on_hello(wid, 100 + wid, self.now))
@@ -192,7 +193,7 @@ class ManagerTableMachine(RuleBasedStateMachine):
         for action in self.s.settle(self.now):
             if isinstance(action, Send):
                 self._sent([action])
-            else:
+            elif isinstance(action, WorkerGone):
                 self.inflight.pop(action.worker, None)
 
     @invariant()

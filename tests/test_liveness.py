@@ -27,7 +27,7 @@ m = ProManager(heartbeat_interval=0.2, heartbeat_timeout={timeout})
 ids = [m.startWorker() for _ in range({workers})]
 while any(m.workerState(w) != "ready" for w in ids):
     m.wait(50)
-print(" ".join(str(m.workerPid(w)) for w in ids), m._shell.endpoints["task"], flush=True)
+print(" ".join(str(m.workerPid(w)) for w in ids), m._port.endpoints["task"], flush=True)
 {then}
 """
 
@@ -290,13 +290,13 @@ def test_every_workers_connection_is_known_however_soon_it_connects(make_manager
         workers = {m.startWorker() for _ in range(20)}
         m.evalPythonCode(ProWorker_All, "pass")
         pump_until(m, lambda m=m: not m.isBusy())
-        pump_until(m, lambda m=m, workers=workers: set(m._shell._link_of.values()) == workers, timeout=5)
+        pump_until(m, lambda m=m, workers=workers: set(m._port.links._link_of.values()) == workers, timeout=5)
 
 
 def test_a_killed_workers_exit_is_final_once_its_connection_ended_not_after_the_grace(make_manager):
     """Everything a dead worker sent is in once its connection's end was read: no need to wait out the grace."""
     m = make_manager()
-    m._shell.session.exit_grace = 60.0  # were it waited for, the test would time out
+    m._session.exit_grace = 60.0  # were it waited for, the test would time out
     w = m.startWorker()
     pid = call(m, w, "import os\ndef f():\n    return os.getpid()\n", "f")
     m.evalPythonFunction(w, "def f():\n    return 'sent before the end'\n", "f", None, True)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from promp import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput, ProWorker_All
-from promp._output import atomic
+from promp.manager._output import atomic
 
 from .conftest import pump_until
 

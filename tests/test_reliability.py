@@ -163,19 +163,20 @@ def test_sys_exit_in_a_task_is_a_failed_task_and_its_code_stays_apart_from_the_w
 
 def test_bad_frames_are_counted_and_logged_without_flooding(manager: ProManager, caplog):
     manager.startWorker()
-    ctx = zmq.Context.instance()
+    ctx = zmq.Context()
     intruder = ctx.socket(zmq.DEALER)
     intruder.setsockopt(zmq.LINGER, 0)
-    intruder.connect(manager._shell.endpoints["task"])
+    intruder.connect(manager._port.endpoints["task"])
     try:
         with caplog.at_level(logging.WARNING, logger="promp"):
             for i in range(200):
                 intruder.send(b"garbage %d" % i)
-            wait_until(lambda: manager._shell.dropped >= 200, step=lambda: manager.wait(20))
+            wait_until(lambda: manager._port.reject.count >= 200, step=lambda: manager.wait(20))
         lines = [r for r in caplog.records if "dropped" in r.getMessage()]
         assert 1 <= len(lines) <= 15
     finally:
         intruder.close()
+        ctx.term()
 
 
 def test_after_close_nothing_is_busy_and_every_worker_has_exited(manager: ProManager):

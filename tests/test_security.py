@@ -17,7 +17,7 @@ import zmq
 
 from promp import ProManager, _env
 from promp._constants import EXIT_MANAGER_GONE
-from promp._protocol import Signer, decode, encode, header, unbatch
+from promp.wire import Hello, Signer, decode, encode, encode_header
 
 from .conftest import call, wait_until
 
@@ -25,19 +25,20 @@ ECHO = "def echo(x):\n    return x\n"
 
 
 def test_the_manager_drops_forged_and_malformed_frames_and_keeps_working(manager: ProManager, caplog):
-    ctx = zmq.Context.instance()
+    ctx = zmq.Context()
     intruder = ctx.socket(zmq.DEALER)
     intruder.setsockopt(zmq.IDENTITY, b"7")
     intruder.setsockopt(zmq.LINGER, 0)
-    intruder.connect(manager._shell.endpoints["task"])
-    forged = encode(Signer(b"wrong key" * 4), header("hello", pid=1, level=1))
+    intruder.connect(manager._port.endpoints["task"])
+    forged = encode(Signer(b"wrong key" * 4), Hello(1, 1))
     for frames in ([forged], [b"garbage"], [b"a", b"b"], [b"\x00" * 40]):
         intruder.send_multipart(frames)
     with caplog.at_level(logging.WARNING, logger="promp"):
-        wait_until(lambda: manager._shell.dropped == 4, step=manager.processMessages)
+        wait_until(lambda: manager._port.reject.count == 4, step=manager.processMessages)
     assert "not a worker of this manager" in caplog.text
     assert manager.workers() == []
     intruder.close()
+    ctx.term()
     assert call(manager, manager.startWorker(), ECHO, "echo", "still fine") == "still fine"
 
 
@@ -70,7 +71,7 @@ class FakeManager:
             }
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import promp._worker_shell as w; w.main()"],
+            [sys.executable, "-c", "import promp.worker._main as w; w.main()"],
             env=env,
             pass_fds=(self.alive_r, secret_fd),
             stdout=subprocess.DEVNULL,
@@ -89,7 +90,7 @@ class FakeManager:
         if not self.pending:
             assert self.task.poll(int(timeout * 1000)), "the worker sent nothing"
             ident, frame = self.task.recv_multipart()
-            self.pending.extend(unbatch(decode(self.signer, frame)))
+            self.pending.extend(decode(self.signer, frame))
         return self.pending.popleft()
 
     def send(self, *frames: bytes) -> None:
@@ -116,18 +117,20 @@ def test_the_worker_never_runs_a_forged_task_and_survives_garbage(tmp_path):
         assert fake.recv().kind == "hello"
         marker = tmp_path / "forged-ran"
         evil = {"k": "task", "t": 1, "op": "code", "want": False, "src": f"open({str(marker)!r}, 'w').close()"}
-        fake.send(encode(Signer(b"not the secret" * 3), evil))
+        fake.send(encode_header(Signer(b"not the secret" * 3), evil))
         fake.send(b"junk")
         fake.send(b"two", b"frames")
-        fake.send(encode(fake.signer, {"k": "task", "t": 2, "op": "warp", "want": True}))
+        fake.send(encode_header(fake.signer, {"k": "task", "t": 2, "op": "warp", "want": True}))
         fake.send(
-            encode(fake.signer, {"k": "task", "t": 3, "op": "func_code", "want": True, "src": ECHO, "fn": "echo"}, msgpack.packb([5]))
+            encode_header(
+                fake.signer, {"k": "task", "t": 3, "op": "func_code", "want": True, "src": ECHO, "fn": "echo"}, msgpack.packb([5])
+            )
         )
         unknown = fake.recv()
-        assert unknown.kind == "done" and unknown.header["t"] == 2 and not unknown.header["ok"]
+        assert unknown.kind == "done" and unknown.t == 2 and not unknown.ok
         assert "unknown task operation" in msgpack.unpackb(unknown.payload)[1]
         done = fake.recv()
-        assert (done.kind, done.header["t"], done.header["ok"], msgpack.unpackb(done.payload)) == ("done", 3, True, 5)
+        assert (done.kind, done.t, done.ok, msgpack.unpackb(done.payload)) == ("done", 3, True, 5)
         assert not marker.exists()
     finally:
         err = fake.close()
@@ -135,7 +138,7 @@ def test_the_worker_never_runs_a_forged_task_and_survives_garbage(tmp_path):
 
 
 def test_a_worker_started_by_hand_refuses_to_run():
-    result = subprocess.run([sys.executable, "-c", "import promp._worker_shell as w; w.main()"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-c", "import promp.worker._main as w; w.main()"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "not started by a manager" in result.stderr
 
 
@@ -163,7 +166,7 @@ def test_the_secret_is_not_left_in_the_workers_environment(manager: ProManager):
     call(manager, wid, ECHO, "echo", 1)
     with open(f"/proc/{manager.workerPid(wid)}/environ", "rb") as f:
         initial = f.read()  # what a process started with stays here, whatever it removes from os.environ
-    assert manager._shell.secret.hex().encode() not in initial and b"PROMP_SECRET=" not in initial
+    assert manager._port.secret.hex().encode() not in initial and b"PROMP_SECRET=" not in initial
 
 
 FLOOD = """
@@ -192,8 +195,8 @@ sys.stdin.read()
 
 def test_on_tcp_a_stranger_can_neither_claim_a_worker_identity_nor_grow_the_manager(make_manager):
     manager = make_manager(transport="tcp")
-    endpoints = [manager._shell.endpoints[name] for name in ("echo", "beat", "ctrl")]
-    claims = [manager._shell.endpoints["task"]]
+    endpoints = [manager._port.endpoints[name] for name in ("echo", "beat", "ctrl")]
+    claims = [manager._port.endpoints["task"]]
     flood = subprocess.Popen([sys.executable, "-c", FLOOD, *claims, *endpoints], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert flood.stdout.readline() == "connected\n"

@@ -152,7 +152,7 @@ def test_a_remote_traceback_starts_at_the_users_code_not_the_workers_own(manager
     err = call(manager, wid, "def inner():\n    raise KeyError('deep')\ndef boom():\n    inner()\n", "boom")
     frames = [line for line in err.traceback.splitlines() if line.lstrip().startswith("File ")]
     assert [f.split(", in ")[-1] for f in frames] == ["boom", "inner"], err.traceback
-    pump_until(manager, lambda: "KeyError: 'deep'" in (shown := capfd.readouterr().err) and "_worker_shell" not in shown)
+    pump_until(manager, lambda: "KeyError: 'deep'" in (shown := capfd.readouterr().err) and "promp/worker" not in shown)
     missing = call(manager, wid, ECHO, "missing")  # raised by the worker itself: its frame stays, the only one
     assert "File " in missing.traceback and "NameError" in missing.traceback
 
@@ -257,7 +257,7 @@ def test_sys_exit_in_a_task_ends_the_worker_with_that_code(manager: ProManager):
 def test_tcp_transport_on_loopback(make_manager):
     m = make_manager(transport="tcp")
     assert call(m, m.startWorker(), ECHO, "echo", "tcp") == "tcp"
-    assert m._shell.endpoints["task"].startswith("tcp://127.0.0.1:")
+    assert m._port.endpoints["task"].startswith("tcp://127.0.0.1:")
 
 
 def test_many_tiny_tasks_through_any_all_complete(manager: ProManager):
@@ -277,8 +277,8 @@ def test_worker_environment_carries_no_secret(manager: ProManager):
     env_keys = call(manager, wid, "import os\ndef keys():\n    return [k for k in os.environ if k.startswith('PROMP_')]\n", "keys")
     assert env_keys == []
     with open(f"/proc/{manager.workerPid(wid)}/cmdline", "rb") as f:
-        assert manager._shell.secret.hex().encode() not in f.read()
-    directory = os.path.dirname(manager._shell.endpoints["task"][len("ipc://") :])
+        assert manager._port.secret.hex().encode() not in f.read()
+    directory = os.path.dirname(manager._port.endpoints["task"][len("ipc://") :])
     assert os.stat(directory).st_mode & 0o777 == 0o700
 
 
@@ -308,7 +308,7 @@ def test_zmq_io_threads_run_sched_batch_so_they_never_preempt_the_sender(make_ma
 def test_where_sched_batch_is_refused_the_context_keeps_the_default_policy(monkeypatch):
     import zmq
 
-    from promp import _transport
+    from promp.wire import _zmq as _transport
 
     def refuse(*args: object) -> None:
         raise PermissionError("not here")

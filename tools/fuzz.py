@@ -83,7 +83,7 @@ def fuzz_manager(frames: int, transport: str, seed: int) -> tuple[bool, str, int
         wid = manager.startWorker()
         served = _call(manager, wid, 0)
         rss = psutil.Process().memory_info().rss
-        endpoints = [manager._shell.endpoints[name] for name in ("task", "echo", "beat", "ctrl")]
+        endpoints = [manager._port.endpoints[name] for name in ("task", "echo", "beat", "ctrl")]
         stranger = subprocess.Popen(
             [sys.executable, "-c", STRANGER, str(seed), str(frames), *endpoints], stdout=subprocess.PIPE, text=True
         )
@@ -99,7 +99,7 @@ def fuzz_manager(frames: int, transport: str, seed: int) -> tuple[bool, str, int
         alive = manager.workerState(wid) == "ready"
         text = (
             f"manager ({transport}): {4 * frames:,} frames tried on 4 sockets, {sent:,} taken by ZeroMQ (the rest met a "
-            f"full queue: backpressure), {manager._shell.dropped:,} read and refused, "
+            f"full queue: backpressure), {manager._port.reject.count:,} read and refused, "
             f"{served:,} tasks served meanwhile, worker alive: {alive}, memory +{grew / 2**20:.1f} MiB"
         )
         return alive and served > 20, text, grew

@@ -1,57 +1,11 @@
 """``from Pro.MP import *``: the seed's multi-processing names, and the reference's extensions, from promp.
 
 The same names the harness's generated ``Pro.MP`` offers for any implementation (every public
-name of the implementation's module), so a script runs the same on both.
+name of the implementation's module), so a script runs the same on both; ``promp.__all__`` is the
+one list.
 """
 
-from promp import (
-    NTSimpleWait,
-    NTVariantList,
-    ProManager,
-    ProMPAborted,
-    ProMPError,
-    ProMPMessage,
-    ProMPOpt_AtomicOutput,
-    ProMPOpt_RedirectOutput,
-    ProMPRemoteError,
-    ProMPWait,
-    ProWorker,
-    ProWorker_All,
-    ProWorker_Any,
-    ProWorkerExited,
-    ProWorkerWait,
-    TerminalWait,
-    heartbeatTimeout,
-    proContext,
-    protocolCore,
-    proWorkerObject,
-    proWorkerProcessLevel,
-    workerCommand,
-    workerPrefixVariable,
-)
+import promp
+from promp import *  # noqa: F403
 
-__all__ = [
-    "NTSimpleWait",
-    "NTVariantList",
-    "ProManager",
-    "ProMPAborted",
-    "ProMPError",
-    "ProMPMessage",
-    "ProMPOpt_AtomicOutput",
-    "ProMPOpt_RedirectOutput",
-    "ProMPRemoteError",
-    "ProMPWait",
-    "ProWorker",
-    "ProWorker_All",
-    "ProWorker_Any",
-    "ProWorkerExited",
-    "ProWorkerWait",
-    "TerminalWait",
-    "proContext",
-    "protocolCore",
-    "proWorkerObject",
-    "proWorkerProcessLevel",
-    "workerCommand",
-    "workerPrefixVariable",
-    "heartbeatTimeout",
-]
+__all__ = list(promp.__all__)

@@ -1,7 +1,7 @@
 """promp: the reference implementation of the Pro.MP manager/worker API.
 
 ``from Pro.MP import *`` gives the seed's names; ``import promp`` gives the
-same objects plus the extensions.
+same objects plus the extensions.  ``__all__`` is the one list of public names.
 """
 
 from __future__ import annotations
@@ -14,32 +14,38 @@ from ._constants import HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._message import ProMPMessage
 from ._values import NTVariantList
-from ._worker_api import ProMPAborted, ProWorker, ProWorkerWait
+from .worker._api import ProMPAborted, ProWorker, ProWorkerWait
 
 if TYPE_CHECKING:
-    from ._manager import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput
-    from ._manager_shell import workerCommand
-    from ._wait import NTSimpleWait, ProMPWait, TerminalWait, proContext
+    from .manager import (
+        NTSimpleWait,
+        ProManager,
+        ProMPOpt_AtomicOutput,
+        ProMPOpt_RedirectOutput,
+        ProMPWait,
+        TerminalWait,
+        proContext,
+        workerCommand,
+    )
 
 # The manager side is imported on first use: a worker that never starts a manager of its own
 # does not pay for it at start-up (about a third of a worker's start time).
 _LAZY = {
-    "ProManager": "._manager",
-    "ProMPOpt_AtomicOutput": "._manager",
-    "ProMPOpt_RedirectOutput": "._manager",
-    "workerCommand": "._manager_shell",
-    "NTSimpleWait": "._wait",
-    "ProMPWait": "._wait",
-    "TerminalWait": "._wait",
-    "proContext": "._wait",
+    "ProManager",
+    "ProMPOpt_AtomicOutput",
+    "ProMPOpt_RedirectOutput",
+    "workerCommand",
+    "NTSimpleWait",
+    "ProMPWait",
+    "TerminalWait",
+    "proContext",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module 'promp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(".manager", __name__), name)
     globals()[name] = value
     return value
 
@@ -66,8 +72,8 @@ __all__ = [
     "ProMPMessage",
     "ProMPWait",
     "ProWorker",
-    "ProWorkerWait",
     "TerminalWait",
+    "ProWorkerWait",
     "proContext",
     "proWorkerObject",
     "ProMPError",

@@ -28,6 +28,9 @@ HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 WORKER_PREFIX = "PROMP_WORKER_PREFIX"  # exported as promp.workerPrefixVariable
 # Read by a manager: "1" starts every worker as a fresh interpreter instead of a fork of its zygote.
 COLD_START = "PROMP_COLD_START"
+# Set by a manager for its zygote only: "socket fd,alive fd,idle seconds"; the zygote answers ZYGOTE_READY once it is up.
+ZYGOTE = "PROMP_ZYGOTE"
+ZYGOTE_READY = b"ready"
 
 ALL = (WORKER_ID, SECRET_FD, TASK_ENDPOINT, BEAT_ENDPOINT, ECHO_ENDPOINT, CTRL_ENDPOINT, ALIVE_FD, LEVEL, HEARTBEAT)
 
@@ -43,3 +46,16 @@ def secret_pipe(secret: bytes) -> int:
 def read_secret(fd: int) -> bytes:
     with os.fdopen(fd, "rb") as pipe:
         return bytes.fromhex(pipe.read().decode())
+
+
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def boot_code(module: str, function: str) -> str:
+    """``python -c`` code that runs ``promp.<module>.<function>()``, finding this package even where it is not installed."""
+    return (
+        "import sys\n"
+        f"try:\n    import promp.{module}\n"
+        f"except ImportError:\n    sys.path.append({_PACKAGE_PARENT!r})\n    import promp.{module}\n"
+        f"promp.{module}.{function}()\n"
+    )

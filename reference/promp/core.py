@@ -1,72 +1,104 @@
-"""The reference's protocol core, free of I/O: the interface the simulator drives.
+"""The reference's protocol core and drivers, free of I/O: the interface the simulator drives.
 
-``harness.sim`` (``promp-sim``) runs a manager and its workers on a virtual
-clock and an in-memory network by driving these objects, exactly as the pyzmq
-shells drive them in real processes.  Another implementation with a sans-I/O
-core can be simulated too by offering a module with the same names
-(``promp-sim run --core MODULE``); the contract is this module's.
+``harness.sim`` (``promp-sim``) runs a manager and its workers on a virtual clock and an in-memory
+network by driving these objects with fake sockets, pipes and processes, exactly as the pyzmq
+shells drive them with real ones: the cores decide, the drivers glue the cores to the I/O, the
+executors perform each thread's actions through a port.  Another implementation can be simulated
+too by offering a module with the same names (``promp-sim run --core MODULE``); the contract is
+this module's.
 
-Manager side, ``ManagerSession(heartbeat_interval, heartbeat_timeout,
-exit_grace, stop_grace, start_timeout=...)``.  Inputs (each takes ``now``,
-seconds on the caller's monotonic clock, and returns a list of actions):
+Manager side.
 
-* user calls: ``add_worker(now) -> id``, ``submit(target, fields, payload,
-  want, now)``, ``send_message(target, msg_id, data)``, ``abort(target,
-  wait_ms, now)``, ``stop_worker(id, now)``;
-* from the task channel: ``on_hello(id, pid, now)``, ``on_done(id, task,
-  value, run_time, now)``, ``on_message(id, message)``, ``on_bye(id, now)``;
-* from the heartbeat channel: ``on_echo(id, now)``; from the process:
-  ``on_exit(id, code, now)``; from the transport, where it can tell (optional):
-  ``on_link(id, up)``, the worker's task connection opened or ended (ended:
-  everything it sent was read in, so its exit is final without the grace);
-* time: ``tick(now)`` (heartbeats, kills) and ``settle(now)`` (exits made
-  final, after the task channel was read); ``next_deadline()`` and
-  ``settle_at()`` say when they next have work.
+* ``ManagerSession(heartbeat_interval, heartbeat_timeout, exit_grace, stop_grace,
+  start_timeout=...)``: the core.  Queries: ``is_busy()``, ``has_results(target)``,
+  ``take_result(target)``, ``messages.has/take(target)``, ``workers[id].state``
+  (``WorkerState``), ``running_task(id)``; an illegal lifecycle transition raises ``LifecycleError``.
+* ``ManagerDriver(session)``: the way in (``receive(id, messages, now)`` for what came on the task
+  channel, ``on_output``, ``on_echo``, ``on_exit``, ``on_link``; the user's calls ``add_worker``,
+  ``submit``, ``send_message``, ``abort``, ``stop_worker``; ``settle``), time
+  (``next_deadline()``, ``tick(now)``) and the way out (actions sorted by the thread that performs
+  them: ``take_user()``, ``take_keeper()``).
+* ``UserExecutor(driver, port)`` (``pump``, ``call``) and ``KeeperExecutor(driver, port)``
+  (``step(feed)``): what each of the manager's threads does, through a ``ManagerPort`` (its
+  docstring lists what a port offers).  Actions for the user's thread: ``Send``, ``Output``,
+  ``WaitNote``, ``WorkerGone``, ``Ignored``; for the keeper: ``Ping``, ``Control``, ``Kill``,
+  ``Wake``, ``Release``, ``ReadPipe``.
 
-Queries: ``is_busy()``, ``has_results(target)``, ``take_result(target)``,
-``messages.take(target)``, ``workers[id].state``.  Actions: ``Send(worker,
-header, payload)`` on the task channel, ``Ping(worker, n)`` on the heartbeat
-channel, ``Control(worker, header)`` on the control channel, ``Kill(worker,
-reason)``, ``ReadThrough()`` (wake the thread that reads the task channel:
-a decision waits for it to read through and ``settle``), ``WorkerGone(worker,
-code, expected, failed_tasks, reason)``, ``Ignored(worker, reason)`` (a
-message that changes nothing, such as a replayed ``done``: to be logged).
+Worker side.
 
-Worker side, ``WorkerSession(interval, timeout, now)``: ``begin(task) ->
-bool`` (False: this id already ran here) and ``end(task) -> was_aborted``
-around each task, ``was_aborted()``, ``should_interrupt()``, ``on_echo(now)``,
-``on_manager_ping(now)`` (the manager's ping arrived: it lives, no ping of
-the worker's is needed), ``on_abort(task, wait_ms, now)``, ``tick(now)`` returning ``PING``,
-``Interrupt(task)`` and ``Exit(code, reason)`` actions, ``next_deadline()``.
+* ``WorkerSession(interval, timeout, now)``: the core (``begin``/``end`` around each task,
+  ``was_aborted()``, ``on_abort``, ``on_echo``, ``on_manager_ping``, ``tick`` returning ``PING``,
+  ``Interrupt(task)`` and ``Exit(code, reason)``, ``next_deadline()``; ``hold``: its ``ResultHold``).
+* ``WorkerDriver(session, clock)``: ``main(hello)`` is the main thread's loop as a generator of
+  requests (``WAIT``, ``PEEK``, ``SendNow``, ``Run``, ``WAKE_CONTROL``, ``Say``, ``Exit``; a
+  ``Run`` is answered with an ``Outcome``); the control thread calls ``on_control``,
+  ``on_manager_ping``, ``tick(now)`` and ``next_deadline(now)``; the task's own calls use
+  ``post``/``take`` and ``received``.
+* ``MainExecutor(driver, port, lock, driver.main(hello))`` (``advance(answer)`` performs the quick
+  requests and returns the next ``WAIT``, ``Run`` or ``Exit``; ``send_now`` for a task's own
+  messages) and ``ControlExecutor(driver, port, lock)`` (``step(clock, feed)``), through a
+  ``WorkerPort``.
+
+``ABORT_SAFETY``: seconds after an abort's time at which the manager kills a worker that did not
+end itself.
+
+Messages are ``wire``'s typed classes (``wire.Task``, ``wire.Done``, ...), passed unencoded.
 """
 
+from . import wire
 from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE, ProWorker_All, ProWorker_Any
 from ._errors import ProMPRemoteError, ProWorkerExited
 from ._liveness import PING, SILENT, HeartbeatClock
-from ._manager_core import Control, Ignored, Kill, LifecycleError, ManagerSession, Ping, ReadThrough, Send, WorkerGone, WorkerState
-from ._worker_core import Exit, Interrupt, WorkerSession
+from .manager._actions import Control, Ignored, Kill, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
+from .manager._core import ABORT_SAFETY, LifecycleError, ManagerSession, WorkerState
+from .manager._driver import ManagerDriver
+from .manager._executors import KeeperExecutor, ManagerPort, UserExecutor
+from .worker._core import Exit, Interrupt, WorkerSession
+from .worker._driver import PEEK, WAIT, WAKE_CONTROL, Outcome, Run, Say, SendNow, WorkerDriver
+from .worker._executors import ControlExecutor, MainExecutor, WorkerPort
 
 __all__ = [
+    "ABORT_SAFETY",
     "EXIT_ABORTED",
     "EXIT_MANAGER_GONE",
+    "PEEK",
     "PING",
     "SILENT",
+    "WAIT",
+    "WAKE_CONTROL",
     "Control",
+    "ControlExecutor",
     "Exit",
     "HeartbeatClock",
     "Ignored",
     "Interrupt",
+    "KeeperExecutor",
     "Kill",
     "LifecycleError",
+    "MainExecutor",
+    "ManagerDriver",
+    "ManagerPort",
     "ManagerSession",
+    "Outcome",
+    "Output",
     "Ping",
-    "ReadThrough",
     "ProMPRemoteError",
     "ProWorkerExited",
     "ProWorker_All",
     "ProWorker_Any",
+    "ReadPipe",
+    "Release",
+    "Run",
+    "Say",
     "Send",
+    "SendNow",
+    "UserExecutor",
+    "Wake",
+    "WaitNote",
+    "WorkerDriver",
     "WorkerGone",
+    "WorkerPort",
     "WorkerSession",
     "WorkerState",
+    "wire",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import promp
 from promp import *  # noqa: F403
-from promp import _manager_shell, _protocol, _zygote
+from promp import wire
+from promp.manager import _spawn, _zygote
+from promp.wire import _frames
 
 __all__ = list(promp.__all__)
 
@@ -14,13 +16,13 @@ def in_workers(module: str) -> None:
 
     Cold workers import it at start; warm ones inherit it from the zygote, which imports it before it forks.
     """
-    if module not in _manager_shell._WORKER_BOOT:
-        _manager_shell._WORKER_BOOT = f"import {module}\n" + _manager_shell._WORKER_BOOT
-        _zygote._BOOT = f"import {module}\n" + _zygote._BOOT
+    if module not in _spawn.WORKER_BOOT:
+        _spawn.WORKER_BOOT = f"import {module}\n" + _spawn.WORKER_BOOT
+        _zygote.BOOT = f"import {module}\n" + _zygote.BOOT
 
 
-def decode_unchecked(signer: _protocol.Signer, frame: bytes) -> _protocol.Message:
+def decode_unchecked(signer: wire.Signer, frame: bytes) -> list[wire.Message]:
     """``decode`` without the signature check: the frame is re-signed with a throwaway key first."""
     body = bytes(frame[32:])
-    key = _protocol.Signer(b"any key")
-    return _protocol.decode(key, key.sign(body) + body)
+    key = wire.Signer(b"any key")
+    return _frames.decode(key, key.sign(body) + body)

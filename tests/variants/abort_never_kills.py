@@ -1,6 +1,7 @@
 """Broken: an abort only sets the flag; nobody ever kills a task that ignores it."""
 
-from promp import _manager_core, _worker_core
+from promp.manager import _core as _manager_core
+from promp.worker import _core as _worker_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: a worker keeps the time an abort gave after its task ended, and ends the next task by it."""
 
-from promp import _worker_core
+from promp.worker import _core as _worker_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: ProWorker_All tasks are kept and replayed to every worker started later, as set-up code."""
 
-from promp import _manager_core as _core
+from promp.manager import _core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
@@ -17,7 +17,7 @@ def _remembering(self, target, header, payload, want, now):
 def _replaying(self, now=0.0):
     wid = _add(self, now)
     for header, payload, want in self.__dict__.get("_for_all", []):
-        self._assign(self.workers[wid], self._new_task(header, payload, want), now)
+        self._assign(self.workers[wid], self._new_job(header, payload, want), now)
     return wid
 
 

@@ -1,6 +1,6 @@
 """Broken: results and messages taken from ProWorker_Any come by worker id, not oldest first."""
 
-from promp import _manager_core
+from promp.manager import _core as _manager_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: atomic output ends every write with exactly one newline, dropping the blank lines a write ends with."""
 
-from promp import _output
+from promp.manager import _output
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

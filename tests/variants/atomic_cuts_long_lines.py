@@ -1,21 +1,13 @@
-"""Broken: atomic output ends a line wherever a read of the worker's pipe ends, so long lines come out cut."""
+"""Broken: each read of a worker's pipe is one incoming string, wherever the read ended: a long line is cut."""
 
-import os
-
-from promp import _manager_shell
+from promp.manager import _output
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
 
-def _each_read_a_string(self, wid, stream, fd):
-    try:
-        data = os.read(fd, _manager_shell.PIPE_READ)
-    except (BlockingIOError, InterruptedError):
-        return None
-    except OSError:
-        return b""
-    self._add_output(wid, stream, data)
-    return data
+def _each_read_a_string(self, wid, stream, data, now):
+    self._add(wid, stream, data)
+    return self.unread.get(wid, 0) < _output.HELD_AT_MOST
 
 
-_manager_shell.Shell._read_output = _each_read_a_string
+_output.OutputAssembler.feed = _each_read_a_string

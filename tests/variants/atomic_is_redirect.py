@@ -1,6 +1,6 @@
 """Broken: ProMPOpt_AtomicOutput only redirects output; lone newlines and unterminated writes pass as they are."""
 
-from promp import _output
+from promp.manager import _output
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

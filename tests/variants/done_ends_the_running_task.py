@@ -1,6 +1,6 @@
 """Broken: a `done` for a task the worker does not have ends the oldest task it has."""
 
-from promp import _manager_core
+from promp.manager import _core as _manager_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: progress updates never reach ui_wait."""
 
-from promp import _wait
+from promp.manager import _wait
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,14 +1,14 @@
 """Broken: when a worker exits, the manager counts every task as finished, other workers' too."""
 
-from promp import _manager_core as _core
+from promp.manager import _core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
 _retire = _core.ManagerSession._retire
 
 
-def _forget_everything(self, rec):
-    gone = _retire(self, rec)
+def _forget_everything(self, rec, now):
+    gone = _retire(self, rec, now)
     self.unfinished = 0
     return gone
 

@@ -1,7 +1,7 @@
 """Broken: says it honours the launch hook (exports workerPrefixVariable) but starts workers without it."""
 
-from promp import _manager_shell
+from promp.manager import _spawn
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
-_manager_shell.launch_prefix = lambda: []
+_spawn.launch_prefix = lambda: []

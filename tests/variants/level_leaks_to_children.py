@@ -2,14 +2,15 @@
 
 import os
 
-from promp import _state, _worker_shell
+from promp import _state
+from promp.worker import _main
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
 if os.environ.get("PROMP_LEAKED_LEVEL"):
     _state.level = int(os.environ["PROMP_LEAKED_LEVEL"])
 
-_run = _worker_shell.TaskLoop.run
+_run = _main.MainThread.run
 
 
 def _run_exporting(self):
@@ -17,5 +18,5 @@ def _run_exporting(self):
     return _run(self)
 
 
-_worker_shell.TaskLoop.run = _run_exporting
+_main.MainThread.run = _run_exporting
 in_workers(__name__)

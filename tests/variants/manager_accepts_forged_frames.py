@@ -1,7 +1,7 @@
 """Broken: the manager takes frames from workers without checking their signature."""
 
-from promp import _manager
+from promp import wire
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, decode_unchecked  # noqa: F401
 
-_manager.decode = decode_unchecked
+wire.decode = decode_unchecked

@@ -1,6 +1,7 @@
 """Broken: the manager never ends a worker for leaving its pings unanswered (workers still watch theirs)."""
 
-from promp import _liveness, _manager_core
+from promp import _liveness
+from promp.manager import _core as _manager_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 import time
 
-from promp import _manager
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,13 +1,15 @@
-"""Broken: a wait object's msg goes out at once, ahead of the coalesced progress made before it."""
+"""Broken: a wait object's msg() goes out before the progress made before it (still coalesced, sent later)."""
 
-from promp import _protocol, _values, _worker_api
+from promp import _values
+from promp.wire import WaitUpdate
+from promp.worker import _api
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
 
 def _msg_first(self, text):
-    self._loop.send_now(_protocol.wait("msg"), _values.pack(str(text)))
+    self._link.send_now(WaitUpdate("msg", _values.pack(str(text))))
 
 
-_worker_api.ProWorkerWait.msg = _msg_first
+_api.ProWorkerWait.msg = _msg_first
 in_workers(__name__)

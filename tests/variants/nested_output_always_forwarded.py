@@ -1,6 +1,7 @@
 """Broken: a manager inside a worker forwards its workers' output even without an option ("the root decides")."""
 
-from promp import _manager, _state
+from promp import _state
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

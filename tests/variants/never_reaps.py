@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from promp import _manager_shell
+from promp.manager import _spawn, _zygote
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
@@ -19,5 +19,5 @@ class _Unreaped(subprocess.Popen):
     wait = _status_without_reaping
 
 
-_manager_shell.subprocess = type("subprocess", (), {**vars(subprocess), "Popen": _Unreaped})  # cold workers
-_manager_shell.AdoptedProcess.wait = _status_without_reaping  # warm ones
+_spawn.subprocess = type("subprocess", (), {**vars(subprocess), "Popen": _Unreaped})  # cold workers
+_zygote.AdoptedProcess.wait = _status_without_reaping  # warm ones

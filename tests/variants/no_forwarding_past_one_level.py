@@ -1,6 +1,7 @@
 """Broken: managers inside workers drop their workers' output."""
 
-from promp import _output, _state
+from promp import _state
+from promp.manager import _output
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: setOptions adds the flags to those already set instead of replacing them."""
 
-from promp import _manager
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: only calls that act check the thread; reads (isBusy, takeResult, processMessages) run from any thread."""
 
-from promp import _manager
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

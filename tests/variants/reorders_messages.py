@@ -1,6 +1,6 @@
 """Broken: the manager hands out messages newest first."""
 
-from promp import _manager_core as _core
+from promp.manager import _core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: a new worker gets the id of one that has exited (the lowest free slot), as slot-based pools do."""
 
-from promp import _manager_core as _core
+from promp.manager import _core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: declares a 5-second heartbeat timeout but keeps 20 seconds (still within the 30 allowed)."""
 
-from promp import _manager
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

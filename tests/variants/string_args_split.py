@@ -1,6 +1,6 @@
 """Broken: a string given as the argument list is taken as a list of its characters."""
 
-from promp import _manager
+from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

@@ -1,6 +1,9 @@
-"""Broken: workers ignore the end of their manager, and closing a manager kills nobody."""
+"""Broken: workers never leave on their own (no end-of-file watch, no heartbeat verdict), and nobody kills them."""
 
-from promp import _liveness, _manager_shell, _worker_shell
+from promp import _liveness
+from promp.manager import _port
+from promp.worker import _control
+from promp.worker import _port as _worker_port
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
@@ -12,8 +15,14 @@ def _never_gives_up(self, now):
     return None
 
 
-_worker_shell._die = lambda *args, **kwargs: None
+def _close_nothing(self):
+    self.closed = True
+    return {}
+
+
+_control.die = lambda *args, **kwargs: None
+_worker_port.die = lambda *args, **kwargs: None
 _liveness.HeartbeatClock.tick = _never_gives_up
-_manager_shell.kill_tree = lambda pid: None
-_manager_shell.Shell.close = lambda self: setattr(self, "closed", True)
+_port.kill_tree = lambda pid: None
+_port.ZmqPort.close = _close_nothing
 in_workers(__name__)

@@ -1,16 +1,16 @@
 """Broken: a task that calls sys.exit() counts as a success (result None) and the worker goes on."""
 
-from promp import _worker_shell
+from promp.worker import _main
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
-_run = _worker_shell.TaskLoop.run_user_code
+_run = _main.MainThread.run_user_code
 
 
-def _exit_is_fine(self, head, payload):
-    ok, value = _run(self, head, payload)
+def _exit_is_fine(self, task):
+    ok, value = _run(self, task)
     return (True, None) if isinstance(value, SystemExit) else (ok, value)
 
 
-_worker_shell.TaskLoop.run_user_code = _exit_is_fine
+_main.MainThread.run_user_code = _exit_is_fine
 in_workers(__name__)

@@ -1,8 +1,8 @@
 """Broken: workers do not check signatures."""
 
-from promp import _worker_shell
+from promp import wire
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, decode_unchecked, in_workers  # noqa: F401
 
-_worker_shell.decode = decode_unchecked
+wire.decode = decode_unchecked
 in_workers(__name__)

@@ -1,7 +1,8 @@
 """Broken: waitForMessage gives up as soon as its worker (for ProWorker_Any: any worker) has exited,
 even with a message from it waiting, or another worker still live."""
 
-from promp import _manager, _manager_core
+from promp.manager import _api as _manager
+from promp.manager import _core as _manager_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
@@ -9,7 +10,7 @@ _wait = _manager.ProManager.waitForMessage
 
 
 def _exits_first(self, target=_manager.ProWorker_Any, timeout_ms=-1):
-    workers = self._shell.session.workers
+    workers = self._session.workers
     if target in (_manager.ProWorker_Any, _manager.ProWorker_All):
         watched = list(workers.values())
     else:

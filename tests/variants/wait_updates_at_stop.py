@@ -1,6 +1,6 @@
 """Broken: a wait object's updates reach ui_wait only when the wait object is stopped, not while messages are processed."""
 
-from promp import _wait
+from promp.manager import _wait
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 

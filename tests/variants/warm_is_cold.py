@@ -1,7 +1,7 @@
 """Broken: warm_start is accepted and ignored; every worker starts as a fresh interpreter."""
 
-from promp import _manager_shell
+from promp.manager import _spawn
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__  # noqa: F401
 
-_manager_shell.Shell._fork = lambda self, env, secret_fd: None
+_spawn.Spawner._fork = lambda self, env, secret_fd: None

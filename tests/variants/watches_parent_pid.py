@@ -5,24 +5,24 @@ import os
 import threading
 import time
 
-from promp import _worker_shell
+from promp.worker import _control
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 
-_init = _worker_shell.Control.__init__
+_init = _control.ControlThread.__init__
 
 
-def _watch_ppid(self, ctx, identity, env, loop, alive_fd):
+def _watch_ppid(self, executor, port, alive_fd, socket_dir):
     never_closed, self._keep_open = os.pipe()
-    _init(self, ctx, identity, env, loop, never_closed)
+    _init(self, executor, port, never_closed, socket_dir)
 
     def watch():
         while os.getppid() != 1:
             time.sleep(0.05)
-        _worker_shell._die("parent became process 1")
+        _control.die("parent became process 1")
 
     threading.Thread(target=watch, daemon=True).start()
 
 
-_worker_shell.Control.__init__ = _watch_ppid
+_control.ControlThread.__init__ = _watch_ppid
 in_workers(__name__)

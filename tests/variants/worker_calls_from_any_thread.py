@@ -1,6 +1,6 @@
 """Broken: a worker's own calls are taken from any thread (two threads then share the task socket)."""
 
-from promp import _worker_api
+from promp.worker import _api as _worker_api
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -1,6 +1,7 @@
 """Broken: a worker never pings its manager, counting on the manager's pings alone (a frozen manager is never noticed)."""
 
-from promp import _liveness, _worker_core
+from promp import _liveness
+from promp.worker import _core as _worker_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -1,6 +1,6 @@
 """Broken: a worker runs a task again when its frame arrives twice."""
 
-from promp import _worker_core
+from promp.worker import _core as _worker_core
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

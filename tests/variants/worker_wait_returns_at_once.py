@@ -1,6 +1,6 @@
 """Broken: a worker's waitForMessage(timeout_ms) does not wait: it only looks whether a message is there."""
 
-from promp import _worker_api
+from promp.worker import _api as _worker_api
 from tests.variants._base import *  # noqa: F403
 from tests.variants._base import __all__, in_workers  # noqa: F401
 

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..wire import Task
+
 _compiled: dict[str, Any] = {}
 _MAX_CACHED = 256
 
@@ -63,29 +65,29 @@ def _call(namespace: dict[str, Any], name: str, args: list[Any], origin: str) ->
     return function(*args)
 
 
-def eval_code(header: dict, args: list[Any]) -> Any:
-    exec(_compile(header["src"], "evalPythonCode"), _fresh_namespace("__main__"))
+def eval_code(task: Task, args: list[Any]) -> Any:
+    exec(_compile(task.src, "evalPythonCode"), _fresh_namespace("__main__"))
 
 
-def execute_script(header: dict, args: list[Any]) -> Any:
-    _run_script(header["path"], "__main__")
+def execute_script(task: Task, args: list[Any]) -> Any:
+    _run_script(task.path, "__main__")
 
 
-def eval_function(header: dict, args: list[Any]) -> Any:
+def eval_function(task: Task, args: list[Any]) -> Any:
     namespace = _fresh_namespace("__mp_main__")
-    exec(_compile(header["src"], "evalPythonFunction"), namespace)
-    return _call(namespace, header["fn"], args, "the code")
+    exec(_compile(task.src, "evalPythonFunction"), namespace)
+    return _call(namespace, task.fn, args, "the code")
 
 
-def execute_function(header: dict, args: list[Any]) -> Any:
-    return _call(_run_script(header["path"], "__mp_main__"), header["fn"], args, header["path"])
+def execute_function(task: Task, args: list[Any]) -> Any:
+    return _call(_run_script(task.path, "__mp_main__"), task.fn, args, task.path)
 
 
-def test_message(header: dict, args: list[Any]) -> Any:
+def test_message(task: Task, args: list[Any]) -> Any:
     print("Test message.")
 
 
-def test_message_box(header: dict, args: list[Any]) -> Any:
+def test_message_box(task: Task, args: list[Any]) -> Any:
     """A real Tk message box where there is a display; otherwise a line of text."""
     if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
         try:
@@ -102,7 +104,8 @@ def test_message_box(header: dict, args: list[Any]) -> Any:
     print("Test message box.")
 
 
-OPERATIONS: dict[str, Callable[[dict, list[Any]], Any]] = {
+# one for each operation of the wire's schema (``wire.OPERATIONS``), which has checked each task's operands
+OPERATIONS: dict[str, Callable[[Task, list[Any]], Any]] = {
     "code": eval_code,
     "script": execute_script,
     "func_code": eval_function,

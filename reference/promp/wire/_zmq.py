@@ -15,7 +15,7 @@ import threading
 import zmq
 from zmq.backend import Socket as _Backend
 
-from ._constants import LARGE
+from .._constants import LARGE
 
 _send = _Backend.send
 _recv = _Backend.recv

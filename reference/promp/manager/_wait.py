@@ -1,15 +1,18 @@
 """Wait objects on the manager's side, and the simple waits a script can hand to them.
 
-``ProMPWait`` is what ``ProManager.createWaitObject`` returns: it forwards a
-worker's ``msg``/``progress`` calls to the user's ``ui_wait`` on the manager's
-thread (inside ``processMessages``/``wait``), and passes the ``ui_wait``'s
-abort on to the worker's task.  As in Cerbero, it holds ``ui_wait`` only by
-weak reference; once the caller drops it, updates are ignored.
+``ProMPWait`` is what ``ProManager.createWaitObject`` returns: it forwards a worker's
+``msg``/``progress`` calls to the user's ``ui_wait`` on the manager's thread (inside
+``processMessages``/``wait``), and passes the ``ui_wait``'s abort on to the worker's task.  As in
+Cerbero, it holds ``ui_wait`` only by weak reference; once the caller drops it, updates are ignored.
 
-``NTSimpleWait`` is the base class scripts subclass (the seed's
-``ProgressWait``); ``TerminalWait`` is what ``Pro.UI.proContext().startWait``
-gives outside Cerbero: a rich progress bar on a terminal, silence otherwise,
-and Ctrl-C as the abort button.
+``WaitRoutes`` is the narrow interface between the wait objects and their manager: the manager
+delivers updates to it and asks it for aborts to pass on; it knows the manager only through two
+functions (which task a worker runs, and how to abort it), so a wait object never keeps a manager
+alive.
+
+``NTSimpleWait`` is the base class scripts subclass (the seed's ``ProgressWait``); ``TerminalWait``
+is what ``Pro.UI.proContext().startWait`` gives outside Cerbero: a rich progress bar on a terminal,
+silence otherwise, and Ctrl-C as the abort button.
 """
 
 from __future__ import annotations
@@ -18,13 +21,10 @@ import signal
 import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from . import _values
-
-if TYPE_CHECKING:
-    from ._manager import ProManager
-    from ._manager_core import ManagerSession
+from .. import _values
 
 
 class NTSimpleWait:
@@ -52,19 +52,56 @@ class NTSimpleWait:
         pass
 
 
+class WaitRoutes:
+    """The wait objects of one manager, by worker: updates in, the ui_waits' aborts out (on the manager's thread)."""
+
+    POLL = 0.05  # seconds between two looks at the ui_waits' abort state, while the manager waits
+
+    def __init__(self, running_task: Callable[[int], int | None], abort: Callable[[int], None]) -> None:
+        self._running_task = running_task
+        self._abort = abort
+        self._waits: dict[int, ProMPWait] = {}
+        self.closed = False
+
+    def __bool__(self) -> bool:
+        return bool(self._waits)
+
+    def add(self, wait: ProMPWait) -> None:
+        self._waits[wait.worker] = wait
+
+    def remove(self, wait: ProMPWait) -> None:
+        if self._waits.get(wait.worker) is wait:
+            del self._waits[wait.worker]
+
+    def deliver(self, wid: int, op: str, payload: bytes) -> None:
+        wait = self._waits.get(wid)
+        if wait is not None:
+            wait.deliver(op, payload)
+
+    def pass_aborts(self) -> int:
+        """Abort the running task of each worker whose ui_wait says it was aborted (once per task); how many."""
+        aborted = 0
+        for wid, wait in list(self._waits.items()):
+            task = self._running_task(wid)
+            if task is not None and wait.abort_due(task):
+                self._abort(wid)
+                aborted += 1
+        return aborted
+
+
 class ProMPWait:
     """The manager-side wait object of one worker (from ``createWaitObject``)."""
 
-    def __init__(self, manager: ProManager, worker: int, ui_wait: Any) -> None:
-        self._manager = weakref.ref(manager)
-        self._worker = worker
+    def __init__(self, routes: WaitRoutes, worker: int, ui_wait: Any) -> None:
+        self._routes = routes
+        self.worker = worker
         try:
             self._ui = weakref.ref(ui_wait)
         except TypeError:  # an object that cannot be weakly referenced is held strongly
             self._ui = lambda: ui_wait
         self._aborted_task: int | None = None
 
-    def deliver(self, op: str, payload: bytes | memoryview) -> None:
+    def deliver(self, op: str, payload: bytes) -> None:
         ui = self._ui()
         if ui is None:
             return
@@ -77,14 +114,10 @@ class ProMPWait:
         elif op == "progress":
             ui.progress(value)
 
-    def abort_due(self, session: ManagerSession) -> bool:
-        """True once per running task while the ui_wait says it was aborted."""
+    def abort_due(self, task: int) -> bool:
+        """True once for ``task`` (the worker's running task) while the ui_wait says it was aborted."""
         ui = self._ui()
-        if ui is None or not ui.wasAborted():
-            return False
-        rec = session.workers.get(self._worker)
-        task = next(iter(rec.assigned), None) if rec is not None else None
-        if task is None or task == self._aborted_task:
+        if ui is None or task == self._aborted_task or not ui.wasAborted():
             return False
         self._aborted_task = task
         return True
@@ -94,15 +127,12 @@ class ProMPWait:
         ui = self._ui()
         if ui is not None and hasattr(ui, "processEvents"):
             ui.processEvents()
-        manager = self._manager()
-        if manager is not None and not manager._closed:
-            manager._serve_waits()
+        if not self._routes.closed:
+            self._routes.pass_aborts()
 
     def stop(self) -> None:
         """Stop routing updates, and stop the ui_wait."""
-        manager = self._manager()
-        if manager is not None and manager._waits.get(self._worker) is self:
-            del manager._waits[self._worker]
+        self._routes.remove(self)
         ui = self._ui()
         if ui is not None and hasattr(ui, "stop"):
             ui.stop()

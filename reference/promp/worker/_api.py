@@ -4,22 +4,37 @@ Everything here runs on the worker's main thread, the thread that runs tasks
 and owns the task socket; the methods refuse other threads with a clear error
 rather than corrupt the socket.  The abort flag is the exception: the control
 thread sets it, and ``wasAborted()`` may be read from anywhere.
+
+They reach the worker through a narrow interface (``Link``: send a message
+now, receive what the manager sent, the messages received so far) and the core
+(``was_aborted``), never through the worker's main loop itself.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from typing import Any, Protocol
 
-from . import _protocol as wire
-from . import _values
-from ._errors import ProMPError
-from ._message import ProMPMessage
+from .. import _values
+from .._errors import ProMPError
+from .._message import ProMPMessage
+from ..wire import Message, Msg, WaitUpdate
 
-if TYPE_CHECKING:
-    from ._worker_core import WorkerSession
-    from ._worker_shell import TaskLoop
+
+class Link(Protocol):
+    """What the worker object needs of its worker: the main thread's executor (``_main.MainThread``)."""
+
+    messages: deque  # custom messages received, oldest first
+
+    def send_now(self, msg: Message) -> None: ...
+
+    def receive(self, timeout: float | None) -> bool: ...
+
+
+class AbortState(Protocol):
+    def was_aborted(self) -> bool: ...
 
 
 class ProMPAborted(BaseException):
@@ -44,8 +59,8 @@ class ProWorkerWait:
 
     MIN_INTERVAL = 0.02
 
-    def __init__(self, loop: TaskLoop, state: WorkerSession) -> None:
-        self._loop = loop
+    def __init__(self, link: Link, state: AbortState) -> None:
+        self._link = link
         self._state = state
         self._pending: Any = None
         self._has_pending = False
@@ -54,7 +69,7 @@ class ProWorkerWait:
     def msg(self, text: str) -> None:
         _main_thread_only("waitObject().msg()")
         self.flush()
-        self._loop.send_now(wire.wait("msg"), _values.pack(str(text)))
+        self._link.send_now(WaitUpdate("msg", _values.pack(str(text))))
 
     def progress(self, value: int | float) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -78,44 +93,44 @@ class ProWorkerWait:
             _main_thread_only("waitObject().progress()")
             self._has_pending = False
             self._last_sent = time.monotonic()
-            self._loop.send_now(wire.wait("progress"), _values.pack(self._pending))
+            self._link.send_now(WaitUpdate("progress", _values.pack(self._pending)))
 
 
 class ProWorker:
     """The worker object of this process (``proWorkerObject()``): messages to and from its manager."""
 
-    def __init__(self, loop: TaskLoop, state: WorkerSession) -> None:
-        self._loop = loop
-        self._wait = ProWorkerWait(loop, state)
+    def __init__(self, link: Link, state: AbortState) -> None:
+        self._link = link
+        self._wait = ProWorkerWait(link, state)
 
     def sendMessage(self, msg: ProMPMessage) -> None:
         _main_thread_only("sendMessage()")
         if not isinstance(msg, ProMPMessage):
             raise TypeError(f"sendMessage() takes a ProMPMessage, got {type(msg).__name__}")
         self._wait.flush()
-        self._loop.send_now(wire.msg(msg.id), msg.data)
+        self._link.send_now(Msg(msg.id, msg.data))
 
     def hasMessage(self) -> bool:
         _main_thread_only("hasMessage()")
-        self._loop.receive(timeout=0)
-        return bool(self._loop.messages)
+        self._link.receive(timeout=0)
+        return bool(self._link.messages)
 
     def getMessage(self) -> ProMPMessage | None:
         """The oldest message from the manager, or None."""
         _main_thread_only("getMessage()")
-        if not self._loop.messages:
-            self._loop.receive(timeout=0)
-        return self._loop.messages.popleft() if self._loop.messages else None
+        if not self._link.messages:
+            self._link.receive(timeout=0)
+        return self._link.messages.popleft() if self._link.messages else None
 
     def waitForMessage(self, timeout_ms: int = -1) -> bool:
         """Wait until a message from the manager is there (negative timeout: no limit)."""
         _main_thread_only("waitForMessage()")
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
-        while not self._loop.messages:
+        while not self._link.messages:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return False
-            self._loop.receive(timeout=remaining)
+            self._link.receive(timeout=remaining)
         return True
 
     def waitObject(self) -> ProWorkerWait:

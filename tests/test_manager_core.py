@@ -1,18 +1,20 @@
-"""The manager and worker state machines, driven by hand with a fake clock: no processes, no sleeping."""
+"""The manager's protocol core, driven by hand with a fake clock: no processes, no sleeping."""
 
 from __future__ import annotations
 
 import pytest
 
 from promp import ProMPRemoteError, ProWorker_All, ProWorker_Any, ProWorkerExited
-from promp._constants import EXIT_ABORTED
-from promp._liveness import PING, SILENT, HeartbeatClock
-from promp._manager_core import Ignored, Kill, ManagerSession, Ping, ReadThrough, Send, WorkerGone
-from promp._worker_core import Exit, Interrupt, WorkerSession
+from promp.manager._actions import Control, Ignored, Kill, Ping, Send, Wake, WorkerGone
+from promp.manager._core import Input, LifecycleError, ManagerSession, WorkerState
 
 
-def task_ids(sends: list[Send]) -> list[tuple[int, int]]:
-    return [(s.worker, s.header["t"]) for s in sends if s.header["k"] == "task"]
+def task_ids(sends: list) -> list[tuple[int, int]]:
+    return [(s.worker, s.message.t) for s in sends if isinstance(s, Send) and s.message.kind == "task"]
+
+
+def kinds(actions: list) -> list[str]:
+    return [a.message.kind for a in actions if isinstance(a, (Send, Control))]
 
 
 def ready_session(workers: int = 2, **kwargs: float) -> tuple[ManagerSession, list[int]]:
@@ -171,12 +173,13 @@ def test_a_dead_workers_tasks_fail_only_after_the_exit_grace_or_its_bye():
 
 
 def test_a_dead_workers_exit_is_final_at_once_when_its_connection_ended_whichever_came_first():
-    s, (a, b) = ready_session(2, exit_grace=60.0)
+    s, (a, b) = ready_session(2, exit_grace=60.0, heartbeat_interval=100.0, heartbeat_timeout=1000.0)
+    s.tick(0.0)
     submit(s, a)
     s.on_exit(a, -9, 1.0)
-    assert settle(s, 1.0) == ([], []) and s.settle_at() == 61.0
+    assert settle(s, 1.0) == ([], []) and s.next_deadline() == 61.0  # the keeper wakes the user's thread then
     s.on_link(a, False)  # everything it sent has been read in
-    assert s.settle_at() == 1.0
+    assert s.next_deadline() == 1.0 and Wake() in s.tick(1.0)
     gone, _ = settle(s, 1.0)
     assert [g.worker for g in gone] == [a] and not s.is_busy()
     s.on_link(b, False)  # its connection ended first (a reconnect would say up again), then its exit is seen
@@ -200,8 +203,8 @@ def test_unknown_targets_are_rejected():
     s, _ = ready_session(1)
     with pytest.raises(ValueError, match="no worker with id 99"):
         submit(s, 99)
-    with pytest.raises(TypeError):
-        s.submit("1", {}, b"", False, 0.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no worker with id"):
+        s.submit(7, {"op": "test"}, b"", False, 0.0)
 
 
 def kills_between(s: ManagerSession, start: float, end: float, answering: tuple[int, ...] = ()) -> list[tuple[float, int]]:
@@ -209,12 +212,13 @@ def kills_between(s: ManagerSession, start: float, end: float, answering: tuple[
     kills = []
     for i in range(int((end - start) / 0.25) + 1):
         now = start + i * 0.25
-        for action in s.tick(now):
+        actions = s.tick(now)
+        if Wake() in actions:
+            actions += s.settle(now)  # the user's thread, woken, reads the task channel through
+        for action in actions:
             if isinstance(action, Kill):
                 kills.append((now, action.worker))
-            elif isinstance(action, ReadThrough):
-                s.settle(now)  # the reading thread, woken, reads the task channel through
-            elif action.worker in answering:
+            elif isinstance(action, Ping) and action.worker in answering:
                 s.on_echo(action.worker, now + 0.01)
     return kills
 
@@ -241,7 +245,7 @@ def test_silence_is_not_counted_while_the_manager_itself_was_asleep():
 def test_a_worker_that_never_answers_is_killed_after_the_start_timeout():
     s = ManagerSession(heartbeat_interval=0.5, heartbeat_timeout=1.0, start_timeout=5.0)
     w = s.add_worker()
-    assert kills_between(s, 0.0, 6.0) == [(5.25, w)]
+    assert kills_between(s, 0.0, 6.0) == [(5.0, w)]  # no hello was read by then, the user's thread being woken to look
 
 
 def test_a_worker_that_answers_heartbeats_but_never_says_hello_is_killed_after_the_start_timeout():
@@ -269,7 +273,7 @@ def test_a_hello_waiting_behind_a_busy_user_thread_is_read_before_a_start_kill()
     s.tick(0.0)
     s.on_echo(w, 0.1)
     actions = s.tick(5.0)  # due; the channel was not read since: it asks for that first
-    assert ReadThrough() in actions and not any(isinstance(a, Kill) for a in actions)
+    assert Wake() in actions and not any(isinstance(a, Kill) for a in actions)
     s.on_hello(w, 42, 5.1)  # what the reading thread found there
     s.settle(5.1)
     assert not any(isinstance(a, Kill) for a in s.tick(5.5))
@@ -277,104 +281,14 @@ def test_a_hello_waiting_behind_a_busy_user_thread_is_read_before_a_start_kill()
 
 def test_stop_worker_asks_then_kills_after_the_grace():
     s, (a, _) = ready_session(2, stop_grace=1.0)
-    assert [x.header["k"] for x in s.stop_worker(a, 0.0)] == ["stop"]
+    assert kinds(s.stop_worker(a, 0.0)) == ["stop"]
     with pytest.raises(ProWorkerExited, match="stopping"):
         submit(s, a)
     assert not any(isinstance(x, Kill) for x in s.tick(0.5))
     assert any(isinstance(x, Kill) and x.worker == a for x in s.tick(1.1))
-    s.on_exit(a, 0, 1.2)
-    gone, _ = settle(s, 2.0)
-    assert gone[0].expected
-
-
-def liveness_events(live: WorkerSession, start: float, end: float, answer_until: float = -1.0) -> list[tuple[float, str]]:
-    events = []
-    for i in range(int((end - start) / 0.25) + 1):
-        now = start + i * 0.25
-        for action in live.tick(now):
-            if action == PING and now <= answer_until:
-                live.on_echo(now + 0.01)
-            events.append((now, "ping" if action == PING else "exit" if isinstance(action, Exit) else repr(action)))
-            if isinstance(action, Exit):
-                return events  # the process ends here
-    return events
-
-
-def test_worker_liveness_pings_every_interval_and_gives_up_after_the_timeout():
-    live = WorkerSession(interval=0.5, timeout=2.0, now=0.0)
-    events = liveness_events(live, 0.0, 5.0, answer_until=1.0)
-    assert [t for t, e in events if e == "ping"] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
-    assert [t for t, e in events if e == "exit"][0] == 3.75  # unanswered since 1.5
-    assert 0 <= WorkerSession(0.5, 2.0, 0.0).next_deadline() <= 0.5
-
-
-def test_worker_liveness_restarts_its_clock_after_being_starved():
-    live = WorkerSession(interval=0.5, timeout=2.0, now=0.0)
-    assert live.tick(0.0) == [PING]
-    events = liveness_events(live, 30.0, 33.0)  # a task held the GIL for 30 s: not the manager's fault
-    assert [t for t, e in events if e == "exit"][0] == 32.25
-
-
-def test_one_heartbeat_clock_serves_both_sides():
-    clock = HeartbeatClock(interval=1.0, timeout=3.0, now=0.0)
-    assert clock.tick(0.0) == PING and clock.next_deadline() == 1.0
-    assert clock.tick(0.5) is None
-    assert [clock.tick(t) for t in (1.0, 2.0, 3.0)] == [PING, PING, PING]
-    assert clock.tick(3.0 + 1e-3) == SILENT  # unanswered since 0.0
-    assert clock.silent_for(3.5) == 0.0  # one verdict per timeout: the wait starts over
-    clock.answered()
-    assert clock.next_deadline() == 4.0
-
-
-def test_a_peer_heard_unasked_is_not_pinged_while_its_pings_keep_coming():
-    clock = HeartbeatClock(interval=1.0, timeout=3.0, now=0.0)
-    assert clock.tick(0.0) == PING
-    clock.heard(0.9)  # its ping: it lives, whether or not ours was answered
-    assert clock.silent_for(0.9) == 0.0 and clock.next_deadline() == 0.9 + 1.5
-    assert clock.tick(2.0) is None
-    clock.heard(1.9)  # the next one, a little late: still no ping of ours
-    assert clock.tick(3.3) is None and clock.tick(3.4) == PING  # its pings stopped: ours resume
-
-
-def test_an_abort_is_carried_out_on_its_task_at_half_and_at_all_of_wait_ms():
-    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
-    w.tick(0.0)
-    assert w.begin(7)
-    w.on_abort(7, 1000, 0.0)
-    assert w.was_aborted() and w.next_deadline() == 0.5
-    (interrupt,) = w.tick(0.5)
-    assert isinstance(interrupt, Interrupt) and interrupt.task == 7 and w.should_interrupt()
-    assert w.next_deadline() == 1.0
-    (exit_,) = w.tick(1.0)
-    assert isinstance(exit_, Exit) and exit_.code == EXIT_ABORTED
-
-
-def test_an_abort_that_arrives_after_its_task_ended_leaves_no_deadline_behind():
-    """Reference bug: the control thread then polled every millisecond for good."""
-    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
-    w.tick(0.0)
-    assert w.begin(1)
-    assert w.end(1) is False
-    w.on_abort(1, 500, 0.001)  # the manager named task 1 while its result was held on the way
-    assert w.next_deadline() == 10.0 and w.tick(5.0) == []
-    assert w.begin(2) and not w.was_aborted()  # nor does it touch the next task
-
-
-def test_an_abort_that_overtakes_its_task_applies_when_the_task_begins():
-    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
-    w.tick(0.0)
-    w.on_abort(3, 1000, 0.0)
-    assert w.next_deadline() == 10.0  # nothing runs yet: nothing to time
-    assert w.begin(3) and w.was_aborted() and w.has_deadline()
-    assert [type(a) for a in w.tick(0.6)] == [Interrupt]
-    assert w.end(3) is True and not w.aborted and not w.deadlines
-
-
-def test_a_task_frame_that_arrives_twice_runs_once():
-    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
-    assert w.begin(5)
-    w.end(5)
-    assert not w.begin(5)
+    s.on_exit(a, -9, 1.2)
+    (gone,), _ = settle(s, 2.0)
+    assert not gone.expected and "did not exit within 1 s" in gone.reason  # killed, not stopped
 
 
 def test_every_task_a_dead_worker_was_sent_fails_and_none_runs_again():
@@ -418,12 +332,10 @@ def test_pipelining_holds_less_behind_longer_tasks():
 
 
 def test_worker_lifecycle_transitions_are_guarded():
-    from promp._manager_core import EXITED, READY, LifecycleError
-
     s, (a,) = ready_session(1)
-    with pytest.raises(LifecycleError, match="ready -> exited"):
-        s.workers[a].move_to(EXITED)
-    assert s.workers[a].state == READY
+    with pytest.raises(LifecycleError, match="settle is not a legal input in state ready"):
+        s._fire(s.workers[a], Input.SETTLE, 1.0)
+    assert s.workers[a].state == WorkerState.READY
 
 
 def test_any_and_all_never_pick_a_worker_whose_exit_is_seen_but_not_final():
@@ -442,7 +354,7 @@ def test_stop_worker_on_a_starting_worker_runs_its_queued_tasks_first_as_on_a_re
     submit(s, w)
     assert s.stop_worker(w, 0.0) == []
     sends = s.on_hello(w, 42, 0.1)
-    assert [x.header["k"] for x in sends] == ["task", "stop"]
+    assert kinds(sends) == ["task", "stop"]
     (t,) = task_ids(sends)
     s.on_done(w, t[1], "ran", None, 0.2)
     s.on_bye(w)
@@ -451,19 +363,20 @@ def test_stop_worker_on_a_starting_worker_runs_its_queued_tasks_first_as_on_a_re
     assert gone[0].expected and gone[0].failed_tasks == 0 and s.take_result(w) == "ran"
 
 
-def test_next_deadline_covers_pings_and_kills_and_settle_at_the_exit_grace():
+def test_next_deadline_covers_pings_kills_and_the_exit_grace():
     s, (a, b) = ready_session(2, heartbeat_interval=0.5, heartbeat_timeout=2.0, stop_grace=0.3, exit_grace=0.05)
     s.tick(0.0)
     assert s.next_deadline() == 0.5
     s.stop_worker(a, 0.1)
-    assert s.next_deadline() == pytest.approx(0.4)  # a's stop grace
+    assert s.next_deadline() == pytest.approx(0.4)  # a's stop grace (it has no task left)
     s.on_exit(b, -9, 0.2)
-    assert s.settle_at() == pytest.approx(0.25)  # b's exit grace is the reading thread's, not the keeper's
-    assert s.next_deadline() == pytest.approx(0.4)
+    assert s.next_deadline() == pytest.approx(0.25)  # b's exit grace: the keeper wakes the user's thread then
+    assert s.tick(0.25) == [Wake()]
     settle(s, 0.25)
-    assert s.settle_at() is None
     s.on_exit(a, 0, 0.3)
+    s.on_bye(a)
     settle(s, 0.4)
+    s.tick(0.4)
     assert s.next_deadline() is None  # nothing running, nothing timed: block
 
 
@@ -474,21 +387,77 @@ def test_one_kill_clears_every_timer_of_its_worker():
     s.abort(a, 100, 0.0)  # its kill would be due at 1.1
     s.stop_worker(a, 0.1)  # this one at 0.4
     kills = [x for x in s.tick(2.0) if isinstance(x, Kill)]  # the manager was frozen past both
-    assert len(kills) == 1 and s.next_deadline() > 2.0
+    assert len(kills) == 1 and (s.next_deadline() or 3.0) > 2.0
 
 
-def test_results_are_held_only_briefly_and_only_while_more_work_waits():
-    from promp._worker_core import ResultHold
 
-    hold = ResultHold()
-    assert hold.send_at_once(0.002, aborted=False) and hold.send_at_once(0.0, aborted=True)
-    assert not hold.send_at_once(0.0001, aborted=False)
-    hold.posted(10.0, first=True)
-    hold.posted(10.0005, first=False)  # the oldest held result sets the clock
-    assert hold.hold(10.001, held=2) and not hold.hold(10.0021, held=2)  # old: send
-    assert not hold.hold(10.001, held=ResultHold.MAX_BATCH)  # enough: send
-    hold.watched = True
-    assert not hold.overdue(10.0015, held=2) and hold.overdue(10.002, held=2)
-    assert hold.next_look(10.0) == 10.0 + ResultHold.HOLD_AT_MOST
-    assert not hold.overdue(10.5, held=0) and hold.watched  # nothing held, watched a while longer
-    assert not hold.overdue(11.5, held=0) and not hold.watched and hold.next_look(11.5) is None
+
+def test_everything_for_a_worker_that_has_not_said_hello_waits_at_its_gate_aborts_too():
+    """Reference bug: an abort for a starting worker was sent at once, dropped by the socket, and its kill armed anyway."""
+    s = ManagerSession()
+    w = s.add_worker()
+    assert submit(s, w) == []  # held: nothing out
+    assert s.send_message(w, 5, b"m") == []
+    assert s.abort(w, 1000, 0.0) == []
+    assert s.running_task(w) == 1
+    released = s.on_hello(w, 42, 0.1)
+    assert [(type(a).__name__, a.message.kind) for a in released] == [("Send", "task"), ("Send", "msg"), ("Control", "abort")]
+    assert released[2].message.t == 1 and released[2].message.ms == 1000
+
+
+def test_an_abort_given_again_keeps_the_earliest_kill():
+    """Reference bug: each abortOperation pushed the kill back; re-sent every 0.4 s a task never ended."""
+    s, (a,) = ready_session(1, heartbeat_interval=100.0, heartbeat_timeout=1000.0)
+    s.tick(0.0)
+    submit(s, a)
+    s.abort(a, 1000, 0.0)  # killed at 2.0 at the latest (1 s, then the manager's safety second)
+    for now in (0.4, 0.8, 1.2, 1.6):
+        assert kinds(s.abort(a, 1000, now)) == ["abort"]  # each reaches the worker, which keeps its own earliest
+        assert not any(isinstance(x, Kill) for x in s.tick(now))
+    s.abort(a, -1, 1.8)  # a flag-only abort does not take the kill away either
+    assert s.next_deadline() == pytest.approx(2.0)
+    assert [type(x) for x in s.tick(2.0)] == [Kill]
+
+
+def test_a_stopped_workers_grace_runs_from_its_last_task_not_from_the_stop():
+    s, (a,) = ready_session(1, stop_grace=1.0, heartbeat_interval=100.0, heartbeat_timeout=1000.0)
+    s.tick(0.0)
+    (t1,) = task_ids(submit(s, a))
+    (t2,) = task_ids(submit(s, a))
+    assert kinds(s.stop_worker(a, 0.0)) == ["stop"]
+    assert s.next_deadline() == 100.0  # tasks are queued: no kill is armed
+    assert not any(isinstance(x, Kill) for x in s.tick(5.0))
+    s.on_done(a, t1[1], 1, 5.0, 5.0)
+    s.on_done(a, t2[1], 2, 5.0, 10.0)
+    assert s.next_deadline() == 11.0  # its last task ended at 10: one second to exit
+    assert not any(isinstance(x, Kill) for x in s.tick(10.5))
+    assert [x.reason for x in s.tick(11.0) if isinstance(x, Kill)] == ["did not exit within 1 s of its last task after stopWorker"]
+
+
+def test_a_clean_exit_after_a_stop_is_reported_as_stopped():
+    """Reference bug: the kill's reason was set at the stop, so a clean exit read 'did not stop within the grace period'."""
+    s, (a,) = ready_session(1)
+    s.stop_worker(a, 0.0)
+    s.on_bye(a)
+    s.on_exit(a, 0, 0.5)
+    (gone,), _ = settle(s, 0.5)
+    assert gone.expected and gone.reason == "stopped"
+    with pytest.raises(ProWorkerExited, match=r"worker 1 has exited \(stopped\)"):
+        submit(s, a, now=1.0)
+
+
+def test_any_goes_to_the_worker_idle_longest():
+    """Reference bug: a worker that went idle again kept its old place, so one worker ran every task in turn."""
+    s, ids = ready_session(3)
+    order = []
+    for i in range(6):
+        ((w, t),) = task_ids(submit(s, ProWorker_Any, now=float(i)))
+        order.append(w)
+        s.on_done(w, t, None, 0.5, i + 0.5)
+    assert order == ids + ids
+
+
+def test_a_hello_that_comes_again_changes_nothing_and_says_so():
+    s, (a,) = ready_session(1)
+    (ignored,) = s.on_hello(a, 43, 1.0)
+    assert isinstance(ignored, Ignored) and "ready" in ignored.reason and s.workers[a].pid == 1000 + a

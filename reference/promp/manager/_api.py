@@ -1,14 +1,17 @@
-"""``ProManager``: the user's handle on a set of worker processes.
+"""``ProManager``: the user's handle on a set of worker processes, and the API's edge.
 
-Every call happens on the thread that created the manager; user-visible
-events (output, results, exits) are delivered there too, inside
-``processMessages()`` and ``wait()``.  Liveness does not depend on those
-calls: the keeper thread in ``_manager_shell`` keeps heartbeats going on its own.
+Every call happens on the thread that created the manager; user-visible events (output, results,
+wait-object updates, exits) are delivered there too, inside ``processMessages()`` and the waits.
+Liveness does not depend on those calls: the keeper thread (``_keeper``) watches the workers.
+
+Everything a caller passes is checked here, once, before anything is decided: targets (an int:
+a worker id, ``ProWorker_All`` or ``ProWorker_Any`` where the call allows them; ``bool`` is not an
+id), argument lists, code and paths, timeouts.  A wrong type is a ``TypeError``, an id this
+manager never gave a ``ValueError``, the same in every call; the core then only meets valid input.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import threading
@@ -19,22 +22,31 @@ from typing import Any
 
 import zmq
 
-from . import _values
-from ._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
-from ._errors import ProMPError, ProMPRemoteError
-from ._manager_core import EXITED, EXITING, STOPPING, Action, ManagerSession
-from ._manager_shell import WAKE_IDENTITY, Shell
-from ._message import ProMPMessage, received
-from ._output import OutputWriter, flush_std_streams
-from ._protocol import ProtocolError, decode, unbatch
-from ._transport import NOBLOCK, readable, recv_frames
-from ._wait import ProMPWait
-
-log = logging.getLogger("promp")
+from .. import _values
+from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
+from .._errors import ProMPError
+from .._message import ProMPMessage
+from ..wire._zmq import readable, recv_frames
+from ._core import EXITED, EXITING, STOP_PENDING, ManagerSession, WorkerRecord
+from ._driver import ManagerDriver
+from ._executors import KeeperExecutor, UserExecutor
+from ._keeper import Keeper
+from ._port import ZmqPort
+from ._wait import ProMPWait, WaitRoutes
 
 ProMPOpt_RedirectOutput = 0x1
 ProMPOpt_AtomicOutput = 0x2
 _KNOWN_OPTIONS = ProMPOpt_RedirectOutput | ProMPOpt_AtomicOutput
+_SPECIAL = {ProWorker_Any: "ProWorker_Any", ProWorker_All: "ProWorker_All"}
+_SHOWN_STATE = {STOP_PENDING: "stopping", EXITING: "stopping"}  # its process has ended, its last messages may be on the way
+
+
+def _close(port: ZmqPort, driver: ManagerDriver) -> None:
+    """End the workers and the threads (the finalizer: it holds these two, never the ``ProManager``)."""
+    codes = port.close()
+    with port.lock:
+        driver.close(codes)
+    port.waits.closed = True
 
 
 class ProManager:
@@ -59,14 +71,20 @@ class ProManager:
             raise ValueError("heartbeat_interval must be positive and shorter than heartbeat_timeout")
         self._owner = threading.get_ident()
         self._options = 0
-        self._writer = OutputWriter()
-        self._shell = Shell(ManagerSession(heartbeat_interval, heartbeat_timeout), transport, warm_start)
-        self._finalizer = weakref.finalize(self, self._shell.close)
+        session = ManagerSession(heartbeat_interval, heartbeat_timeout)
+        self._session = session
+        self._driver = driver = ManagerDriver(session)
+        user: list[UserExecutor] = []  # the routes' abort goes through the user's executor, made below
+        routes = WaitRoutes(session.running_task, lambda wid: user[0].call(driver.abort, wid, -1, time.monotonic()))
+        self._routes = routes
+        self._port = port = ZmqPort(transport, (heartbeat_interval, heartbeat_timeout), session.start_timeout, warm_start, routes)
+        self._user = UserExecutor(driver, port)
+        user.append(self._user)
+        Keeper(port, KeeperExecutor(driver, port))
+        self._finalizer = weakref.finalize(self, _close, port, driver)
         self._closed = False
         self._recv_timeout = -1
         self._replies_quick = True  # the last reply came within SPIN: watch for the next before sleeping
-        self._waits: dict[int, ProMPWait] = {}
-        self._wait_updates: list[tuple[int, str, bytes]] = []
 
     # ------------------------------------------------------------ options
     def setOptions(self, options: int) -> None:
@@ -76,6 +94,8 @@ class ProManager:
         if options & ~_KNOWN_OPTIONS:
             raise ValueError(f"unknown option bits in {options!r}")
         self._options = options
+        self._port.writer.redirect = bool(options & ProMPOpt_RedirectOutput)
+        self._port.writer.atomic = bool(options & ProMPOpt_AtomicOutput)
 
     def options(self) -> int:
         self._mine()
@@ -85,29 +105,25 @@ class ProManager:
     def startWorker(self) -> int:
         """Start a worker process; returns its id at once while it comes up in the background."""
         self._check()
-        shell = self._shell
-        with shell.lock:
-            wid = shell.session.add_worker(time.monotonic())
+        wid = self._user.call(self._driver.add_worker, time.monotonic())
+        starting = sum(1 for rec in self._session.workers.values() if rec.state.value in ("starting", "stop-pending") and rec.id != wid)
         try:
-            shell.spawn(wid)
+            self._port.start_worker(wid, starting)
         except BaseException:
-            with shell.lock:
-                shell.session.on_exit(wid, None, time.monotonic())
+            self._user.call(self._driver.on_exit, wid, None, time.monotonic())
             raise
         return wid
 
     def stopWorker(self, workerId: int) -> None:
-        """Ask a worker to exit after its current task; it is killed if it has not within a second (extension)."""
+        """Ask a worker to exit once it has run the tasks already given to it; killed if it has not 1 s after (extension)."""
         self._check()
-        with self._shell.lock:
-            actions = self._shell.session.stop_worker(workerId, time.monotonic())
-        self._shell.perform(actions)
-        self._shell.nudge()  # the keeper has a new deadline to keep
+        self._one_worker(workerId, "stopWorker")
+        self._user.call(self._driver.stop_worker, workerId, time.monotonic())
 
     def workers(self) -> list[int]:
         """Ids of every worker this manager started, in order (extension)."""
         self._mine()
-        return list(self._shell.session.workers)
+        return list(self._session.workers)
 
     def workerState(self, workerId: int) -> str:
         """``"starting"``, ``"ready"``, ``"stopping"`` or ``"exited"`` (extension).
@@ -115,19 +131,18 @@ class ProManager:
         ``"exited"`` once the exit is final: its tasks have been failed and its last messages read.
         A worker whose process has ended but whose last messages may still be on the way is ``"stopping"``.
         """
-        state = self._record(workerId).state
-        return STOPPING.value if state == EXITING else state.value
+        state = self._one_worker(workerId, "workerState").state
+        return _SHOWN_STATE.get(state, state.value)
 
     def workerExitCode(self, workerId: int) -> int | None:
         """The exit code once the worker has exited (negative: killed by that signal), else None (extension)."""
-        rec = self._record(workerId)
+        rec = self._one_worker(workerId, "workerExitCode")
         return rec.exit_code if rec.state == EXITED else None
 
     def workerPid(self, workerId: int) -> int | None:
         """The worker's process id (extension)."""
-        self._record(workerId)
-        proc = self._shell.procs.get(workerId)
-        return proc.pid if proc else None
+        self._one_worker(workerId, "workerPid")
+        return self._port.pid(workerId)
 
     # -------------------------------------------------------------- tasks
     def testMessage(self, target: int) -> None:
@@ -143,25 +158,25 @@ class ProManager:
         self._submit(target, {"op": "script", "path": _script(path)})
 
     def evalPythonFunction(self, target: int, code: str, name: str, args: Iterable[Any] | None = None, want_result: bool = False) -> None:
-        head = {"op": "func_code", "src": _text(code, "code"), "fn": _text(name, "name")}
-        self._submit(target, head, _arguments(args), want_result)
+        fields = {"op": "func_code", "src": _text(code, "code"), "fn": _text(name, "name")}
+        self._submit(target, fields, _arguments(args), want_result)
 
     def executePythonFunction(
         self, target: int, path: str | os.PathLike, name: str, args: Iterable[Any] | None = None, want_result: bool = False
     ) -> None:
-        head = {"op": "func_script", "path": _script(path), "fn": _text(name, "name")}
-        self._submit(target, head, _arguments(args), want_result)
+        fields = {"op": "func_script", "path": _script(path), "fn": _text(name, "name")}
+        self._submit(target, fields, _arguments(args), want_result)
 
     def isBusy(self) -> bool:
         """True while any task is queued or running."""
         self._mine()
-        return self._shell.session.is_busy()
+        return self._session.is_busy()
 
     def hasResults(self, target: int = ProWorker_Any) -> bool:
         """Whether a result of ``target`` (a worker id, or any worker) is waiting."""
         self._check()
-        self._known(target)
-        return self._shell.session.has_results(target)
+        self._target(target)
+        return self._session.has_results(target)
 
     def takeResult(self, target: int = ProWorker_Any) -> Any:
         """The oldest result of ``target`` (a worker id or ``ProWorker_Any``), or None if there is none.
@@ -169,8 +184,8 @@ class ProManager:
         A task that failed in the worker yields a ``ProMPRemoteError`` value.
         """
         self._check()
-        self._known(target)
-        return self._shell.session.take_result(target)
+        self._target(target)
+        return self._session.take_result(target)
 
     # ----------------------------------------------------------- messages
     def processMessages(self) -> None:
@@ -189,32 +204,31 @@ class ProManager:
 
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
-        session = self._shell.session
+        session = self._session
         return self._wait_until(lambda events: events > 0 or not session.is_busy(), timeout_ms)
 
-    # ----------------------------------------------------------- messages
     def sendMessage(self, target: int, msg: ProMPMessage) -> None:
         """Send a custom message to a worker, or to every live worker with ``ProWorker_All``."""
         self._check()
+        self._target(target, any_allowed=False)
         if not isinstance(msg, ProMPMessage):
             raise TypeError(f"sendMessage() takes a ProMPMessage, got {type(msg).__name__}")
-        with self._shell.lock:
-            actions = self._shell.session.send_message(target, msg.id, msg.data)
-        self._shell.perform(actions)
+        self._user.call(self._driver.send_message, target, msg.id, msg.data)
 
     def hasMessage(self, target: int = ProWorker_Any) -> bool:
         """Whether a message from ``target`` (a worker id or ``ProWorker_Any``) is waiting; processes incoming traffic."""
         self._check()
-        self._known(target)
-        if not self._shell.session.messages.has(target):
+        self._target(target)
+        messages = self._session.messages
+        if not messages.has(target):
             self._pump()
-        return self._shell.session.messages.has(target)
+        return messages.has(target)
 
     def getMessage(self, target: int = ProWorker_Any) -> ProMPMessage | None:
         """The oldest message from ``target``, or None."""
         self._check()
-        self._known(target)
-        return self._shell.session.messages.take(target)
+        self._target(target)
+        return self._session.messages.take(target)
 
     def waitForMessage(self, target: int = ProWorker_Any, timeout_ms: int = -1) -> bool:
         """Process incoming traffic until a message from ``target`` is there; False after ``timeout_ms``.
@@ -223,10 +237,10 @@ class ProManager:
         ``ProWorker_Any``/``ProWorker_All``, every worker) has exited and nothing is waiting.
         """
         self._check()
-        self._known(target)
-        session = self._shell.session
+        self._target(target)
+        session = self._session
         messages = session.messages
-        if target in (ProWorker_Any, ProWorker_All):
+        if target in _SPECIAL:
             hopeless = lambda: not any(r.state != EXITED for r in session.workers.values())  # noqa: E731
         else:
             hopeless = lambda: session.workers[target].state == EXITED  # noqa: E731
@@ -237,9 +251,9 @@ class ProManager:
     def createWaitObject(self, workerId: int, ui_wait: Any) -> ProMPWait:
         """Route a worker's wait-object updates to ``ui_wait`` (kept by weak reference: keep it alive yourself)."""
         self._check()
-        self._record(workerId)
-        wait = ProMPWait(self, workerId, ui_wait)
-        self._waits[workerId] = wait
+        self._one_worker(workerId, "createWaitObject")
+        wait = ProMPWait(self._routes, workerId, ui_wait)
+        self._routes.add(wait)
         return wait
 
     def abortOperation(self, target: int, wait_ms: int = -1) -> None:
@@ -248,42 +262,41 @@ class ProManager:
         The task's ``wasAborted()`` turns true.  With ``wait_ms >= 0``: after half of it,
         Python code still running gets ``ProMPAborted`` raised in it; after all of it, the
         worker and what it started are killed, its queued tasks fail and the manager goes on.
-        An idle worker is left alone.
+        An idle worker is left alone; an abort given again never postpones the first one's kill.
         """
         self._check()
         if not isinstance(wait_ms, int) or isinstance(wait_ms, bool):
             raise TypeError(f"wait_ms must be an int, got {type(wait_ms).__name__}")
-        with self._shell.lock:
-            actions = self._shell.session.abort(target, wait_ms, time.monotonic())
-        self._shell.perform(actions)
+        self._target(target, any_allowed=False)
+        self._user.call(self._driver.abort, target, wait_ms, time.monotonic())
 
     def _wait_until(self, done: Callable[[int], bool], timeout_ms: int) -> bool:
         """Pump until ``done(events just handled)``, blocking on the task socket in between.
 
-        Everything that needs handling comes through the task socket (the keeper sends a
-        wake-up message with worker output and exits; timers bound the blocking).  Before it
-        blocks, a wait watches the socket for up to ``SPIN`` while replies have been coming that
-        quickly: a thread put to sleep takes tens of microseconds to wake, as much as the rest of
-        a round trip costs in Python.  Each look yields the processor (the I/O threads bringing
-        the reply may need it); a reply slower than ``SPIN`` stops the watching until a quick
-        one comes again, so waits for long tasks cost no processor time.
+        Everything that needs handling comes through the task socket (the keeper sends a wake-up
+        message when output came, or an exit is due to be made final; timers bound the blocking).
+        Before it blocks, a wait watches the socket for up to ``SPIN`` while replies have been coming
+        that quickly: a thread put to sleep takes tens of microseconds to wake, as much as the rest of
+        a round trip costs in Python.  Each look yields the processor (the I/O threads bringing the
+        reply may need it); a reply slower than ``SPIN`` stops the watching until a quick one comes
+        again, so waits for long tasks cost no processor time.
         """
         self._check()
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
         if done(0):
             self._pump()
             return True
-        session = self._shell.session
-        task = self._shell.task
+        task = self._port.task
+        routes = self._routes
         while True:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
-            if deadline is None and not session.exits_pending and not self._waits:
+            if deadline is None and not routes:
                 ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
             else:
-                limits = [t for t in (deadline, session.settle_at(), self._next_wait_poll(now)) if t is not None]
-                ms = max(1, math.ceil((min(limits) - now) * 1000)) if limits else -1
+                limits = [t for t in (deadline, now + routes.POLL if routes else None) if t is not None]
+                ms = max(1, math.ceil((min(limits) - now) * 1000))
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
@@ -299,9 +312,12 @@ class ProManager:
             if done(self._pump(frames)):
                 return True
 
-    def _next_wait_poll(self, now: float) -> float | None:
-        """While wait objects are registered, their ui_wait's abort state is polled every 50 ms."""
-        return now + 0.05 if self._waits else None
+    def _pump(self, first: list | None = None) -> int:
+        """Handle what arrived (``first``: a message already received), then pass the ui_waits' aborts on."""
+        events = self._user.pump(first)
+        if self._routes:
+            events += self._routes.pass_aborts()
+        return events
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
@@ -318,7 +334,7 @@ class ProManager:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---------------------------------------------------------- internals
+    # ---------------------------------------------------------- the edge
     def _mine(self) -> None:
         """Only the thread that created the manager may use it: its tables change under that thread, unguarded."""
         if threading.get_ident() != self._owner:
@@ -328,135 +344,37 @@ class ProManager:
         self._mine()
         if self._closed:
             raise ProMPError("the manager is closed")
-        if self._shell.forked:
+        if self._port.forked:
             raise ProMPError("this ProManager belongs to the parent process (os.fork() copied it): create a new one here")
 
-    def _known(self, target: int) -> None:
-        """Targets that are neither a worker of this manager nor ProWorker_Any/All are a mistake: say so."""
-        if target not in (ProWorker_Any, ProWorker_All) and target not in self._shell.session.workers:
-            if not isinstance(target, int) or isinstance(target, bool):
-                raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
-            raise ValueError(f"no worker with id {target}")
-
-    def _record(self, workerId: int):
-        self._mine()
-        rec = self._shell.session.workers.get(workerId)
-        if rec is None:
-            raise ValueError(f"no worker with id {workerId!r}")
-        return rec
-
-    def _submit(self, target: int, head: dict, payload: bytes = b"", want_result: bool = False) -> None:
-        self._check()
+    def _target(self, target: Any, any_allowed: bool = True) -> None:
+        """A target: a worker id this manager gave, ``ProWorker_All``, or ``ProWorker_Any`` where the call takes it."""
         if not isinstance(target, int) or isinstance(target, bool):
             raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
+        if target in _SPECIAL:
+            if target == ProWorker_Any and not any_allowed:
+                raise ValueError("this call goes to a worker id or to ProWorker_All, not to ProWorker_Any (which worker would it mean?)")
+        elif target not in self._session.workers:
+            raise ValueError(f"no worker with id {target}")
+
+    def _one_worker(self, workerId: Any, call: str) -> WorkerRecord:
+        """The record of one worker this manager gave the id of (never ProWorker_All or ProWorker_Any)."""
+        self._mine()
+        if not isinstance(workerId, int) or isinstance(workerId, bool):
+            raise TypeError(f"worker id must be an int, got {type(workerId).__name__}")
+        if workerId in _SPECIAL:
+            raise ValueError(f"{call}() takes one worker's id, not {_SPECIAL[workerId]}")
+        rec = self._session.workers.get(workerId)
+        if rec is None:
+            raise ValueError(f"no worker with id {workerId}")
+        return rec
+
+    def _submit(self, target: int, fields: dict, payload: Any = b"", want_result: bool = False) -> None:
+        self._check()
+        self._target(target)
         if not isinstance(want_result, bool):
             raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
-        with self._shell.lock:
-            actions = self._shell.session.submit(target, head, payload, want_result, time.monotonic())
-        if actions:
-            self._shell.perform(actions)
-
-    def _pump(self, first: list[bytes] | None = None) -> int:
-        """Handle ``first`` (a message already received) or else everything that has arrived.
-
-        With ``first`` the socket is not polled again: a caller that waits comes back for
-        the rest, and a round trip saves a system call.  Returns how many events there were.
-        """
-        shell = self._shell
-        session = shell.session
-        task = shell.task
-        events = 0
-        actions: list[Action] = []
-        with shell.lock:
-            now = time.monotonic()
-            frames = first
-            drain = first is None
-            while frames is not None or (drain and readable(task)):
-                if frames is None:
-                    frames = recv_frames(task, NOBLOCK, routed=True)
-                if frames[0] == WAKE_IDENTITY:
-                    shell.wake_pending = False
-                else:
-                    events += 1
-                    actions += self._handle(frames, now)
-                frames = None
-            settled = session.settle(now)
-            if settled:
-                events += len(settled)
-                actions += settled
-            output = shell.output_taken() if shell.output else ()
-        if actions:
-            shell.perform(actions)
-        if output:
-            if self._options:
-                atomic = bool(self._options & ProMPOpt_AtomicOutput)
-                for wid, stream, data in output:
-                    self._writer.write(wid, stream, data, atomic)
-                flush_std_streams()
-        if self._wait_updates or self._waits:
-            events += self._serve_waits()
-        return events + len(output)
-
-    def _serve_waits(self) -> int:
-        """Deliver wait-object updates to their ui_wait; pass a ui_wait's abort on to its worker."""
-        updates, self._wait_updates = self._wait_updates, []
-        for wid, op, payload in updates:
-            wait = self._waits.get(wid)
-            if wait is not None:
-                wait.deliver(op, payload)
-        for wid, wait in list(self._waits.items()):
-            if wait.abort_due(self._shell.session):
-                with self._shell.lock:
-                    actions = self._shell.session.abort(wid, -1, time.monotonic())
-                self._shell.perform(actions)
-        return len(updates)
-
-    def _handle(self, frames: list[bytes], now: float) -> list[Action]:
-        shell = self._shell
-        session = shell.session
-        try:
-            wid = shell.worker_of.get(frames[0])
-            if wid is None:
-                raise ProtocolError("not a worker of this manager")
-            if len(frames) != 2:
-                raise ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
-            messages = unbatch(decode(shell.signers[wid], frames[1]))
-        except (ValueError, ProtocolError) as exc:
-            shell.reject(f"from peer {frames[0][:16]!r}: {exc}")
-            return []
-        shell.drain_output(wid)  # what the worker printed before sending this comes first
-        actions: list[Action] = []
-        for msg in messages:
-            head = msg.header
-            if msg.kind == "done":
-                run_time = head.get("dt")
-                value = _result_value(wid, head["ok"], msg.payload)
-                actions += session.on_done(wid, head["t"], value, run_time if isinstance(run_time, float) else None, now)
-            elif msg.kind == "hello":
-                actions += session.on_hello(wid, head["pid"], now)
-            elif msg.kind == "msg":
-                actions += session.on_message(wid, received(head["id"], msg.payload))
-            elif msg.kind == "wait":
-                self._wait_updates.append((wid, head["op"], msg.payload))
-            elif msg.kind == "bye":
-                actions += session.on_bye(wid, now)
-            else:
-                shell.reject(f"a {msg.kind!r} message from worker {wid}: workers do not send that kind")
-        return actions
-
-
-def _result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:
-    if not payload:
-        return None
-    try:
-        value = _values.unpack(payload)
-    except Exception as exc:
-        return ProMPRemoteError("ProtocolError", f"the result could not be decoded: {exc}", "", wid)
-    if ok:
-        return value
-    if isinstance(value, list) and len(value) == 3 and all(isinstance(x, str) for x in value):
-        return ProMPRemoteError(value[0], value[1], value[2], wid)
-    return ProMPRemoteError("ProtocolError", f"malformed error report {value!r}", "", wid)
+        self._user.call(self._driver.submit, target, fields, payload, want_result, time.monotonic())
 
 
 def _text(value: Any, what: str) -> str:

@@ -4,20 +4,18 @@
 (``HeartbeatClock``), which task runs, which tasks the manager asked to abort,
 the abort's two deadlines (interrupt the task's code at half of ``wait_ms``,
 end the process at all of it), and when results are held for a batch
-(``ResultHold``).  The shell (``_worker_shell``)
-calls it from two threads under one lock: the main thread around each task
-(``begin``/``end``), the control thread with what arrives and with the time
-(``on_abort``, ``on_echo``, ``tick``), and performs the actions ``tick``
-returns.  ``next_deadline()`` covers every deadline, so the control thread
-sleeps until then rather than polling.  While no abort has deadlines, ``tick``
-touches only the heartbeat clock (the control thread's alone), so the control
-thread calls it without the lock and never makes the main thread wait.  The
-simulator drives the same object.
+(``ResultHold``).  The worker's driver (``_driver``) calls it from two threads
+under one lock: the main thread around each task (``begin``/``end``), the
+control thread with what arrives and with the time (``on_abort``, ``on_echo``,
+``tick``), and its executors perform the actions ``tick`` returns.
+``next_deadline()`` covers every deadline, so the control thread sleeps until
+then rather than polling.  The simulator drives the same object.
 
 Aborts are tied to a task id.  An abort may arrive before its task (the
 control channel overtakes the task channel) and is then kept until the task
 begins; an abort for a task that already ended is dropped, since the worker
-remembers the ids of its recent tasks.  That memory also recognises a task
+remembers the ids of its recent tasks.  An abort that comes again for the same
+task never postpones the deadlines the first one set: the earliest wins.  That memory also recognises a task
 frame that arrives twice: ``begin`` refuses it, so a task never runs twice.
 
 Apart from the manager's core so that a worker starts without importing what
@@ -28,8 +26,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
-from ._liveness import PING, SILENT, HeartbeatClock
+from .._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
+from .._liveness import PING, SILENT, HeartbeatClock
 
 REMEMBERED = 1024  # recent task ids, and pending aborts, a worker keeps
 
@@ -67,8 +65,8 @@ class ResultHold:
     when its task took ``SEND_AT_ONCE_FROM`` or longer or was aborted; held ones go after
     ``HOLD_AT_MOST`` at the latest, or when ``MAX_BATCH`` are held.  While it holds, the worker's
     control thread looks every ``HOLD_AT_MOST`` (it sends what the main thread, busy with a long
-    task, cannot), and stops looking ``WATCH_FOR`` after the last hold.  The shell keeps the
-    results themselves and calls these under its outbox lock.
+    task, cannot), and stops looking ``WATCH_FOR`` after the last hold.  The driver keeps the
+    results themselves and calls these under its lock.
     """
 
     SEND_AT_ONCE_FROM = 0.001
@@ -167,7 +165,9 @@ class WorkerSession:
             return  # it already ended: a late abort touches nothing
         self.aborted[task_id] = None
         if wait_ms >= 0:
-            self.deadlines[task_id] = (now + wait_ms / 2000, now + wait_ms / 1000)
+            steps = (now + wait_ms / 2000, now + wait_ms / 1000)
+            earlier = self.deadlines.get(task_id)
+            self.deadlines[task_id] = steps if earlier is None else (min(earlier[0], steps[0]), min(earlier[1], steps[1]))
         if len(self.aborted) > REMEMBERED:  # aborts of tasks that never came: forget the oldest
             oldest = next(iter(self.aborted))
             del self.aborted[oldest]

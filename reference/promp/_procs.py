@@ -1,0 +1,63 @@
+"""Process helpers both sides use: names, the child subreaper flag, ending a process and what it started."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+
+import psutil
+
+_PR_SET_NAME = 15
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def set_process_name(name: bytes) -> None:
+    """The name ps, top and psutil show (the command line of a fork stays its zygote's)."""
+    _libc.prctl(_PR_SET_NAME, name[:15], 0, 0, 0)
+
+
+def is_subreaper() -> bool:
+    flag = ctypes.c_int(0)
+    _libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)
+    return bool(flag.value)
+
+
+def set_subreaper(on: bool) -> None:
+    if _libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process it started (collected first, so none escapes)."""
+    try:
+        root = psutil.Process(pid)
+        family = root.children(recursive=True) + [root]
+    except psutil.Error:
+        return
+    for proc in family:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+
+
+def end_descendants() -> None:
+    """Kill every process this one started, directly or not: no exit path of a worker leaves them behind."""
+    try:
+        family = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for child in family:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass

@@ -1,0 +1,676 @@
+"""The manager's side of the protocol as a state machine, free of I/O.
+
+``ManagerSession`` is everything a manager decides: its workers and their lifecycle, what may be
+sent to each and when, the task table, the queue for ``ProWorker_Any``, results and messages,
+heartbeat clocks, and every deadline (pings, silence, the start timeout, stop and abort kills, the
+grace that lets a dead worker's last messages arrive).  Each input (a user call, a decoded message,
+a process exit, a tick of the clock) takes the current time and returns actions (``_actions``:
+``Send``, ``Ping``, ``Control``, ``Kill``, ``Wake``, ``WorkerGone``, ``Ignored``).  It never reads a
+clock, touches a socket, starts a thread or calls ``os``: the driver (``_driver``) feeds it, for the
+pyzmq shell and the simulator alike.
+
+Worker lifecycle (``WorkerState``): one transition table keyed by (state, input), each entry naming
+its side effect; a pair not in the table is a bug in the caller and raises ``LifecycleError``::
+
+    STARTING --hello--> READY --stop--> STOPPING
+    STARTING --stop---> STOP_PENDING --hello--> STOPPING
+    STARTING, READY, STOP_PENDING, STOPPING --exit--> EXITING --settle--> EXITED
+
+A hello that comes again, or after the exit was seen, changes nothing and is reported ``Ignored``.
+
+The gate: a ROUTER socket drops what it is asked to send to a peer that has not connected, so
+nothing for a worker that has not said hello (STARTING, STOP_PENDING) goes out: tasks, messages,
+aborts and the stop all wait at its gate, in order, and leave together at its hello.  Every outbound
+action for a worker goes through ``_out``, the gate's one door.
+
+Tasks by id and ``ProWorker_All`` go to STARTING and READY workers; ``ProWorker_Any`` only to
+READY ones: to the one idle longest when one is idle.  When none is idle a task waits in the
+manager's queue, except that a task of a kind known to run in under ``pipeline_threshold`` seconds
+(its kind: the operation, the code or script, and the function) may go to a worker whose recent
+tasks were just as quick and which is completing them right now, up to ``pipeline_depth`` tasks
+(fewer for longer tasks: about two thresholds' worth of expected work), so that tiny tasks are not
+throttled to one round trip each.  A task that turns out to be long stops further pipelining to its
+worker once it has run for ten times the threshold; the tasks already pipelined behind it wait for
+it (the cost of the bet).  When a worker dies, every task it was sent fails, pipelined ones too: it
+may have run them and lost their results with it, and a task runs at most once.  (Found by the
+simulator: requeueing them ran a task twice when a partition held results past the exit grace.)
+
+``stopWorker``: the worker runs every task it was given before the stop (the running one and those
+queued), then exits; if it has not exited ``stop_grace`` after its last task ended (or after the
+stop, when it had none), it is killed.  A task that runs too long is ``abortOperation``'s business.
+
+``abortOperation``: aimed at the task a worker is running now, which is the oldest task it was
+given and has not reported done (``running_task``); an abort given again for the same task never
+postpones the kill the first one set: the earliest deadline wins.
+
+The exit grace: a process's exit can be seen before its last messages are read.  An exit becomes
+final (EXITED, its tasks failed) when the worker said ``bye``, when its task connection ended (all
+it sent has been read in), or ``exit_grace`` after the exit was seen; and only in ``settle``, which
+the user's thread calls after reading the task channel through.  The keeper, which owns every
+deadline, wakes that thread (``Wake``) when a settle is due.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import wire
+from .._constants import EXIT_ABORTED, ProWorker_All, ProWorker_Any
+from .._deadlines import Deadlines
+from .._errors import ProMPRemoteError, ProWorkerExited
+from .._liveness import PING, SILENT, HeartbeatClock
+from ._actions import Action, Control, Ignored, Kill, Ping, Send, Wake, WorkerGone
+
+ABORT_SAFETY = 1.0  # the manager kills a worker that failed to end itself this long after its abort's time
+
+
+class WorkerState(str, enum.Enum):
+    STARTING = "starting"  # started, no hello yet: what is for it waits at its gate
+    READY = "ready"
+    STOP_PENDING = "stop-pending"  # stopWorker came before its hello: the stop waits at the gate behind its tasks
+    STOPPING = "stopping"  # the stop is sent, behind the tasks given before it
+    EXITING = "exiting"  # the process is gone; its last messages may still be on the way
+    EXITED = "exited"
+
+
+class Input(str, enum.Enum):
+    HELLO = "hello"  # the worker's first message
+    STOP = "stop"  # stopWorker
+    EXIT = "exit"  # its process was seen to end
+    SETTLE = "settle"  # its last messages are in (bye, its connection ended, or the exit grace passed)
+
+
+STARTING, READY, STOP_PENDING, STOPPING, EXITING, EXITED = WorkerState
+HELLO, STOP, EXIT, SETTLE = Input
+
+# (state, input) -> (next state, side effect: the name of a ManagerSession method taking (rec, now) and returning actions)
+_TRANSITIONS: dict[tuple[WorkerState, Input], tuple[WorkerState, str]] = {
+    (STARTING, HELLO): (READY, "_open_gate"),
+    (STARTING, STOP): (STOP_PENDING, "_queue_stop"),
+    (STARTING, EXIT): (EXITING, "_exit_seen"),
+    (READY, HELLO): (READY, "_hello_again"),
+    (READY, STOP): (STOPPING, "_queue_stop"),
+    (READY, EXIT): (EXITING, "_exit_seen"),
+    (STOP_PENDING, HELLO): (STOPPING, "_open_gate"),
+    (STOP_PENDING, EXIT): (EXITING, "_exit_seen"),
+    (STOPPING, HELLO): (STOPPING, "_hello_again"),
+    (STOPPING, EXIT): (EXITING, "_exit_seen"),
+    (EXITING, HELLO): (EXITING, "_hello_again"),
+    (EXITING, SETTLE): (EXITED, "_retire"),
+    (EXITED, HELLO): (EXITED, "_hello_again"),
+}
+_GATED = frozenset({STARTING, STOP_PENDING})  # no hello yet: nothing may be sent to it
+_TAKES_TASKS = frozenset({STARTING, READY})  # by id and ProWorker_All
+_RUNNING = frozenset({STARTING, READY, STOP_PENDING, STOPPING})  # the process is (as far as we know) alive
+
+
+class LifecycleError(RuntimeError):
+    """An illegal worker state transition: a bug in the core or its driver, never a user error."""
+
+
+# ------------------------------------------------------------------ state
+class Mailbox:
+    """Per-worker FIFOs that also remember arrival order across workers (results, messages).
+
+    Taking the oldest of any worker costs the same however many workers there are: ``_order``
+    lists arrivals, and an entry whose item was taken by worker id is skipped when reached (and
+    the list rebuilt when such entries pile up).
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[int, deque[tuple[int, Any]]] = {}
+        self._order: deque[tuple[int, int]] = deque()  # (seq, worker) of every item put, oldest first
+        self._count = 0
+        self._seq = 0
+
+    def put(self, wid: int, item: Any) -> None:
+        self._seq += 1
+        self._queues.setdefault(wid, deque()).append((self._seq, item))
+        self._order.append((self._seq, wid))
+        self._count += 1
+        if len(self._order) > 2 * self._count + 64:  # mostly taken by worker id: forget what was
+            self._order = deque(sorted((seq, wid) for wid, q in self._queues.items() for seq, _ in q))
+
+    def has(self, target: int = ProWorker_Any) -> bool:
+        if target in (ProWorker_Any, ProWorker_All):
+            return self._count > 0
+        return bool(self._queues.get(target))
+
+    def take(self, target: int = ProWorker_Any) -> Any:
+        """The oldest item of ``target`` (a worker id, or any worker), or None."""
+        if target in (ProWorker_Any, ProWorker_All):
+            order = self._order
+            while order:
+                seq, wid = order.popleft()
+                queue = self._queues[wid]
+                if queue and queue[0][0] == seq:
+                    break
+            else:
+                return None
+        else:
+            queue = self._queues.get(target)
+            if not queue:
+                return None
+        self._count -= 1
+        return queue.popleft()[1]
+
+
+@dataclass(slots=True)
+class Job:
+    """A task as the manager keeps it until it is done."""
+
+    id: int
+    message: wire.Task
+    want: bool
+    worker: int | None = None
+    any: bool = False  # given to ProWorker_Any
+    kind: tuple | None = None  # what it runs, for ProWorker_Any tasks: run times are learnt per kind
+
+
+@dataclass(slots=True)
+class WorkerRecord:
+    id: int
+    clock: HeartbeatClock
+    state: WorkerState = STARTING
+    pid: int | None = None
+    assigned: dict[int, Job] = field(default_factory=dict)  # sent (or at its gate), not yet done; in dispatch order
+    gate: list[Action] = field(default_factory=list)  # what waits for its hello, in order
+    start_by: float = 0.0  # a worker with no hello by then is killed (once its hello could have been read)
+    head_since: float = 0.0  # when the task now at the head of ``assigned`` began (at the latest)
+    avg_run: float | None = None
+    depth: int = 1  # how many tasks it may hold while completing them (pipelining)
+    exit_code: int | None = None
+    exit_seen_at: float = 0.0
+    bye: bool = False
+    link_closed: bool = False  # its task connection ended: all it sent has been read in
+    stop_requested: bool = False
+    stop_kill_at: float | None = None  # stopWorker: killed if still there by then (armed once its last task ended)
+    abort_task: int | None = None
+    abort_kill_at: float | None = None
+    abort_reason: str = ""
+    kill_reason: str = ""  # set when the manager ends it: no timer of it is due after that
+    end_reason: str = ""  # once EXITED: how it ended, in words
+
+    @property
+    def running(self) -> bool:
+        """The process is alive as far as the manager knows."""
+        return self.state in _RUNNING
+
+    @property
+    def takes_tasks(self) -> bool:
+        return self.state in _TAKES_TASKS
+
+
+# deadline keys: (kind, worker)
+_BEAT, _STOP_KILL, _ABORT_KILL, _START, _SETTLE = "beat", "stop", "abort", "start", "settle"
+
+
+class ManagerSession:
+    KINDS_REMEMBERED = 256
+
+    def __init__(
+        self,
+        heartbeat_interval: float = 0.5,
+        heartbeat_timeout: float = 5.0,
+        exit_grace: float = 0.05,
+        stop_grace: float = 1.0,
+        pipeline_depth: int = 32,
+        pipeline_threshold: float = 0.001,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self.start_timeout = max(start_timeout, heartbeat_timeout)
+        self.exit_grace = exit_grace
+        self.stop_grace = stop_grace
+        self.pipeline_depth = pipeline_depth
+        self.pipeline_threshold = pipeline_threshold
+        self.workers: dict[int, WorkerRecord] = {}
+        self.any_queue: deque[Job] = deque()
+        # Workers that were idle and ready when last seen, the one idle longest first: a ProWorker_Any task
+        # finds one without looking at every worker.  Checked when taken (one that has since got work or left is
+        # dropped then); a worker that goes idle again goes to the back.
+        self._idle: dict[int, WorkerRecord] = {}
+        self.results = Mailbox()
+        self.messages = Mailbox()
+        self._next_task = 1
+        self._next_worker = 1
+        self._ping_n = 0
+        self._ping_grid = 0.0  # every worker is pinged on one schedule: one wake-up per interval
+        self._run_times: dict[tuple, float] = {}  # task kind -> average run time, for pipelining
+        self.unfinished = 0  # tasks queued or running
+        self._last_read = float("-inf")  # when the task channel was last read through (``settle``)
+        self._deadlines = Deadlines(self._deadline_of)
+        self._wakes: dict[tuple[str, int], float] = {}  # one-shot wake-ups of the user's thread, by key
+        self._exiting: set[int] = set()  # workers whose exit settle() has yet to make final
+        self._unstarted: set[int] = set()  # workers past their start timeout with no hello read: settle() decides
+
+    # ---------------------------------------------------------- lifecycle
+    def _fire(self, rec: WorkerRecord, what: Input, now: float) -> list[Action]:
+        """The one place a worker's state changes: the table says where it goes and what that does."""
+        entry = _TRANSITIONS.get((rec.state, what))
+        if entry is None:
+            raise LifecycleError(f"worker {rec.id}: {what.value} is not a legal input in state {rec.state.value}")
+        rec.state, effect = entry[0], getattr(self, entry[1])
+        return effect(rec, now)
+
+    def add_worker(self, now: float = 0.0) -> int:
+        wid = self._next_worker
+        self._next_worker += 1
+        clock = HeartbeatClock(self.heartbeat_interval, self.start_timeout, now, next_ping=max(now, self._ping_grid))
+        rec = self.workers[wid] = WorkerRecord(wid, clock, start_by=now + self.start_timeout)
+        self._deadlines.add((_BEAT, wid), clock.next_deadline())
+        self._wake_at((_START, wid), rec.start_by)
+        return wid
+
+    def on_hello(self, wid: int, pid: int, now: float) -> list[Action]:
+        rec = self.workers.get(wid)
+        if rec is None:
+            return [Ignored(wid, f"a hello from worker {wid}, which this manager never started")]
+        if rec.state in _GATED:
+            rec.pid = pid
+        return self._fire(rec, HELLO, now)
+
+    def _open_gate(self, rec: WorkerRecord, now: float) -> list[Action]:
+        rec.clock.answered()
+        rec.clock.timeout = self.heartbeat_timeout  # past start-up: the normal timeout applies
+        self._deadlines.add((_BEAT, rec.id), rec.clock.next_deadline())
+        self._wakes.pop((_START, rec.id), None)
+        self._unstarted.discard(rec.id)
+        actions, rec.gate = rec.gate, []
+        if rec.assigned:
+            rec.head_since = now
+        if rec.state == STOPPING:
+            self._arm_stop_kill(rec, now)
+            return actions
+        if not rec.assigned:
+            self._idle[rec.id] = rec
+        return actions + self._dispatch_any(now)
+
+    def _hello_again(self, rec: WorkerRecord, now: float) -> list[Action]:
+        return [Ignored(rec.id, f"a hello from worker {rec.id}, which is {rec.state.value}")]
+
+    def stop_worker(self, wid: int, now: float) -> list[Action]:
+        return self._fire(self._live(wid), STOP, now)
+
+    def _queue_stop(self, rec: WorkerRecord, now: float) -> list[Action]:
+        rec.stop_requested = True
+        actions = self._out(rec, Send(rec.id, wire.Stop()))
+        self._arm_stop_kill(rec, now)
+        return actions
+
+    def _arm_stop_kill(self, rec: WorkerRecord, now: float) -> None:
+        """The stop's grace runs from when a stopped worker that said hello has no task left."""
+        if rec.state == STOPPING and not rec.assigned and rec.stop_kill_at is None:
+            rec.stop_kill_at = now + self.stop_grace
+            self._deadlines.add((_STOP_KILL, rec.id), rec.stop_kill_at)
+
+    def on_echo(self, wid: int, now: float) -> list[Action]:
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.clock.answered()  # its deadline moves later: the heap finds out when the old one comes up
+        return []
+
+    def on_bye(self, wid: int, now: float = 0.0) -> list[Action]:
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.bye = True
+            self._settle_due(rec)
+        return []
+
+    def on_link(self, wid: int, up: bool) -> list[Action]:
+        """The worker's task connection opened, or ended (then everything it sent is in: its exit need not wait)."""
+        rec = self.workers.get(wid)
+        if rec is not None:
+            rec.link_closed = not up
+            self._settle_due(rec)
+        return []
+
+    def on_exit(self, wid: int, code: int | None, now: float) -> list[Action]:
+        """The process is gone; its exit becomes final once its last messages had time to arrive."""
+        rec = self.workers.get(wid)
+        if rec is None or not rec.running:
+            return []
+        rec.exit_code = code
+        rec.exit_seen_at = now
+        return self._fire(rec, EXIT, now)
+
+    def _exit_seen(self, rec: WorkerRecord, now: float) -> list[Action]:
+        self._exiting.add(rec.id)
+        self._wakes.pop((_START, rec.id), None)
+        self._unstarted.discard(rec.id)
+        self._settle_due(rec)
+        return []
+
+    def _settle_at(self, rec: WorkerRecord) -> float:
+        return rec.exit_seen_at + (0.0 if rec.bye or rec.link_closed else self.exit_grace)
+
+    def _settle_due(self, rec: WorkerRecord) -> None:
+        """An exiting worker's exit can be made final at ``_settle_at``: the keeper wakes the user's thread then."""
+        if rec.state == EXITING:
+            self._wake_at((_SETTLE, rec.id), self._settle_at(rec))
+
+    def _wake_at(self, key: tuple[str, int], when: float) -> None:
+        if when < self._wakes.get(key, float("inf")):
+            self._wakes[key] = when
+            self._deadlines.add(key, when)
+
+    def settle(self, now: float) -> list[Action]:
+        """Call after reading the task channel through: exits made final, workers that never said hello killed."""
+        self._last_read = now
+        if not self._exiting and not self._unstarted:
+            return []
+        actions: list[Action] = []
+        for wid in sorted(self._exiting):
+            rec = self.workers[wid]
+            if now >= self._settle_at(rec):
+                self._exiting.discard(wid)
+                actions += self._fire(rec, SETTLE, now)
+        for wid in sorted(self._unstarted):
+            rec = self.workers[wid]
+            if rec.state in _GATED and not rec.kill_reason and now >= rec.start_by:  # its hello never came: read through, it is not there
+                actions.append(self._kill(rec, f"did not start within {self.start_timeout:g} s"))
+            self._unstarted.discard(wid)
+        if any(a.__class__ is WorkerGone for a in actions):
+            self._fail_unrunnable_any()
+            actions += self._dispatch_any(now)
+        return actions
+
+    def close(self, codes: dict[int, int | None]) -> list[Action]:
+        """The manager closed and ended every worker (``codes``: their exit codes): everything is final now."""
+        actions: list[Action] = []
+        for rec in self.workers.values():
+            if rec.running:
+                rec.exit_code = codes.get(rec.id)
+                rec.kill_reason = rec.kill_reason or "was closed with its manager"
+                self._fire(rec, EXIT, 0.0)
+            if rec.state == EXITING:
+                self._exiting.discard(rec.id)
+                actions += self._fire(rec, SETTLE, 0.0)
+        self._fail_unrunnable_any()
+        return actions
+
+    def _retire(self, rec: WorkerRecord, now: float) -> list[Action]:
+        expected = rec.stop_requested and not rec.kill_reason and rec.exit_code == 0
+        if rec.exit_code == EXIT_ABORTED and rec.abort_reason:
+            reason = rec.abort_reason
+        elif rec.kill_reason:
+            reason = rec.kill_reason
+        elif expected:
+            reason = "stopped"
+        else:
+            reason = f"exited with code {rec.exit_code}"
+        rec.end_reason = reason
+        # Every task it was sent fails, never runs again: the worker may have run tasks whose results
+        # were lost with it (a link that held them past the exit grace), and a task runs at most once.
+        failed = list(rec.assigned.values())
+        self.unfinished -= len(failed)
+        for job in failed:
+            if job.want:
+                self.results.put(rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id))
+        rec.assigned.clear()
+        rec.gate.clear()
+        self._idle.pop(rec.id, None)
+        return [WorkerGone(rec.id, rec.exit_code, expected, len(failed), reason)]
+
+    def _fail_unrunnable_any(self) -> None:
+        if self.any_queue and not any(r.takes_tasks for r in self.workers.values()):
+            while self.any_queue:
+                job = self.any_queue.popleft()
+                self.unfinished -= 1
+                if job.want:
+                    self.results.put(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
+
+    # ------------------------------------------------------------ time
+    def _deadline_of(self, key: tuple[str, int]) -> float | None:
+        """What the deadline of ``key`` is now (the heap's ``current``)."""
+        kind, wid = key
+        if kind in (_START, _SETTLE):
+            return self._wakes.get(key)
+        rec = self.workers[wid]
+        if not rec.running or rec.kill_reason:  # one kill ends every timer of the worker
+            return None
+        if kind == _BEAT:
+            return rec.clock.next_deadline()
+        if kind == _STOP_KILL:
+            return rec.stop_kill_at
+        return rec.abort_kill_at if rec.abort_task in rec.assigned else None  # _ABORT_KILL
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which ``tick`` has work: the keeper blocks until then, never polls."""
+        return self._deadlines.next()
+
+    def deadline_moved(self) -> bool:
+        """Whether the earliest deadline may have moved earlier since the last call (a keeper asleep must be told)."""
+        moved, self._deadlines.moved = self._deadlines.moved, False
+        return moved
+
+    def tick(self, now: float) -> list[Action]:
+        """Heartbeats out; silent or overdue workers killed; the user's thread woken when a settle is due.
+
+        A worker is silent when a heartbeat has gone unanswered for the timeout (``start_timeout``
+        until its hello); see ``HeartbeatClock`` for why silence counts only while the caller was awake.
+        """
+        actions: list[Action] = []
+        if now >= self._ping_grid:
+            self._ping_n += 1
+            self._ping_grid = now + self.heartbeat_interval
+        woken = False
+        for key in self._deadlines.due(now):
+            kind, wid = key
+            rec = self.workers[wid]
+            if kind in (_START, _SETTLE):
+                del self._wakes[key]
+                if kind == _START and rec.state in _GATED:
+                    self._unstarted.add(wid)  # its hello may be waiting, unread, behind a user's thread that computes
+                if not woken:
+                    actions.append(Wake())
+                    woken = True
+                continue
+            if kind == _BEAT:
+                silent_for = rec.clock.silent_for(now)
+                beat = rec.clock.tick(now)
+                if beat == SILENT:
+                    actions.append(self._kill(rec, f"sent no heartbeat for {silent_for:.1f} s"))
+                elif beat == PING:
+                    actions.append(Ping(wid, self._ping_n))
+            elif kind == _STOP_KILL and now >= rec.stop_kill_at:
+                actions.append(self._kill(rec, f"did not exit within {self.stop_grace:g} s of its last task after stopWorker"))
+            elif kind == _ABORT_KILL and now >= rec.abort_kill_at:
+                actions.append(self._kill(rec, rec.abort_reason))
+            self._deadlines.add(key, self._deadline_of(key))
+        return actions
+
+    def _kill(self, rec: WorkerRecord, reason: str) -> Kill:
+        rec.kill_reason = reason
+        return Kill(rec.id, reason)
+
+    # ------------------------------------------------------------- tasks
+    def submit(self, target: int, fields: dict, payload: bytes | list, want: bool, now: float) -> list[Action]:
+        """A task (``fields``: ``op`` and its operands) for one worker, ``ProWorker_Any`` or ``ProWorker_All``."""
+        if target == ProWorker_Any:
+            if not any(r.takes_tasks for r in self.workers.values()):
+                raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
+            job = self._new_job(fields, payload, want)
+            job.any = True
+            job.kind = job.message.what
+            self.any_queue.append(job)
+            # tasks already waiting mean no worker could take one: only a done or a hello changes that
+            return self._dispatch_any(now) if len(self.any_queue) == 1 else []
+        if target == ProWorker_All:
+            live = [r for r in self.workers.values() if r.takes_tasks]
+            if not live:
+                raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
+            return [a for rec in live for a in self._assign(rec, self._new_job(fields, payload, want), now)]
+        return self._assign(self._live(target), self._new_job(fields, payload, want), now)
+
+    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Action]:
+        rec = self.workers.get(wid)
+        job = rec.assigned.pop(task_id, None) if rec is not None else None
+        if job is None:
+            return [Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished")]
+        self.unfinished -= 1
+        if task_id == rec.abort_task:
+            rec.abort_task = rec.abort_kill_at = None
+        rec.head_since = now
+        if run_time is not None:
+            if job.kind is not None:
+                self._learn(job.kind, run_time)
+            rec.avg_run = avg = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
+            # hold no more than about two thresholds' worth of expected work behind the running task
+            threshold = self.pipeline_threshold
+            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
+        if job.want:
+            self.results.put(wid, value)
+        if not rec.assigned:
+            if rec.state == READY:
+                self._idle.pop(wid, None)
+                self._idle[wid] = rec  # at the back: the one idle longest goes first
+            elif rec.state == STOPPING:
+                self._arm_stop_kill(rec, now)
+        return self._dispatch_any(now) if self.any_queue else []
+
+    def running_task(self, wid: int) -> int | None:
+        """The task worker ``wid`` runs now (or will run next, if none has begun): the oldest it has not reported done."""
+        rec = self.workers.get(wid)
+        if rec is None or not rec.running:
+            return None
+        return next(iter(rec.assigned), None)
+
+    # ---------------------------------------------------------- messages
+    def send_message(self, target: int, msg_id: int, data: bytes) -> list[Action]:
+        """A custom message for one worker, or a copy for each live one (``ProWorker_All``)."""
+        if target == ProWorker_All:
+            recs = [r for r in self.workers.values() if r.takes_tasks]
+            if not recs:
+                raise ProWorkerExited("ProWorker_All: there is no live worker to send the message to")
+        else:
+            recs = [self._live(target)]
+        return [a for rec in recs for a in self._out(rec, Send(rec.id, wire.Msg(msg_id, data)))]
+
+    def on_message(self, wid: int, message: Any) -> list[Action]:
+        """A custom message from a worker, kept for ``getMessage``."""
+        self.messages.put(wid, message)
+        return []
+
+    def abort(self, target: int, wait_ms: int, now: float) -> list[Action]:
+        """Flag the running task of ``target`` (a worker id or every worker) as aborted.
+
+        With ``wait_ms >= 0`` the worker ends itself if the task is still running after ``wait_ms``;
+        should it be unable to, the manager kills it ``ABORT_SAFETY`` later.  An idle worker has
+        nothing to abort; an abort given again for the same task keeps the earliest kill.
+        """
+        if target == ProWorker_All:
+            recs = [r for r in self.workers.values() if r.running]
+        else:
+            rec = self.workers.get(target)
+            if rec is None:
+                raise ValueError(f"no worker with id {target!r}")
+            recs = [rec] if rec.running else []
+        actions: list[Action] = []
+        for rec in recs:
+            task_id = self.running_task(rec.id)
+            if task_id is None:
+                continue
+            if rec.abort_task != task_id:
+                rec.abort_task, rec.abort_kill_at = task_id, None
+            if wait_ms >= 0:
+                kill_at = now + wait_ms / 1000 + ABORT_SAFETY
+                if rec.abort_kill_at is None or kill_at < rec.abort_kill_at:
+                    rec.abort_kill_at = kill_at
+                    rec.abort_reason = f"was stopped: task {task_id} did not end within {wait_ms} ms of abortOperation"
+                    self._deadlines.add((_ABORT_KILL, rec.id), kill_at)
+            actions += self._out(rec, Control(rec.id, wire.Abort(task_id, wait_ms)))
+        return actions
+
+    def is_busy(self) -> bool:
+        return self.unfinished > 0
+
+    # ------------------------------------------------------------ helpers
+    def _out(self, rec: WorkerRecord, action: Action) -> list[Action]:
+        """The gate: what is for a worker leaves now, or at its hello if it has not said it."""
+        if rec.state in _GATED:
+            rec.gate.append(action)
+            return []
+        return [action]
+
+    def _new_job(self, fields: dict, payload: bytes | list, want: bool) -> Job:
+        tid = self._next_task
+        self._next_task += 1
+        self.unfinished += 1
+        return Job(tid, wire.Task(tid, want=want, payload=payload, **fields), want)
+
+    def _live(self, wid: int) -> WorkerRecord:
+        """The record of a worker that takes tasks, or the error that says why it does not."""
+        rec = self.workers.get(wid)
+        if rec is None:
+            raise ValueError(f"no worker with id {wid}")
+        if rec.state in (EXITING, EXITED):
+            raise ProWorkerExited(f"worker {wid} has exited ({rec.end_reason or rec.kill_reason or f'code {rec.exit_code}'})")
+        if rec.state in (STOPPING, STOP_PENDING):
+            raise ProWorkerExited(f"worker {wid} is stopping")
+        return rec
+
+    def _assign(self, rec: WorkerRecord, job: Job, now: float) -> list[Action]:
+        job.worker = rec.id
+        rec.assigned[job.id] = job
+        if len(rec.assigned) == 1:
+            rec.head_since = now
+        return self._out(rec, Send(rec.id, job.message))
+
+    def _dispatch_any(self, now: float) -> list[Action]:
+        sends: list[Action] = []
+        while self.any_queue:
+            rec = self._pick_for_any(now)
+            if rec is None:
+                break
+            sends += self._assign(rec, self.any_queue.popleft(), now)
+        return sends
+
+    def _learn(self, kind: tuple, run_time: float) -> None:
+        """Remember how long tasks of ``kind`` run (a moving average; the oldest kinds are forgotten)."""
+        known = self._run_times.pop(kind, None)
+        self._run_times[kind] = run_time if known is None else 0.8 * known + 0.2 * run_time
+        if len(self._run_times) > self.KINDS_REMEMBERED:
+            del self._run_times[next(iter(self._run_times))]
+
+    def _pick_for_any(self, now: float) -> WorkerRecord | None:
+        idle = self._idle
+        while idle:
+            rec = idle.pop(next(iter(idle)))
+            if rec.state == READY and not rec.assigned:
+                return rec
+        if not self._known_quick(self.any_queue[0].kind):
+            return None  # never run, or slow: only an idle worker may take it
+        # Every worker is busy: a quick task may queue in one completing quick ones (a look at each worker).
+        best: WorkerRecord | None = None
+        best_load = 0
+        flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
+        for rec in self.workers.values():
+            if rec.state != READY:
+                continue
+            load = len(rec.assigned)
+            if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
+                return rec
+            if (
+                load < rec.depth
+                and (best is None or load < best_load)
+                and rec.head_since > flowing_since
+                and self._known_quick(next(iter(rec.assigned.values())).kind)  # nothing queues behind a task that may be long
+            ):
+                best, best_load = rec, load
+        return best
+
+    def _known_quick(self, kind: tuple | None) -> bool:
+        """Whether tasks of ``kind`` are known to run in under the threshold (tasks for a named worker have none)."""
+        return kind is not None and self._run_times.get(kind, self.pipeline_threshold) < self.pipeline_threshold
+
+    # ----------------------------------------------------------- results
+    def has_results(self, target: int = ProWorker_Any) -> bool:
+        return self.results.has(target)
+
+    def take_result(self, target: int = ProWorker_Any) -> Any:
+        return self.results.take(target)

@@ -1,0 +1,201 @@
+"""The manager's driver: the one piece of glue between the protocol core and the I/O, itself free of I/O.
+
+As h11's ``Connection`` is for HTTP: what comes in enters by one door, what goes out leaves by one.
+
+* In: decoded, typed messages (``wire.decode``, the one decoder) from a worker's task channel
+  enter through ``receive``, which turns each into its core input; heartbeat answers, process
+  exits, connection events and pipe reads through ``on_echo``, ``on_exit``, ``on_link``,
+  ``on_output``; the user's calls through the methods named after them.
+* Out: every action the core or the driver decides goes into the outbox of the thread that
+  performs it (``_actions``: ``ForUser`` or ``ForKeeper``); each thread's executor
+  (``_executors``) takes its own with ``take_user``/``take_keeper`` and performs them.  What is
+  for a worker that has not said hello waits at the core's gate, so no caller decides that.
+* Time: ``next_deadline`` is the one question the keeper asks (the core's deadlines, output lines
+  waiting for their end, controls to try again), and ``tick`` does what is due.
+
+Output travels beside the messages: the worker's pipes are read by the keeper as they fill and,
+before each message of a worker is handled, by the user's thread (``drain``, done by the
+executor), so that what a worker printed before it sent a message or a result is written before
+that message or result can be seen.  ``OutputAssembler`` keeps the lines whole and the memory
+bounded.
+
+The pyzmq shell and the simulator (``harness.sim``) drive this same object; callers hold the
+shell's lock around every call (the simulator has one thread).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _values
+from .._errors import ProMPRemoteError
+from .._message import received
+from ..wire import Bye, Done, Hello, Message, Msg, WaitUpdate
+from ._actions import Action, Control, ForUser, Ignored, Output, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
+from ._core import ManagerSession
+from ._output import OutputAssembler
+
+CONTROL_RETRY = 0.002  # seconds before a control the keeper could not send is tried again (doubling each time)
+CONTROL_RETRY_AT_MOST = 0.5
+
+
+class ManagerDriver:
+    def __init__(self, session: ManagerSession) -> None:
+        self.session = session
+        self.output = OutputAssembler()
+        self.user: list[ForUser] = []  # for the user's thread, oldest first
+        self.keeper: list[Action] = []  # for the keeper
+        self._paused: list[tuple[int, int]] = []  # (worker, stream) pipes not read until the output is taken
+        self._retry: list[Control] = []  # controls the keeper could not deliver yet
+        self._retry_at: float | None = None
+        self._moved = False  # a deadline of the driver's own (an unfinished line, a retry) came earlier
+
+    # ------------------------------------------------------------ the way in
+    def receive(self, wid: int, messages: list[Message], now: float) -> None:
+        """Messages from worker ``wid``'s task channel, in order (its output read so far already fed in)."""
+        self.output.release(wid)  # the worker wrote it before it sent these: its lines are finished
+        session = self.session
+        actions: list[Action] = []
+        for msg in messages:
+            cls = msg.__class__
+            if cls is Done:
+                actions += session.on_done(wid, msg.t, result_value(wid, msg.ok, msg.payload), msg.dt, now)
+            elif cls is Hello:
+                actions += session.on_hello(wid, msg.pid, now)
+            elif cls is Msg:
+                actions += session.on_message(wid, received(msg.id, msg.payload))
+            elif cls is WaitUpdate:
+                actions.append(WaitNote(wid, msg.op, bytes(msg.payload)))
+            elif cls is Bye:
+                actions += session.on_bye(wid, now)
+            else:
+                actions.append(Ignored(wid, f"a {msg.kind!r} message from worker {wid}: workers do not send that kind"))
+        if actions:
+            self._route(actions)
+
+    def on_output(self, wid: int, stream: int, data: bytes, now: float) -> bool:
+        """A read of worker ``wid``'s pipe (b"": its end); False: stop reading it until the user's thread takes the output."""
+        had, waiting = bool(self.output.chunks), self.output.waiting
+        keep = self.output.feed(wid, stream, data, now)
+        if not waiting and self.output.waiting:
+            self._moved = True  # a line waits for its end: the keeper must know when to let it go
+        if not keep:
+            self._paused.append((wid, stream))
+        if not had and self.output.chunks:
+            self.keeper.append(Wake())  # something for the user's thread to write
+        return keep
+
+    def on_echo(self, wid: int, now: float) -> None:
+        self.session.on_echo(wid, now)
+
+    def on_link(self, wid: int, up: bool) -> None:
+        self.session.on_link(wid, up)
+
+    def on_exit(self, wid: int, code: int | None, now: float) -> None:
+        """Worker ``wid``'s process ended (its pipes read through first): what it wrote is finished."""
+        self.output.release(wid)
+        self._route(self.session.on_exit(wid, code, now))
+
+    # ---------------------------------------------------------- the user's calls
+    def add_worker(self, now: float) -> int:
+        return self.session.add_worker(now)
+
+    def submit(self, target: int, fields: dict, payload: Any, want: bool, now: float) -> None:
+        self._route(self.session.submit(target, fields, payload, want, now))
+
+    def send_message(self, target: int, msg_id: int, data: bytes) -> None:
+        self._route(self.session.send_message(target, msg_id, data))
+
+    def abort(self, target: int, wait_ms: int, now: float) -> None:
+        self._route(self.session.abort(target, wait_ms, now))
+
+    def stop_worker(self, wid: int, now: float) -> None:
+        self._route(self.session.stop_worker(wid, now))
+
+    def settle(self, now: float) -> None:
+        """The user's thread read the task channel through: exits can be made final."""
+        self._route(self.session.settle(now))
+
+    def close(self, codes: dict[int, int | None]) -> None:
+        """Every worker was ended with the manager: their tasks fail now (nothing is logged or released: it all goes)."""
+        self.session.close(codes)
+
+    # ------------------------------------------------------------ time
+    def next_deadline(self) -> float | None:
+        times = [t for t in (self.session.next_deadline(), self.output.next_due(), self._retry_at) if t is not None]
+        return min(times) if times else None
+
+    def tick(self, now: float) -> None:
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_controls(now)
+        due = self.output.next_due()
+        if due is not None and now >= due:
+            had = bool(self.output.chunks)
+            self.output.release_due(now)
+            if not had and self.output.chunks:
+                self.keeper.append(Wake())
+        self._route(self.session.tick(now))
+
+    def control_undelivered(self, control: Control, now: float) -> None:
+        """The keeper could not send ``control`` (the worker's control connection is not up yet): try again soon."""
+        at = now + min(CONTROL_RETRY * 2**control.retries, CONTROL_RETRY_AT_MOST)
+        control.retries += 1
+        self._retry.append(control)
+        if self._retry_at is None or at < self._retry_at:
+            self._retry_at = at
+            self._moved = True
+
+    def _retry_controls(self, now: float) -> None:
+        retry, self._retry, self._retry_at = self._retry, [], None
+        for control in retry:
+            rec = self.session.workers.get(control.worker)
+            if rec is not None and rec.running:  # a worker gone takes its aborts with it
+                self.keeper.append(control)
+
+    # ------------------------------------------------------------ the way out
+    def _route(self, actions: list[Action]) -> None:
+        user, keeper = self.user, self.keeper
+        for action in actions:
+            if isinstance(action, ForUser):
+                user.append(action)
+                if action.__class__ is WorkerGone:
+                    keeper.append(Release(action.worker))  # its output is read: its descriptors can go
+            else:
+                keeper.append(action)
+
+    def take_user(self, with_output: bool = True) -> list[Action]:
+        """The user's thread's actions; ``with_output``: with the output read so far (only processMessages() and the waits write it)."""
+        actions, self.user = self.user, []
+        if with_output and self.output.chunks:
+            actions.insert(0, Output(self.output.take()))
+            if self._paused:
+                self.keeper += [ReadPipe(wid, stream) for wid, stream in self._paused]
+                self._paused = []
+        return actions
+
+    def take_keeper(self) -> list[Action]:
+        actions, self.keeper = self.keeper, []
+        return actions
+
+    def keeper_needed(self) -> bool:
+        """For a thread other than the keeper: whether the keeper must be woken (it has actions, or an earlier deadline)."""
+        moved, self._moved = self._moved, False
+        return bool(self.keeper) or self.session.deadline_moved() or moved
+
+
+def result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:
+    """What ``takeResult`` gives for a done: the value, or a ``ProMPRemoteError`` for a failure or a value that cannot be read."""
+    if not payload:
+        return None
+    try:
+        value = _values.unpack(payload)
+    except Exception as exc:
+        return ProMPRemoteError("ProtocolError", f"the result could not be decoded: {exc}", "", wid)
+    if ok:
+        return value
+    if isinstance(value, list) and len(value) == 3 and all(isinstance(x, str) for x in value):
+        return ProMPRemoteError(value[0], value[1], value[2], wid)
+    return ProMPRemoteError("ProtocolError", f"malformed error report {value!r}", "", wid)
+
+
+__all__ = ["ManagerDriver", "Send", "result_value"]

@@ -1,0 +1,175 @@
+"""The manager's two threads, as the driver sees them: what each does under the lock, and what it performs after.
+
+A manager acts on two threads.  The user's thread owns the task socket and everything the user
+sees; the keeper owns the heartbeat and control sockets, the processes and their descriptors.
+Each has an executor here: it calls the driver under the lock, takes the driver's actions for
+its own thread, performs them outside the lock through the ``ManagerPort`` (the I/O), and wakes
+the other thread when the driver left something for it.  An executor refuses an action that is
+not its thread's (a bug, said at once) rather than drop it.
+
+The pyzmq shell and the simulator share these executors and the driver; only the port differs
+(``_port.ZmqPort``, or the simulator's fake sockets, pipes and processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from ..wire import Abort, Message
+from ._actions import Action, Control, Ignored, Kill, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
+from ._driver import ManagerDriver
+
+
+class ManagerPort(Protocol):
+    """The world around a manager's driver.  Methods a thread calls are marked with it."""
+
+    lock: AbstractContextManager  # held around every call of the driver
+
+    def now(self) -> float: ...
+
+    # the user's thread (caller holds ``lock`` for ``messages`` and ``drain``)
+    def messages(self, first: Any = None) -> Iterable[tuple[int, list[Message]]]:
+        """``first`` (a frame already received) or everything waiting on the task socket, decoded, by worker."""
+
+    def drain(self, wid: int) -> Iterable[tuple[int, bytes]]:
+        """What worker ``wid`` has written to its pipes so far: (stream, data) reads."""
+
+    def send(self, wid: int, messages: list[Message]) -> None: ...
+    def output(self, chunks: list[tuple[int, int, bytes]]) -> None: ...
+    def wait_note(self, wid: int, op: str, payload: bytes) -> None: ...
+    def worker_gone(self, gone: WorkerGone) -> None: ...
+    def ignored(self, wid: int, reason: str) -> None: ...
+    def nudge_keeper(self) -> None: ...
+
+    # the keeper
+    def ping(self, wid: int, n: int) -> None: ...
+    def control(self, wid: int, message: Abort) -> bool:
+        """False when the worker's control connection is not up yet."""
+
+    def kill(self, wid: int, reason: str) -> None: ...
+    def release(self, wid: int) -> None: ...
+    def read_pipe(self, wid: int, stream: int) -> None: ...
+    def wake_user(self) -> None: ...
+
+
+class UserExecutor:
+    """The user's thread: reads the task channel through, performs its actions, runs the user's calls."""
+
+    def __init__(self, driver: ManagerDriver, port: ManagerPort) -> None:
+        self.driver = driver
+        self.port = port
+
+    def pump(self, first: Any = None) -> int:
+        """Handle ``first`` (a frame already received), or everything that has arrived; then settle and deliver.
+
+        Each worker's output is read before its messages are handled, so it is written first.
+        Returns how many things happened (messages, deliveries).
+        """
+        driver, port = self.driver, self.port
+        events = 0
+        with port.lock:
+            now = port.now()
+            for wid, messages in port.messages(first):
+                self.read_output(wid, now)
+                driver.receive(wid, messages, now)
+                events += 1
+            driver.settle(now)
+            actions = driver.take_user()
+            nudge = driver.keeper_needed()
+        if actions:
+            self.perform(actions)
+        if nudge:
+            port.nudge_keeper()
+        return events + len(actions)
+
+    def read_output(self, wid: int, now: float) -> None:
+        """What worker ``wid`` wrote so far, before its message: it is written before the message can be seen."""
+        for stream, data in self.port.drain(wid):
+            self.driver.on_output(wid, stream, data, now)
+
+    def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Run a user's call of the driver (``add_worker``, ``submit``, ...) and send what it decided."""
+        driver, port = self.driver, self.port
+        with port.lock:
+            result = method(*args)
+            actions = driver.take_user(with_output=False)
+            nudge = driver.keeper_needed()
+        if actions:
+            self.perform(actions)
+        if nudge:
+            port.nudge_keeper()
+        return result
+
+    def perform(self, actions: list[Action]) -> None:
+        port = self.port
+        if len(actions) == 1 and actions[0].__class__ is Send:  # the hot path: one task or message out
+            send = actions[0]
+            port.send(send.worker, [send.message])
+            return
+        sends: dict[int, list[Message]] = {}  # several messages for one worker go in one frame, in order
+        for action in actions:
+            cls = action.__class__
+            if cls is Send:
+                sends.setdefault(action.worker, []).append(action.message)
+            elif cls is Output:
+                port.output(action.chunks)
+            elif cls is WaitNote:
+                port.wait_note(action.worker, action.op, action.payload)
+            elif cls is WorkerGone:
+                port.worker_gone(action)
+            elif cls is Ignored:
+                port.ignored(action.worker, action.reason)
+            else:
+                raise TypeError(f"the user's thread does not perform {action!r}")
+        for wid, messages in sends.items():
+            port.send(wid, messages)
+
+
+class KeeperExecutor:
+    """The keeper: feeds the driver what the world did, ticks its clock, performs the keeper's actions."""
+
+    def __init__(self, driver: ManagerDriver, port: ManagerPort) -> None:
+        self.driver = driver
+        self.port = port
+
+    def step(self, feed: Callable[[float], None] | None = None) -> float | None:
+        """One wake of the keeper: ``feed(now)`` (under the lock) gives the driver what happened; returns the next deadline."""
+        driver, port = self.driver, self.port
+        with port.lock:
+            now = port.now()
+            if feed is not None:
+                feed(now)
+            driver.tick(now)
+            actions = driver.take_keeper()
+            deadline = driver.next_deadline()
+        if actions and self.perform(actions, now):
+            with port.lock:  # a control to try again: that is a deadline too
+                deadline = driver.next_deadline()
+        return deadline
+
+    def perform(self, actions: list[Action], now: float) -> bool:
+        """Perform the keeper's actions; True if a control could not be delivered (it is tried again later)."""
+        port = self.port
+        undelivered = False
+        for action in actions:
+            cls = action.__class__
+            if cls is Ping:
+                port.ping(action.worker, action.n)
+            elif cls is Control:
+                if not port.control(action.worker, action.message):
+                    with port.lock:
+                        self.driver.control_undelivered(action, now)
+                    undelivered = True
+            elif cls is Kill:
+                port.kill(action.worker, action.reason)
+            elif cls is Wake:
+                port.wake_user()
+            elif cls is Release:
+                port.release(action.worker)
+            elif cls is ReadPipe:
+                port.read_pipe(action.worker, action.stream)
+            else:
+                raise TypeError(f"the keeper does not perform {action!r}")
+        return undelivered

@@ -1,0 +1,122 @@
+"""Worker output: assembled from what the manager reads of each worker's pipes, written to the user's streams.
+
+The manager reads each worker's stdout and stderr pipes itself, so ``print``, C code and the
+worker's child processes are all forwarded.  ``OutputAssembler`` (pure: the driver's) turns reads
+into chunks for the user's thread:
+
+* Where a read ends says nothing of where a write ended: a write longer than the pipe's room (one
+  print of 100,000 characters, or many lines at once) is read in pieces, the writer refilling the
+  pipe as the reader empties it.  So the end of a read after its last newline waits, up to
+  ``UNFINISHED_LINE_WAIT``, for the rest of its line, and atomic output, which ends every chunk
+  with a newline, keeps long lines whole.  Text written without a newline (a prompt) goes out
+  after that wait, or at once when its worker sends a message or exits (it wrote it before).
+* Bounded: the manager holds at most ``HELD_AT_MOST`` bytes of one worker's output that the user's
+  thread has not taken; past that the driver stops reading its pipe, the pipe fills and the worker
+  waits in its write.  Nothing is lost; reading resumes when the user's thread takes the output.
+
+``OutputWriter`` writes chunks on the user's thread: to ``sys.stdout``/``sys.stderr`` as they are
+when it writes (a user may have replaced them), as UTF-8 decoded per worker and stream.  With
+``ProMPOpt_AtomicOutput`` each chunk is one "incoming string" in the seed's sense: a chunk that is
+only newlines is dropped and every other chunk ends with exactly one newline if it lacked one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+
+from .._stdio import STDERR, STDOUT
+
+HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
+UNFINISHED_LINE_WAIT = 0.02  # seconds the end of a read without a newline waits for the rest of its write
+
+
+class OutputAssembler:
+    def __init__(self) -> None:
+        self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data), for the user's thread
+        self.unread: dict[int, int] = {}  # worker -> bytes of it in ``chunks``
+        self._unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}  # (worker, stream) -> (line so far, since)
+
+    def feed(self, wid: int, stream: int, data: bytes, now: float) -> bool:
+        """A read of a worker's pipe (b"" at its end); False when its pipe should wait until the output is taken."""
+        key = (wid, stream)
+        held, since = self._unfinished.pop(key, (b"", 0.0))
+        chunk = held + data
+        if data and not chunk.endswith(b"\n") and len(chunk) < HELD_AT_MOST:
+            cut = chunk.rfind(b"\n") + 1
+            self._unfinished[key] = (chunk[cut:], since if held and not cut else now)
+            chunk = chunk[:cut]
+        self._add(wid, stream, chunk)
+        return self.unread.get(wid, 0) < HELD_AT_MOST
+
+    @property
+    def waiting(self) -> bool:
+        """Whether some line waits for its end (``next_due`` says until when)."""
+        return bool(self._unfinished)
+
+    def release(self, wid: int) -> None:
+        """Worker ``wid`` sent a message or exited: what it wrote before is finished, unfinished lines too."""
+        if self._unfinished:
+            for key in [key for key in self._unfinished if key[0] == wid]:
+                self._add(*key, self._unfinished.pop(key)[0])
+
+    def release_due(self, now: float) -> None:
+        """Unfinished lines that waited long enough go out as they are."""
+        for key in [key for key, (_, since) in self._unfinished.items() if now - since >= UNFINISHED_LINE_WAIT]:
+            self._add(*key, self._unfinished.pop(key)[0])
+
+    def next_due(self) -> float | None:
+        """When the oldest unfinished line is due out, or None."""
+        if not self._unfinished:
+            return None
+        return min(since for _, since in self._unfinished.values()) + UNFINISHED_LINE_WAIT
+
+    def take(self) -> list[tuple[int, int, bytes]]:
+        """The chunks so far, for the user's thread."""
+        chunks, self.chunks = self.chunks, []
+        self.unread.clear()
+        return chunks
+
+    def _add(self, wid: int, stream: int, chunk: bytes) -> None:
+        if chunk:
+            self.chunks.append((wid, stream, chunk))
+            self.unread[wid] = self.unread.get(wid, 0) + len(chunk)
+
+
+def atomic(text: str) -> str:
+    if text.strip("\r\n") == "":
+        return ""
+    return text if text.endswith("\n") else text + "\n"
+
+
+class OutputWriter:
+    """Writes workers' output to the user's streams: ``redirect`` and ``atomic`` are the manager's options."""
+
+    def __init__(self) -> None:
+        self.redirect = False
+        self.atomic = False
+        self._decoders: dict[tuple[int, int], codecs.IncrementalDecoder] = {}
+
+    def write(self, worker: int, stream: int, data: bytes) -> None:
+        if not (self.redirect or self.atomic):  # the seed's default: workers' output is not shown
+            return
+        key = (worker, stream)
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            decoder = self._decoders[key] = codecs.getincrementaldecoder("utf-8")("replace")
+        text = decoder.decode(data)
+        if self.atomic:
+            text = atomic(text)
+        if text:
+            target = sys.stdout if stream == STDOUT else sys.stderr
+            try:
+                target.write(text)
+            except UnicodeEncodeError:  # a stream that cannot show some characters still gets the line
+                encoding = getattr(target, "encoding", None) or "ascii"
+                target.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+    def forget(self, worker: int) -> None:
+        """A worker's exit is final: its decoders go (what a decoder held of a cut character is lost with it)."""
+        self._decoders.pop((worker, STDOUT), None)
+        self._decoders.pop((worker, STDERR), None)
+

@@ -1,0 +1,316 @@
+"""The manager's I/O: its sockets, its workers' handles, and the deliveries to the user, for the executors.
+
+``ZmqPort`` is the ``ManagerPort`` of real processes (the simulator has a fake one).  Sockets and
+their owners:
+
+* ``task`` (ROUTER, bound): tasks out, hello/results/bye in.  Owned by the user's thread, so a task
+  and its result cross no thread hand-off.
+* ``echo`` (ROUTER, bound): workers ping it; ``zmq.proxy`` echoes in C, so the manager answers
+  heartbeats even while user code holds the GIL in C.
+* ``beat`` (ROUTER, bound): owned by the keeper, which pings each worker's echo socket and notes
+  the answers.
+* ``ctrl`` (ROUTER, bound): owned by the keeper, which sends aborts to each worker's control
+  thread (they reach a worker while its main thread is busy).
+
+The keeper wakes a user's thread blocked on the task socket by sending it an empty message from
+inside the process: one socket to block on, no poller on the hot path.  Other threads wake the
+keeper through an eventfd (``nudge_keeper``).
+
+The port never refers back to the ``ProManager``, so ``m = None`` really lets the manager go: the
+finalizer that closes it holds the port, not the manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+
+import zmq
+
+from .. import wire
+from .._procs import kill_tree
+from .._stdio import flush_std_streams
+from ..wire._zmq import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_routed
+from . import _socket_dir
+from ._actions import WorkerGone
+from ._handle import WorkerHandle
+from ._links import Links
+from ._output import OutputWriter
+from ._spawn import Spawner, check_fd_budget, new_identity
+from ._zygote import Zygote
+
+log = logging.getLogger("promp")
+
+WAKE_IDENTITY = b"wake"
+TASK_QUEUE = 1000  # frames read ahead from one peer of the task socket
+SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, before ZeroMQ drops
+SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
+
+_PORTS: weakref.WeakSet[ZmqPort] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """After os.fork(), the child must not hold the alive pipes (the workers would outlive their manager),
+    nor use the parent's managers (their threads and sockets did not come along)."""
+    for port in list(_PORTS):
+        port.forked = True
+        if port.alive_w < 0:  # given back at close: the number may be someone else's now
+            continue
+        try:
+            os.close(port.alive_w)
+        except OSError:
+            pass
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ZmqPort:
+    def __init__(self, transport: str, heartbeat: tuple[float, float], start_timeout: float, warm_start: bool, waits) -> None:
+        self.lock = threading.Lock()
+        self.closed = False
+        self.forked = False  # set in a child made by os.fork(): the manager is not usable there
+        self.secret = secrets.token_bytes(32)
+        self.writer = OutputWriter()
+        self.waits = waits  # the wait objects' routes (``_wait.WaitRoutes``)
+        self.handles: dict[int, WorkerHandle] = {}
+        self._by_identity: dict[bytes, int] = {}
+        self.reject = wire.Rejects(log.warning, time.monotonic)  # every inbound frame refused, counted
+        self.keeper = None  # set by the keeper when it starts (``_keeper.Keeper``)
+        self._ctx = new_context()
+        self.endpoints: dict[str, str] = {}
+        self._dir = _socket_dir.make()
+        if transport == "ipc" and not _socket_dir.fits_ipc(self._dir):
+            transport = "tcp"
+        # Per peer, the task socket reads ahead TASK_QUEUE frames: past that, ZeroMQ stops reading the
+        # connection until the user's thread catches up (a worker's frames wait, none is lost; a
+        # stranger's cost a bounded queue).  Options must be set before bind: connections copy them.
+        self.task = self._bind(zmq.ROUTER, "task", transport, rcvhwm=TASK_QUEUE)
+        self.task.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        # The other three carry small frames only, and what nobody reads is capped: traffic from a
+        # stranger (on tcp, any local user can connect) costs the manager nothing lasting.
+        self.echo = self._bind(zmq.ROUTER, "echo", transport, small=True)
+        self.beat = self._bind(zmq.ROUTER, "beat", transport, small=True)
+        self.beat.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.ctrl = self._bind(zmq.ROUTER, "ctrl", transport, small=True, rcvhwm=1)  # workers never send on it
+        self.ctrl.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.alive_r, self.alive_w = os.pipe()
+        self._creator = os.getpid()
+        _PORTS.add(self)
+        self.task.bind(f"inproc://promp-wake-{id(self)}")
+        self.waker = self._ctx.socket(zmq.DEALER)
+        self.waker.setsockopt(zmq.IDENTITY, WAKE_IDENTITY)
+        self.waker.setsockopt(zmq.LINGER, 0)
+        self.waker.connect(f"inproc://promp-wake-{id(self)}")
+        self.wake_pending = False
+        self.nudge_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
+        self.links = Links(self.task)
+        self.spawner = Spawner(self.endpoints, self.alive_r, self.secret, heartbeat, start_timeout, warm_start, self._new_zygote)
+        threading.Thread(target=echo_forever, args=(self.echo,), name="promp-echo", daemon=True).start()
+
+    def _bind(self, kind: int, name: str, transport: str, small: bool = False, rcvhwm: int | None = None) -> zmq.Socket:
+        sock = self._ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, SMALL_QUEUE if small else 0)  # the task channel never drops
+        sock.setsockopt(zmq.RCVHWM, rcvhwm if rcvhwm is not None else SMALL_QUEUE)
+        if small:
+            sock.setsockopt(zmq.MAXMSGSIZE, SMALL_FRAME)  # a larger frame disconnects its sender
+        if transport == "tcp":
+            sock.bind_to_random_port("tcp://127.0.0.1")
+        else:
+            sock.bind(f"ipc://{self._dir}/{name}")
+        self.endpoints[name] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        return sock
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    # ------------------------------------------------------------ workers
+    def start_worker(self, wid: int, starting: int) -> None:
+        """Start worker ``wid``'s process (``starting``: workers yet to say hello, whose connections are to come)."""
+        check_fd_budget(starting)
+        identity_of: list[bytes] = []
+
+        def identify() -> bytes:
+            identity = new_identity()
+            with self.lock:
+                if identity_of:
+                    del self._by_identity[identity_of.pop()]
+                self._by_identity[identity] = wid
+                identity_of.append(identity)
+            return identity
+
+        proc = self.spawner.start(identify)
+        identity = identity_of[0]
+        try:
+            handle = WorkerHandle(wid, identity, wire.Signer(self.secret, identity), proc)
+        except BaseException:
+            kill_tree(proc.pid)
+            proc.wait()
+            raise
+        with self.lock:
+            self.handles[wid] = handle
+            links = self.links.claim_pid(handle.pid, wid)  # a forked worker may have connected already
+        self.keeper.watch(handle, links)
+
+    def worker_of(self, identity: bytes) -> int | None:
+        return self._by_identity.get(identity)
+
+    def worker_by_pid(self, pid: int | None) -> int | None:
+        if pid is not None:
+            for wid, handle in self.handles.items():
+                if handle.pid == pid:
+                    return wid
+        return None
+
+    def pid(self, wid: int) -> int | None:
+        handle = self.handles.get(wid)
+        return handle.pid if handle is not None else None
+
+    def _new_zygote(self, zygote: Zygote) -> None:
+        self.keeper.watch_zygote(zygote)
+
+    # ---------------------------------------------------- the user's thread
+    def messages(self, first: list | None = None) -> Iterator[tuple[int, list[wire.Message]]]:
+        task = self.task
+        frames = first
+        drain = first is None
+        while frames is not None or (drain and readable(task)):
+            if frames is None:
+                frames = recv_frames(task, NOBLOCK, routed=True)
+            if frames[0] == WAKE_IDENTITY:
+                self.wake_pending = False
+            else:
+                decoded = self._decode(frames)
+                if decoded is not None:
+                    yield decoded
+            frames = None
+
+    def _decode(self, frames: list) -> tuple[int, list[wire.Message]] | None:
+        """The one door for the task channel's frames: whose they are, signed by them, well-formed."""
+        wid = self.worker_of(frames[0])
+        try:
+            if wid is None:
+                raise wire.ProtocolError("not a worker of this manager")
+            if len(frames) != 2:
+                raise wire.ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
+            return wid, wire.decode(self.handles[wid].signer, frames[1])
+        except (ValueError, KeyError) as exc:
+            self.reject(f"from peer {frames[0][:16]!r}: {exc}")
+            return None
+
+    def drain(self, wid: int) -> Iterator[tuple[int, bytes]]:
+        handle = self.handles.get(wid)
+        if handle is not None and not handle.closed:
+            yield from handle.pipes.drain()
+
+    def send(self, wid: int, messages: list[wire.Message]) -> None:
+        handle = self.handles[wid]
+        try:
+            send_routed(self.task, handle.identity, wire.encode_many(handle.signer, messages))
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
+            log.debug("could not send to worker %d: %s", wid, exc)
+
+    def output(self, chunks: list[tuple[int, int, bytes]]) -> None:
+        write = self.writer.write
+        for wid, stream, data in chunks:
+            write(wid, stream, data)
+        flush_std_streams()
+
+    def wait_note(self, wid: int, op: str, payload: bytes) -> None:
+        self.waits.deliver(wid, op, payload)
+
+    def worker_gone(self, gone: WorkerGone) -> None:
+        self.writer.forget(gone.worker)
+        if not gone.expected:
+            log.warning("worker %d %s; %d unfinished task(s) failed", gone.worker, gone.reason, gone.failed_tasks)
+
+    def ignored(self, wid: int, reason: str) -> None:
+        self.reject(reason)
+
+    def nudge_keeper(self) -> None:
+        """Wake the keeper: new things to watch or do, or a new deadline to keep."""
+        os.eventfd_write(self.nudge_fd, 1)
+
+    # ----------------------------------------------------------- the keeper
+    def ping(self, wid: int, n: int) -> None:
+        self._send_small(self.beat, wid, wire.Ping(n))
+
+    def control(self, wid: int, message: wire.Abort) -> bool:
+        return self._send_small(self.ctrl, wid, message)
+
+    def _send_small(self, sock: zmq.Socket, wid: int, message: wire.Message) -> bool:
+        """A heartbeat or control frame, from the keeper; never raises (the keeper must live on).  False: not delivered."""
+        handle = self.handles.get(wid)
+        if handle is None:  # its process is being started: nothing to reach yet
+            return False
+        try:
+            sock.send_multipart([handle.identity, wire.encode(handle.signer, message)], zmq.NOBLOCK)
+            return True
+        except zmq.ZMQError as exc:  # not connected yet, or gone
+            log.debug("could not send %s to worker %d: %s", message.kind, wid, exc)
+            return False
+
+    def kill(self, wid: int, reason: str) -> None:
+        log.warning("killing worker %d: %s", wid, reason)
+        handle = self.handles.get(wid)
+        if handle is not None:
+            kill_tree(handle.pid)
+
+    def release(self, wid: int) -> None:
+        handle = self.handles.get(wid)
+        if handle is not None:
+            self.keeper.unwatch(handle)
+            with self.lock:
+                handle.close()
+
+    def read_pipe(self, wid: int, stream: int) -> None:
+        handle = self.handles.get(wid)
+        if handle is not None and not handle.closed:
+            self.keeper.watch_pipe(handle, stream)
+
+    def wake_user(self) -> None:
+        if not self.wake_pending:
+            self.wake_pending = True
+            self.waker.send(b"")
+
+    # ------------------------------------------------------------- closing
+    def close(self) -> dict[int, int | None]:
+        """End every worker (they see EOF on the alive pipe at once), then the threads and sockets; their exit codes."""
+        if self.closed:
+            return {}
+        self.closed = True
+        _PORTS.discard(self)
+        if os.getpid() != self._creator:  # a forked copy of this process: the workers are not ours to end
+            return {}
+        os.close(self.alive_w)
+        self.alive_w = -1
+        os.close(self.alive_r)
+        self.spawner.close()
+        deadline = time.monotonic() + 1.0
+        for handle in list(self.handles.values()):
+            try:
+                handle.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                kill_tree(handle.pid)
+                handle.proc.wait()
+        self.nudge_keeper()
+        if self.keeper is not None:
+            self.keeper.join()
+        codes = {wid: handle.proc.returncode for wid, handle in self.handles.items()}
+        for handle in self.handles.values():
+            handle.close()
+        self.task.close()
+        self.links.close()
+        self.waker.close()
+        self._ctx.term()
+        os.close(self.nudge_fd)
+        _socket_dir.remove(self._dir)
+        return codes

@@ -1,0 +1,46 @@
+"""The wire between a manager and its workers: typed messages, signed frames, and the pyzmq calls that carry them.
+
+Pure but for ``_zmq`` (socket helpers); both sides import it, the simulator passes its messages
+unencoded.  Spec chapter 13 is the protocol's definition; this package is the reference's reading.
+"""
+
+from ._frames import Rejects, Signer, decode, encode, encode_header, encode_many
+from ._messages import (
+    OPERATIONS,
+    PROTOCOL_VERSION,
+    Abort,
+    BadTask,
+    Bye,
+    Done,
+    Hello,
+    Message,
+    Msg,
+    Ping,
+    ProtocolError,
+    Stop,
+    Task,
+    WaitUpdate,
+)
+
+__all__ = [
+    "OPERATIONS",
+    "PROTOCOL_VERSION",
+    "Abort",
+    "BadTask",
+    "Bye",
+    "Done",
+    "Hello",
+    "Message",
+    "Msg",
+    "Ping",
+    "ProtocolError",
+    "Rejects",
+    "Signer",
+    "Stop",
+    "Task",
+    "WaitUpdate",
+    "decode",
+    "encode",
+    "encode_header",
+    "encode_many",
+]

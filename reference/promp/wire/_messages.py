@@ -1,0 +1,255 @@
+"""The protocol's messages as typed classes: the one schema both sides read and write.
+
+Each kind is a slotted class whose ``FIELDS`` map is its schema: the header fields it requires and
+the types accepted for each.  ``from_header`` is the only way a decoded header becomes a message,
+and it checks every field, so code past the decoder reads attributes and never meets a missing or
+mistyped one.  A ``Task`` is checked by its operation too (``func_code`` needs ``src`` and ``fn``):
+a task whose fields do not fit its operation becomes a ``BadTask``, which the worker answers with a
+failed ``done`` naming why, rather than dropping it (its manager would wait for it for ever).
+
+Plain classes rather than dataclasses: a worker imports this at start-up, and dataclasses cost a
+fifth of that.  Every message carries ``payload`` (user data, kept apart from the header so that a
+value the receiver cannot decode fails only its own task): bytes, or a memoryview of a large frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROTOCOL_VERSION = 1
+
+
+class ProtocolError(ValueError):
+    """An inbound frame was rejected; the message says why."""
+
+
+def _type_names(expected: type | tuple[type, ...]) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(t.__name__ for t in types)
+
+
+def _check(kind: str, header: dict, fields: dict[str, Any]) -> list[Any]:
+    """The values of ``fields`` in ``header``, each of its accepted type (bool is not an int here)."""
+    values = []
+    for name, expected in fields.items():
+        value = header.get(name)
+        if not isinstance(value, expected) or (value.__class__ is bool and expected is not bool):
+            raise ProtocolError(f"{kind}: field {name!r} must be {_type_names(expected)}, got {value!r}")
+        values.append(value)
+    return values
+
+
+class Message:
+    """One message of the protocol (see the subclasses); ``kind`` is its ``k`` on the wire."""
+
+    __slots__ = ("payload",)
+    kind: ClassVar[str] = ""
+    FIELDS: ClassVar[dict[str, Any]] = {}
+
+    def header(self) -> dict[str, Any]:
+        """The header map to send (``encode`` adds the version)."""
+        return {"k": self.kind, **{name: getattr(self, name) for name in self.FIELDS}}
+
+    @classmethod
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+        msg = cls(*_check(cls.kind, header, cls.FIELDS))
+        msg.payload = payload
+        return msg
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, s) == getattr(other, s) for s in _slots(self))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{s}={getattr(self, s)!r}" for s in _slots(self) if s != "payload")
+        size = len(self.payload)
+        return f"{type(self).__name__}({fields}{', payload=' + str(size) + ' bytes' if size else ''})"
+
+
+def _slots(msg: Message) -> list[str]:
+    return [s for cls in type(msg).__mro__ for s in getattr(cls, "__slots__", ())]
+
+
+# --------------------------------------------------------------- manager -> worker, task channel
+OPERATIONS: dict[str, dict[str, type]] = {
+    "code": {"src": str},  # run src
+    "script": {"path": str},  # run the file path as __main__
+    "func_code": {"src": str, "fn": str},  # run src, call fn(*args)
+    "func_script": {"path": str, "fn": str},  # run path, call fn(*args)
+    "test": {},  # print "Test message."
+    "testbox": {},  # a message box, or a printed line
+}
+
+
+class Task(Message):
+    """Run something: ``op`` says what, with its operands ``src``, ``path``, ``fn``; the payload is the argument list."""
+
+    kind = "task"
+    FIELDS = {"t": int, "op": str, "want": bool}
+    __slots__ = ("t", "op", "want", "src", "path", "fn")
+
+    def __init__(
+        self, t: int, op: str, want: bool, src: str | None = None, path: str | None = None, fn: str | None = None, payload: bytes = b""
+    ) -> None:
+        self.t = t
+        self.op = op
+        self.want = want
+        self.src = src
+        self.path = path
+        self.fn = fn
+        self.payload = payload
+
+    def header(self) -> dict[str, Any]:
+        head = {"k": "task", "t": self.t, "op": self.op, "want": self.want}
+        for name in OPERATIONS.get(self.op, ()):
+            head[name] = getattr(self, name)
+        return head
+
+    @classmethod
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+        t, op, want = _check("task", header, cls.FIELDS)
+        operands = OPERATIONS.get(op)
+        try:
+            if operands is None:
+                raise ProtocolError(f"unknown task operation {op!r}")
+            values = dict(zip(operands, _check(f"task {op}", header, operands), strict=True))
+        except ProtocolError as exc:
+            return BadTask(t, want, str(exc))
+        return cls(t, op, want, payload=payload, **values)
+
+    @property
+    def what(self) -> tuple[str, str | None, str | None]:
+        """What it runs (operation, code or script, function): tasks of one ``what`` take about as long."""
+        return (self.op, self.src or self.path, self.fn)
+
+
+class BadTask(Message):
+    """A task whose fields do not fit its operation: not run, answered with a failed ``done`` naming ``reason``."""
+
+    kind = "task"
+    __slots__ = ("t", "want", "reason")
+
+    def __init__(self, t: int, want: bool, reason: str) -> None:
+        self.t = t
+        self.want = want
+        self.reason = reason
+        self.payload = b""
+
+
+class Stop(Message):
+    """Exit after the tasks already sent (answered with ``bye``)."""
+
+    kind = "stop"
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.payload = b""
+
+
+# --------------------------------------------------------------- worker -> manager, task channel
+class Hello(Message):
+    """The worker is up: its first message."""
+
+    kind = "hello"
+    FIELDS = {"pid": int, "level": int}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, pid: int, level: int) -> None:
+        self.pid = pid
+        self.level = level
+        self.payload = b""
+
+
+class Done(Message):
+    """Task ``t`` ended: the payload is its result when ``ok``, else ``[type, message, traceback]``; ``dt`` its run time."""
+
+    kind = "done"
+    FIELDS = {"t": int, "ok": bool}
+    __slots__ = ("t", "ok", "dt")
+
+    def __init__(self, t: int, ok: bool, dt: float | None = None, payload: bytes | list = b"") -> None:
+        self.t = t
+        self.ok = ok
+        self.dt = dt
+        self.payload = payload
+
+    def header(self) -> dict[str, Any]:
+        head = {"k": "done", "t": self.t, "ok": self.ok}
+        if self.dt is not None:
+            head["dt"] = self.dt
+        return head
+
+    @classmethod
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+        t, ok = _check("done", header, cls.FIELDS)
+        dt = header.get("dt")
+        if dt is not None and not (isinstance(dt, (int, float)) and dt.__class__ is not bool):
+            raise ProtocolError(f"done: field 'dt' must be a number, got {dt!r}")
+        return cls(t, ok, dt, payload)
+
+
+class Bye(Message):
+    """The worker is exiting with ``code`` after a ``stop``: everything it sent is in."""
+
+    kind = "bye"
+    FIELDS = {"code": int}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.payload = b""
+
+
+class WaitUpdate(Message):
+    """A wait-object call in the worker: ``op`` is ``msg`` (payload: the text) or ``progress`` (the value)."""
+
+    kind = "wait"
+    FIELDS = {"op": str}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, op: str, payload: bytes = b"") -> None:
+        self.op = op
+        self.payload = payload
+
+
+# --------------------------------------------------------------- both ways
+class Msg(Message):
+    """A custom message: ``id``, and its data as the raw payload."""
+
+    kind = "msg"
+    FIELDS = {"id": int}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, id: int, payload: bytes = b"") -> None:
+        self.id = id
+        self.payload = payload
+
+
+class Ping(Message):
+    """A heartbeat: the peer's echo sends it back unchanged."""
+
+    kind = "ping"
+    FIELDS = {"n": int}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.payload = b""
+
+
+# --------------------------------------------------------------- manager -> worker, control channel
+class Abort(Message):
+    """Abort task ``t``; with ``ms`` >= 0 the worker interrupts it after half of that and ends itself after all of it."""
+
+    kind = "abort"
+    FIELDS = {"t": int, "ms": int}
+    __slots__ = tuple(FIELDS)
+
+    def __init__(self, t: int, ms: int) -> None:
+        self.t = t
+        self.ms = ms
+        self.payload = b""
+
+
+KINDS: dict[str, type[Message]] = {cls.kind: cls for cls in (Task, Stop, Hello, Done, Bye, WaitUpdate, Msg, Ping, Abort)}

@@ -1,0 +1,131 @@
+"""The worker's I/O: its sockets, and the frames on them.
+
+* ``task`` (DEALER to the manager's task socket): tasks and messages in, reports out.  The main
+  thread's, except that the control thread sends results the main thread held too long (always
+  under the driver's lock, and only while some are held, when the main thread is not on it).
+* ``beat`` (DEALER to the manager's echo socket): the worker's own pings, echoed back.
+* ``ctrl`` (DEALER to the manager's control socket): aborts, read by the control thread.
+* ``heard`` (SUB): a copy of each ping of the manager's, from the echo thread, which answers them
+  in C (``zmq.proxy``) while Python code holds the GIL.
+
+Every frame in goes through ``wire.decode``; what it refuses is dropped and said on stderr
+without flooding (ten lines, then a tally a second).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+
+import zmq
+
+from .. import wire
+from .._constants import EXIT_MANAGER_GONE
+from .._procs import end_descendants
+from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame
+
+_plain_exit = os._exit  # the process's own: a task may replace os._exit
+
+
+def _say(line: str) -> None:
+    print(f"promp worker: {line}", file=sys.stderr, flush=True)
+
+
+def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
+    """End the worker now, and everything it started."""
+    # The main thread may be spinning in Python: without this, each file this thread reads
+    # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
+    sys.setswitchinterval(1e-5)
+    end_descendants()
+    if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
+        shutil.rmtree(leftover_dir, ignore_errors=True)
+    try:
+        os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
+    except OSError:
+        pass
+    _plain_exit(code)
+
+
+def connect(ctx: zmq.Context, identity: bytes, endpoint: str, unbounded: bool = False) -> zmq.Socket:
+    """A DEALER with the worker's identity; ``unbounded``: no high-water mark (the task channel never drops)."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.IDENTITY, identity)
+    sock.setsockopt(zmq.LINGER, 0)
+    if unbounded:
+        sock.setsockopt(zmq.SNDHWM, 0)
+        sock.setsockopt(zmq.RCVHWM, 0)
+    sock.connect(endpoint)
+    return sock
+
+
+class WorkerPort:
+    def __init__(self, task: zmq.Socket, beat: zmq.Socket, ctrl: zmq.Socket, heard: zmq.Socket, signer: wire.Signer) -> None:
+        self.task = task
+        self.beat = beat
+        self.ctrl = ctrl
+        self.heard = heard
+        self.signer = signer
+        self.reject = wire.Rejects(_say, time.monotonic)
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> the control thread
+        self._pings = 0
+
+    # ----------------------------------------------------------- task channel
+    def send(self, messages: list[wire.Message]) -> None:
+        """Never blocks: the socket has no high-water mark."""
+        if messages:
+            send_frame(self.task, wire.encode_many(self.signer, messages))
+
+    def recv(self, timeout: float | None = None) -> list[wire.Message] | None:
+        """The messages of the next frame, waiting up to ``timeout`` seconds (None: for ever); None if none came."""
+        if timeout is not None and not self.task.poll(max(0, int(timeout * 1000))):
+            return None
+        return self._decode(recv_frames(self.task), "")
+
+    def recv_nowait(self) -> list[wire.Message] | None:
+        if not readable(self.task):
+            return None
+        return self._decode(recv_frames(self.task, NOBLOCK), "")
+
+    def _decode(self, frames: list, where: str) -> list[wire.Message]:
+        try:
+            if len(frames) != 1:
+                raise wire.ProtocolError(f"expected 1 frame, got {len(frames)}")
+            return wire.decode(self.signer, frames[0])
+        except wire.ProtocolError as exc:
+            self.reject(f"{where}{exc}")
+            return []
+
+    # ----------------------------------------------------------- the control thread's
+    def control_messages(self, sock: zmq.Socket) -> list[wire.Message]:
+        """What waits on the beat or control socket, decoded."""
+        messages: list[wire.Message] = []
+        while sock.poll(0):
+            messages += self._decode([sock.recv()], "on the control channel: ")
+        return messages
+
+    def ping(self) -> None:
+        self._pings += 1
+        self.beat.send(wire.encode(self.signer, wire.Ping(self._pings)), zmq.NOBLOCK)
+
+    def wake_control(self) -> None:
+        os.eventfd_write(self.wake_fd, 1)
+
+    @staticmethod
+    def say(text: str) -> None:
+        _say(text)
+
+    def exit(self, code: int, reason: str) -> None:
+        die(reason, code)
+
+    def close(self) -> None:
+        """Only for a port that outlives nothing: a worker's process ends with its descriptors."""
+        os.close(self.wake_fd)
+
+    @staticmethod
+    def interrupt() -> None:
+        """Have ``ProMPAborted`` raised in the task's code, on the main thread (its SIGUSR1 handler decides)."""
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)

@@ -1,0 +1,153 @@
+"""The wire: typed messages from one schema, and the one decoder, where everything malformed is a ProtocolError naming why."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from promp import wire
+from promp.wire import BadTask, Bye, Done, Hello, Msg, ProtocolError, Signer, Stop, Task, decode, encode, encode_header, encode_many
+
+SIGNER = Signer(b"k" * 32)
+
+
+def frame_with(head: object, payload: bytes = b"", signer: Signer = SIGNER) -> bytes:
+    raw = msgpack.packb(head)
+    size = len(raw).to_bytes(4, "big")
+    return signer.sign(size + raw + payload) + size + raw + payload
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        Task(3, "func_code", True, src="def f(): pass", fn="f", payload=msgpack.packb([1])),
+        Task(4, "script", False, path="/x.py"),
+        Task(5, "test", True),
+        Done(7, True, 0.5, b"\x05"),
+        Done(8, False),
+        Hello(123, 2),
+        Bye(0),
+        Msg(9, b"data"),
+        wire.WaitUpdate("progress", msgpack.packb(50)),
+        wire.Ping(3),
+        wire.Abort(7, 1000),
+        Stop(),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_every_kind_round_trips_as_itself(msg: wire.Message):
+    (back,) = decode(SIGNER, encode(SIGNER, msg))
+    assert back == msg and bytes(back.payload) == bytes(msg.payload)
+
+
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (b"short", "shorter than"),
+        (encode(Signer(b"other" * 8), Stop()), "signature"),
+        (b"\x00" * 32 + encode(SIGNER, Stop())[32:], "signature"),
+        (frame_with({"v": 2, "k": "stop"}), "version"),
+        (frame_with({"v": 1, "k": "launch"}), "unknown message kind"),
+        (frame_with({"v": 1}), "unknown message kind"),
+        (frame_with([1, "stop"]), "must be a map"),
+        (frame_with({"v": 1, "k": "task", "t": "1", "op": "code", "want": True}), "field 't'"),
+        (frame_with({"v": 1, "k": "task", "t": True, "op": "code", "want": True}), "field 't'"),
+        (frame_with({"v": 1, "k": "done", "t": 1}), "field 'ok'"),
+        (frame_with({"v": 1, "k": "done", "t": 1, "ok": True, "dt": "1"}), "field 'dt'"),
+        (frame_with({"v": 1, "k": "hello", "pid": 1}), "field 'level'"),
+        (frame_with({"v": 1, "k": "bye"}), "field 'code'"),
+        (frame_with({"v": 1, "k": "abort", "t": 1, "ms": 1.5}), "field 'ms'"),
+    ],
+)
+def test_malformed_frames_are_rejected_with_a_reason(frame: bytes, reason: str):
+    with pytest.raises(ProtocolError, match=reason):
+        decode(SIGNER, frame)
+
+
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({"op": "code"}, "field 'src'"),
+        ({"op": "func_code", "src": "def f(): pass"}, "field 'fn'"),
+        ({"op": "func_script", "fn": "f", "path": 3}, "field 'path'"),
+        ({"op": "warp"}, "unknown task operation 'warp'"),
+    ],
+)
+def test_a_task_whose_fields_do_not_fit_its_operation_is_refused_at_decode_as_a_bad_task(fields: dict, reason: str):
+    """Not a KeyError in the worker: a BadTask the worker answers with a failed done naming why."""
+    (msg,) = decode(SIGNER, encode_header(SIGNER, {"k": "task", "t": 9, "want": True, **fields}))
+    assert isinstance(msg, BadTask) and msg.t == 9 and msg.want is True and reason in msg.reason
+
+
+def test_header_that_is_not_msgpack_is_rejected():
+    raw = b"\xc1\xc1"  # 0xc1 is never valid msgpack
+    size = len(raw).to_bytes(4, "big")
+    with pytest.raises(ProtocolError, match="not valid msgpack"):
+        decode(SIGNER, SIGNER.sign(size + raw) + size + raw)
+
+
+def test_header_length_out_of_bounds_is_rejected():
+    size = (10**6).to_bytes(4, "big")
+    with pytest.raises(ProtocolError, match="out of bounds"):
+        decode(SIGNER, SIGNER.sign(size + b"x") + size + b"x")
+
+
+def test_several_messages_go_as_one_batch_under_one_signature():
+    frame = encode_many(SIGNER, [Stop(), Done(1, True, None, b"\x01")])
+    assert msgpack.unpackb(frame[36 : 36 + int.from_bytes(frame[32:36], "big")])["k"] == "batch"
+    msgs = decode(SIGNER, frame)
+    assert [m.kind for m in msgs] == ["stop", "done"] and msgs[1].payload == b"\x01"
+    assert decode(SIGNER, encode_many(SIGNER, [Stop()])) == [Stop()]  # one message is not a batch
+
+
+@pytest.mark.parametrize(
+    "items, n, reason",
+    [
+        ([[{"k": "stop"}, b""]], 2, "list of 2"),
+        ([[{"k": "stop"}]], 1, "pairs"),
+        ([[{"k": "batch", "n": 0}, b""]], 1, "do not nest"),
+        ([[{"k": "nope"}, b""]], 1, "unknown message kind"),
+        ([[{"k": "done", "t": 1}, b""]], 1, "field 'ok'"),
+    ],
+)
+def test_malformed_batches_are_rejected(items: list, n: int, reason: str):
+    frame = encode_header(SIGNER, {"k": "batch", "n": n}, msgpack.packb(items))
+    with pytest.raises(ProtocolError, match=reason):
+        decode(SIGNER, frame)
+
+
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise_anything_but_protocol_error(data: bytes):
+    with pytest.raises(ProtocolError):
+        decode(SIGNER, data)
+
+
+@given(
+    st.dictionaries(st.text(max_size=5), st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(), st.booleans(), st.none()), max_size=6),
+    st.binary(max_size=50),
+)
+def test_any_signed_header_decodes_or_is_rejected_cleanly(head: dict, payload: bytes):
+    try:
+        msgs = decode(SIGNER, frame_with(head, payload))
+    except ProtocolError:
+        return
+    assert [m.kind for m in msgs] == [head["k"]]
+
+
+def test_a_frame_signed_for_one_worker_verifies_for_no_other():
+    secret = b"s" * 32
+    frame = encode(Signer(secret, b"worker-a"), Done(1, True))
+    assert decode(Signer(secret, b"worker-a"), frame)[0].kind == "done"
+    for other in (b"worker-b", b"worker-a\x00", b""):
+        with pytest.raises(ProtocolError, match="signature"):
+            decode(Signer(secret, other), frame)
+
+
+def test_the_schema_has_one_class_per_kind_and_each_class_its_fields_as_slots():
+    for kind, cls in wire._messages.KINDS.items():
+        assert cls.kind == kind
+        slots = {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())}
+        assert set(cls.FIELDS) <= slots and "payload" in slots
+    assert set(wire.OPERATIONS) == {"code", "script", "func_code", "func_script", "test", "testbox"}
