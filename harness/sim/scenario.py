@@ -127,10 +127,15 @@ def generate(seed: int, max_workers: int = 4) -> Scenario:
     for _ in range(rng.choice((0, 0, 1, 2, 3))):
         target = "all" if rng.random() < 0.3 else worker()
         ops.append(Op(when(), "abort", (target, rng.choice((-1, 0, rng.randint(10, 1500))))))
-    if rng.random() < 0.25:  # a storm of aborts: most land near the end of some task
+    if rng.random() < 0.25:  # a storm of aborts: most land near the end of some task, or keep hitting one
         start, target = when(), worker()
+        wait_ms = rng.choice((100, 200, 500))
         for i in range(rng.randint(5, 40)):
-            ops.append(Op(round(start + i * 0.005, 6), "abort", (target, rng.choice((-1, 200)))))
+            ops.append(Op(round(start + i * rng.choice((0.005, 0.02)), 6), "abort", (target, rng.choice((-1, wait_ms)))))
+    if rng.random() < 0.15:  # a task for a worker that is still starting, aborted before its hello
+        target = worker()
+        ops.append(Op(0.0, "submit", (target, "cooperative", (("poll", rng.uniform(1.0, 3.0)),), True)))
+        ops.append(Op(round(rng.uniform(0.0, 0.04), 6), "abort", (target, rng.choice((-1, rng.randint(200, 1500))))))
     for _ in range(rng.choice((0, 0, 1, 3))):
         ops.append(Op(when(), "send", ("all" if rng.random() < 0.3 else worker(),)))
     if rng.random() < 0.2:

@@ -1,10 +1,10 @@
 """Planted bug: the deadlines of an abort outlive its task (the reference's control thread then polled every millisecond)."""
 
-from promp import _worker_core
 from promp.core import *  # noqa: F403
+from promp.worker import _core
 
 
-class WorkerSession(_worker_core.WorkerSession):
+class WorkerSession(_core.WorkerSession):
     def on_abort(self, task_id, wait_ms, now):
         self.aborted[task_id] = None
         if wait_ms >= 0:

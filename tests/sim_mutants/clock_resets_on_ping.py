@@ -1,7 +1,8 @@
 """Planted bug: the worker's heartbeat clock restarts its wait whenever it sends a ping, not when one is answered."""
 
-from promp import _liveness, _worker_core
+from promp import _liveness
 from promp.core import *  # noqa: F403
+from promp.worker import _core
 
 
 class _Clock(_liveness.HeartbeatClock):
@@ -13,7 +14,7 @@ class _Clock(_liveness.HeartbeatClock):
         return super().tick(now)
 
 
-class WorkerSession(_worker_core.WorkerSession):
+class WorkerSession(_core.WorkerSession):
     def __init__(self, interval, timeout, now):
         super().__init__(interval, timeout, now)
         self.clock = _Clock(interval, timeout, now)
