@@ -6,7 +6,7 @@ import msgpack
 import pytest
 
 from promp import ProMPMessage, ProMPRemoteError
-from promp.manager._actions import Control, Ignored, Output, Ping, ReadPipe, Release, Send, Wake, WaitNote, WorkerGone
+from promp.manager._actions import Control, Ignored, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from promp.manager._core import ManagerSession
 from promp.manager._driver import ManagerDriver
 from promp.manager._output import HELD_AT_MOST, UNFINISHED_LINE_WAIT

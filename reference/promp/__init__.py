@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _env, _state
-from ._constants import HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
+from . import _constants, _env, _state
+from ._constants import ProWorker_All, ProWorker_Any
 from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ._message import ProMPMessage
 from ._values import NTVariantList
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 protocolCore = "promp.core"  # the module offering this implementation's sans-I/O core to the simulator (extension)
 workerPrefixVariable = _env.WORKER_PREFIX  # the launch hook this manager honours (extension; spec chapter 13)
-heartbeatTimeout = HEARTBEAT_TIMEOUT  # seconds: the liveness bound a default ProManager keeps (spec chapter 10)
+heartbeatTimeout = _constants.HEARTBEAT_TIMEOUT  # seconds: the liveness bound a default ProManager keeps (spec chapter 10)
 
 
 def proWorkerObject() -> ProWorker | None:

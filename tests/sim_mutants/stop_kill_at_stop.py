@@ -8,4 +8,4 @@ class ManagerSession(_core.ManagerSession):
     def _arm_stop_kill(self, rec, now):
         if rec.state in (_core.STOPPING, _core.STOP_PENDING) and rec.stop_kill_at is None:
             rec.stop_kill_at = now + self.stop_grace
-            self._deadlines.add(("stop", rec.id), rec.stop_kill_at)
+            self.deadlines.add(("stop", rec.id), rec.stop_kill_at)

@@ -27,7 +27,7 @@ from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, P
 from .._errors import ProMPError
 from .._message import ProMPMessage
 from ..wire._zmq import readable, recv_frames
-from ._core import EXITED, EXITING, STOP_PENDING, ManagerSession, WorkerRecord
+from ._core import EXITED, EXITING, GATED, STOP_PENDING, ManagerSession, WorkerRecord
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
 from ._keeper import Keeper
@@ -106,7 +106,7 @@ class ProManager:
         """Start a worker process; returns its id at once while it comes up in the background."""
         self._check()
         wid = self._user.call(self._driver.add_worker, time.monotonic())
-        starting = sum(1 for rec in self._session.workers.values() if rec.state.value in ("starting", "stop-pending") and rec.id != wid)
+        starting = sum(1 for rec in self._session.workers.values() if rec.state in GATED and rec.id != wid)
         try:
             self._port.start_worker(wid, starting)
         except BaseException:
@@ -292,10 +292,10 @@ class ProManager:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
-            if deadline is None and not routes:
+            if deadline is None and not routes.waits:
                 ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
             else:
-                limits = [t for t in (deadline, now + routes.POLL if routes else None) if t is not None]
+                limits = [t for t in (deadline, now + routes.POLL if routes.waits else None) if t is not None]
                 ms = max(1, math.ceil((min(limits) - now) * 1000))
             if ms != self._recv_timeout:
                 task.setsockopt(zmq.RCVTIMEO, ms)
@@ -315,7 +315,7 @@ class ProManager:
     def _pump(self, first: list | None = None) -> int:
         """Handle what arrived (``first``: a message already received), then pass the ui_waits' aborts on."""
         events = self._user.pump(first)
-        if self._routes:
+        if self._routes.waits:
             events += self._routes.pass_aborts()
         return events
 
@@ -341,7 +341,8 @@ class ProManager:
             raise ProMPError("a ProManager must be used only from the thread that created it")
 
     def _check(self) -> None:
-        self._mine()
+        if threading.get_ident() != self._owner:  # what _mine says, without its call: every call of the API comes here
+            self._mine()
         if self._closed:
             raise ProMPError("the manager is closed")
         if self._port.forked:
@@ -349,6 +350,8 @@ class ProManager:
 
     def _target(self, target: Any, any_allowed: bool = True) -> None:
         """A target: a worker id this manager gave, ``ProWorker_All``, or ``ProWorker_Any`` where the call takes it."""
+        if target.__class__ is int and target in self._session.workers:  # the common case, first
+            return
         if not isinstance(target, int) or isinstance(target, bool):
             raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")
         if target in _SPECIAL:

@@ -102,9 +102,10 @@ _TRANSITIONS: dict[tuple[WorkerState, Input], tuple[WorkerState, str]] = {
     (EXITING, SETTLE): (EXITED, "_retire"),
     (EXITED, HELLO): (EXITED, "_hello_again"),
 }
-_GATED = frozenset({STARTING, STOP_PENDING})  # no hello yet: nothing may be sent to it
-_TAKES_TASKS = frozenset({STARTING, READY})  # by id and ProWorker_All
-_RUNNING = frozenset({STARTING, READY, STOP_PENDING, STOPPING})  # the process is (as far as we know) alive
+# Tuples, not sets: a state is found by identity at C speed, where a set would call the enum's __hash__ in Python.
+GATED = (STARTING, STOP_PENDING)  # no hello yet: nothing may be sent to it
+_TAKES_TASKS = (READY, STARTING)  # by id and ProWorker_All
+_RUNNING = (READY, STARTING, STOPPING, STOP_PENDING)  # the process is (as far as we know) alive
 
 
 class LifecycleError(RuntimeError):
@@ -243,7 +244,7 @@ class ManagerSession:
         self._run_times: dict[tuple, float] = {}  # task kind -> average run time, for pipelining
         self.unfinished = 0  # tasks queued or running
         self._last_read = float("-inf")  # when the task channel was last read through (``settle``)
-        self._deadlines = Deadlines(self._deadline_of)
+        self.deadlines = Deadlines(self._deadline_of)  # every deadline; ``moved`` tells a driver that the keeper must look again
         self._wakes: dict[tuple[str, int], float] = {}  # one-shot wake-ups of the user's thread, by key
         self._exiting: set[int] = set()  # workers whose exit settle() has yet to make final
         self._unstarted: set[int] = set()  # workers past their start timeout with no hello read: settle() decides
@@ -262,7 +263,7 @@ class ManagerSession:
         self._next_worker += 1
         clock = HeartbeatClock(self.heartbeat_interval, self.start_timeout, now, next_ping=max(now, self._ping_grid))
         rec = self.workers[wid] = WorkerRecord(wid, clock, start_by=now + self.start_timeout)
-        self._deadlines.add((_BEAT, wid), clock.next_deadline())
+        self.deadlines.add((_BEAT, wid), clock.next_deadline())
         self._wake_at((_START, wid), rec.start_by)
         return wid
 
@@ -270,14 +271,14 @@ class ManagerSession:
         rec = self.workers.get(wid)
         if rec is None:
             return [Ignored(wid, f"a hello from worker {wid}, which this manager never started")]
-        if rec.state in _GATED:
+        if rec.state in GATED:
             rec.pid = pid
         return self._fire(rec, HELLO, now)
 
     def _open_gate(self, rec: WorkerRecord, now: float) -> list[Action]:
         rec.clock.answered()
         rec.clock.timeout = self.heartbeat_timeout  # past start-up: the normal timeout applies
-        self._deadlines.add((_BEAT, rec.id), rec.clock.next_deadline())
+        self.deadlines.add((_BEAT, rec.id), rec.clock.next_deadline())
         self._wakes.pop((_START, rec.id), None)
         self._unstarted.discard(rec.id)
         actions, rec.gate = rec.gate, []
@@ -306,7 +307,7 @@ class ManagerSession:
         """The stop's grace runs from when a stopped worker that said hello has no task left."""
         if rec.state == STOPPING and not rec.assigned and rec.stop_kill_at is None:
             rec.stop_kill_at = now + self.stop_grace
-            self._deadlines.add((_STOP_KILL, rec.id), rec.stop_kill_at)
+            self.deadlines.add((_STOP_KILL, rec.id), rec.stop_kill_at)
 
     def on_echo(self, wid: int, now: float) -> list[Action]:
         rec = self.workers.get(wid)
@@ -356,7 +357,7 @@ class ManagerSession:
     def _wake_at(self, key: tuple[str, int], when: float) -> None:
         if when < self._wakes.get(key, float("inf")):
             self._wakes[key] = when
-            self._deadlines.add(key, when)
+            self.deadlines.add(key, when)
 
     def settle(self, now: float) -> list[Action]:
         """Call after reading the task channel through: exits made final, workers that never said hello killed."""
@@ -371,7 +372,7 @@ class ManagerSession:
                 actions += self._fire(rec, SETTLE, now)
         for wid in sorted(self._unstarted):
             rec = self.workers[wid]
-            if rec.state in _GATED and not rec.kill_reason and now >= rec.start_by:  # its hello never came: read through, it is not there
+            if rec.state in GATED and not rec.kill_reason and now >= rec.start_by:  # its hello never came: read through, it is not there
                 actions.append(self._kill(rec, f"did not start within {self.start_timeout:g} s"))
             self._unstarted.discard(wid)
         if any(a.__class__ is WorkerGone for a in actions):
@@ -441,12 +442,7 @@ class ManagerSession:
 
     def next_deadline(self) -> float | None:
         """The earliest time at which ``tick`` has work: the keeper blocks until then, never polls."""
-        return self._deadlines.next()
-
-    def deadline_moved(self) -> bool:
-        """Whether the earliest deadline may have moved earlier since the last call (a keeper asleep must be told)."""
-        moved, self._deadlines.moved = self._deadlines.moved, False
-        return moved
+        return self.deadlines.next()
 
     def tick(self, now: float) -> list[Action]:
         """Heartbeats out; silent or overdue workers killed; the user's thread woken when a settle is due.
@@ -459,12 +455,12 @@ class ManagerSession:
             self._ping_n += 1
             self._ping_grid = now + self.heartbeat_interval
         woken = False
-        for key in self._deadlines.due(now):
+        for key in self.deadlines.due(now):
             kind, wid = key
             rec = self.workers[wid]
             if kind in (_START, _SETTLE):
                 del self._wakes[key]
-                if kind == _START and rec.state in _GATED:
+                if kind == _START and rec.state in GATED:
                     self._unstarted.add(wid)  # its hello may be waiting, unread, behind a user's thread that computes
                 if not woken:
                     actions.append(Wake())
@@ -481,7 +477,7 @@ class ManagerSession:
                 actions.append(self._kill(rec, f"did not exit within {self.stop_grace:g} s of its last task after stopWorker"))
             elif kind == _ABORT_KILL and now >= rec.abort_kill_at:
                 actions.append(self._kill(rec, rec.abort_reason))
-            self._deadlines.add(key, self._deadline_of(key))
+            self.deadlines.add(key, self._deadline_of(key))
         return actions
 
     def _kill(self, rec: WorkerRecord, reason: str) -> Kill:
@@ -582,7 +578,7 @@ class ManagerSession:
                 if rec.abort_kill_at is None or kill_at < rec.abort_kill_at:
                     rec.abort_kill_at = kill_at
                     rec.abort_reason = f"was stopped: task {task_id} did not end within {wait_ms} ms of abortOperation"
-                    self._deadlines.add((_ABORT_KILL, rec.id), kill_at)
+                    self.deadlines.add((_ABORT_KILL, rec.id), kill_at)
             actions += self._out(rec, Control(rec.id, wire.Abort(task_id, wait_ms)))
         return actions
 
@@ -592,7 +588,7 @@ class ManagerSession:
     # ------------------------------------------------------------ helpers
     def _out(self, rec: WorkerRecord, action: Action) -> list[Action]:
         """The gate: what is for a worker leaves now, or at its hello if it has not said it."""
-        if rec.state in _GATED:
+        if rec.state is not READY and rec.state in GATED:
             rec.gate.append(action)
             return []
         return [action]
@@ -601,7 +597,8 @@ class ManagerSession:
         tid = self._next_task
         self._next_task += 1
         self.unfinished += 1
-        return Job(tid, wire.Task(tid, want=want, payload=payload, **fields), want)
+        get = fields.get
+        return Job(tid, wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload), want)
 
     def _live(self, wid: int) -> WorkerRecord:
         """The record of a worker that takes tasks, or the error that says why it does not."""

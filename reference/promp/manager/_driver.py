@@ -53,7 +53,8 @@ class ManagerDriver:
     # ------------------------------------------------------------ the way in
     def receive(self, wid: int, messages: list[Message], now: float) -> None:
         """Messages from worker ``wid``'s task channel, in order (its output read so far already fed in)."""
-        self.output.release(wid)  # the worker wrote it before it sent these: its lines are finished
+        if self.output.unfinished:
+            self.output.release(wid)  # the worker wrote it before it sent these: its lines are finished
         session = self.session
         actions: list[Action] = []
         for msg in messages:
@@ -75,9 +76,9 @@ class ManagerDriver:
 
     def on_output(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of worker ``wid``'s pipe (b"": its end); False: stop reading it until the user's thread takes the output."""
-        had, waiting = bool(self.output.chunks), self.output.waiting
+        had, waiting = bool(self.output.chunks), bool(self.output.unfinished)
         keep = self.output.feed(wid, stream, data, now)
-        if not waiting and self.output.waiting:
+        if not waiting and self.output.unfinished:
             self._moved = True  # a line waits for its end: the keeper must know when to let it go
         if not keep:
             self._paused.append((wid, stream))
@@ -114,7 +115,9 @@ class ManagerDriver:
 
     def settle(self, now: float) -> None:
         """The user's thread read the task channel through: exits can be made final."""
-        self._route(self.session.settle(now))
+        actions = self.session.settle(now)
+        if actions:
+            self._route(actions)
 
     def close(self, codes: dict[int, int | None]) -> None:
         """Every worker was ended with the manager: their tasks fail now (nothing is logged or released: it all goes)."""
@@ -154,6 +157,9 @@ class ManagerDriver:
 
     # ------------------------------------------------------------ the way out
     def _route(self, actions: list[Action]) -> None:
+        if len(actions) == 1 and actions[0].__class__ is Send:  # the hot path: one task or message out
+            self.user.append(actions[0])
+            return
         user, keeper = self.user, self.keeper
         for action in actions:
             if isinstance(action, ForUser):
@@ -179,8 +185,11 @@ class ManagerDriver:
 
     def keeper_needed(self) -> bool:
         """For a thread other than the keeper: whether the keeper must be woken (it has actions, or an earlier deadline)."""
-        moved, self._moved = self._moved, False
-        return bool(self.keeper) or self.session.deadline_moved() or moved
+        deadlines = self.session.deadlines
+        if self._moved or deadlines.moved:
+            self._moved = deadlines.moved = False
+            return True
+        return bool(self.keeper)
 
 
 def result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:

@@ -76,7 +76,7 @@ class UserExecutor:
                 driver.receive(wid, messages, now)
                 events += 1
             driver.settle(now)
-            actions = driver.take_user()
+            actions = driver.take_user() if driver.user or driver.output.chunks else ()
             nudge = driver.keeper_needed()
         if actions:
             self.perform(actions)
@@ -94,7 +94,7 @@ class UserExecutor:
         driver, port = self.driver, self.port
         with port.lock:
             result = method(*args)
-            actions = driver.take_user(with_output=False)
+            actions = driver.take_user(with_output=False) if driver.user else ()
             nudge = driver.keeper_needed()
         if actions:
             self.perform(actions)

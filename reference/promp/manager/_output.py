@@ -35,41 +35,36 @@ class OutputAssembler:
     def __init__(self) -> None:
         self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data), for the user's thread
         self.unread: dict[int, int] = {}  # worker -> bytes of it in ``chunks``
-        self._unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}  # (worker, stream) -> (line so far, since)
+        self.unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}  # (worker, stream) -> (line so far, since)
 
     def feed(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of a worker's pipe (b"" at its end); False when its pipe should wait until the output is taken."""
         key = (wid, stream)
-        held, since = self._unfinished.pop(key, (b"", 0.0))
+        held, since = self.unfinished.pop(key, (b"", 0.0))
         chunk = held + data
         if data and not chunk.endswith(b"\n") and len(chunk) < HELD_AT_MOST:
             cut = chunk.rfind(b"\n") + 1
-            self._unfinished[key] = (chunk[cut:], since if held and not cut else now)
+            self.unfinished[key] = (chunk[cut:], since if held and not cut else now)
             chunk = chunk[:cut]
         self._add(wid, stream, chunk)
         return self.unread.get(wid, 0) < HELD_AT_MOST
 
-    @property
-    def waiting(self) -> bool:
-        """Whether some line waits for its end (``next_due`` says until when)."""
-        return bool(self._unfinished)
-
     def release(self, wid: int) -> None:
         """Worker ``wid`` sent a message or exited: what it wrote before is finished, unfinished lines too."""
-        if self._unfinished:
-            for key in [key for key in self._unfinished if key[0] == wid]:
-                self._add(*key, self._unfinished.pop(key)[0])
+        if self.unfinished:
+            for key in [key for key in self.unfinished if key[0] == wid]:
+                self._add(*key, self.unfinished.pop(key)[0])
 
     def release_due(self, now: float) -> None:
         """Unfinished lines that waited long enough go out as they are."""
-        for key in [key for key, (_, since) in self._unfinished.items() if now - since >= UNFINISHED_LINE_WAIT]:
-            self._add(*key, self._unfinished.pop(key)[0])
+        for key in [key for key, (_, since) in self.unfinished.items() if now - since >= UNFINISHED_LINE_WAIT]:
+            self._add(*key, self.unfinished.pop(key)[0])
 
     def next_due(self) -> float | None:
         """When the oldest unfinished line is due out, or None."""
-        if not self._unfinished:
+        if not self.unfinished:
             return None
-        return min(since for _, since in self._unfinished.values()) + UNFINISHED_LINE_WAIT
+        return min(since for _, since in self.unfinished.values()) + UNFINISHED_LINE_WAIT
 
     def take(self) -> list[tuple[int, int, bytes]]:
         """The chunks so far, for the user's thread."""
@@ -98,8 +93,6 @@ class OutputWriter:
         self._decoders: dict[tuple[int, int], codecs.IncrementalDecoder] = {}
 
     def write(self, worker: int, stream: int, data: bytes) -> None:
-        if not (self.redirect or self.atomic):  # the seed's default: workers' output is not shown
-            return
         key = (worker, stream)
         decoder = self._decoders.get(key)
         if decoder is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import select
-from collections.abc import Iterator
 from typing import BinaryIO
 
 from .._stdio import STDERR, STDOUT
@@ -45,18 +44,21 @@ class OutputPipes:
             del self.fds[stream]
         return data
 
-    def drain(self) -> Iterator[tuple[int, bytes]]:
+    def drain(self) -> list[tuple[int, bytes]]:
         """(stream, data) reads of what the worker has written so far, at most ``DRAIN_AT_MOST`` a pipe."""
-        if not self.fds:
-            return
-        for fd, _ in self._poll.poll(0):
+        ready = self._poll.poll(0) if self.fds else ()
+        if not ready:  # the common case, on the hot path: nothing was printed
+            return []
+        reads = []
+        for fd, _ in ready:
             stream = STDOUT if fd == self.fds.get(STDOUT) else STDERR
             budget = DRAIN_AT_MOST
             while budget > 0 and (data := self.read(stream)) is not None:
-                yield stream, data
+                reads.append((stream, data))
                 if not data:
                     break
                 budget -= len(data)
+        return reads
 
     def close(self) -> None:
         self.fds.clear()

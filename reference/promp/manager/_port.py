@@ -128,9 +128,7 @@ class ZmqPort:
         self.endpoints[name] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         return sock
 
-    @staticmethod
-    def now() -> float:
-        return time.monotonic()
+    now = staticmethod(time.monotonic)
 
     # ------------------------------------------------------------ workers
     def start_worker(self, wid: int, starting: int) -> None:
@@ -179,6 +177,12 @@ class ZmqPort:
 
     # ---------------------------------------------------- the user's thread
     def messages(self, first: list | None = None) -> Iterator[tuple[int, list[wire.Message]]]:
+        if first is not None and first[0] != WAKE_IDENTITY:  # the hot path: one frame, already received
+            decoded = self._decode(first)
+            return (decoded,) if decoded is not None else ()
+        return self._read_through(first)
+
+    def _read_through(self, first: list | None) -> Iterator[tuple[int, list[wire.Message]]]:
         task = self.task
         frames = first
         drain = first is None
@@ -195,7 +199,7 @@ class ZmqPort:
 
     def _decode(self, frames: list) -> tuple[int, list[wire.Message]] | None:
         """The one door for the task channel's frames: whose they are, signed by them, well-formed."""
-        wid = self.worker_of(frames[0])
+        wid = self._by_identity.get(frames[0])
         try:
             if wid is None:
                 raise wire.ProtocolError("not a worker of this manager")
@@ -206,10 +210,9 @@ class ZmqPort:
             self.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return None
 
-    def drain(self, wid: int) -> Iterator[tuple[int, bytes]]:
+    def drain(self, wid: int) -> list[tuple[int, bytes]]:
         handle = self.handles.get(wid)
-        if handle is not None and not handle.closed:
-            yield from handle.pipes.drain()
+        return handle.pipes.drain() if handle is not None and not handle.closed else []
 
     def send(self, wid: int, messages: list[wire.Message]) -> None:
         handle = self.handles[wid]
@@ -219,9 +222,11 @@ class ZmqPort:
             log.debug("could not send to worker %d: %s", wid, exc)
 
     def output(self, chunks: list[tuple[int, int, bytes]]) -> None:
-        write = self.writer.write
+        writer = self.writer
+        if not (writer.redirect or writer.atomic):  # the seed's default: workers' output is not shown
+            return
         for wid, stream, data in chunks:
-            write(wid, stream, data)
+            writer.write(wid, stream, data)
         flush_std_streams()
 
     def wait_note(self, wid: int, op: str, payload: bytes) -> None:

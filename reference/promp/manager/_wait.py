@@ -60,28 +60,25 @@ class WaitRoutes:
     def __init__(self, running_task: Callable[[int], int | None], abort: Callable[[int], None]) -> None:
         self._running_task = running_task
         self._abort = abort
-        self._waits: dict[int, ProMPWait] = {}
+        self.waits: dict[int, ProMPWait] = {}  # by worker: while it is empty, the manager has no ui_wait to look at
         self.closed = False
 
-    def __bool__(self) -> bool:
-        return bool(self._waits)
-
     def add(self, wait: ProMPWait) -> None:
-        self._waits[wait.worker] = wait
+        self.waits[wait.worker] = wait
 
     def remove(self, wait: ProMPWait) -> None:
-        if self._waits.get(wait.worker) is wait:
-            del self._waits[wait.worker]
+        if self.waits.get(wait.worker) is wait:
+            del self.waits[wait.worker]
 
     def deliver(self, wid: int, op: str, payload: bytes) -> None:
-        wait = self._waits.get(wid)
+        wait = self.waits.get(wid)
         if wait is not None:
             wait.deliver(op, payload)
 
     def pass_aborts(self) -> int:
         """Abort the running task of each worker whose ui_wait says it was aborted (once per task); how many."""
         aborted = 0
-        for wid, wait in list(self._waits.items()):
+        for wid, wait in list(self.waits.items()):
             task = self._running_task(wid)
             if task is not None and wait.abort_due(task):
                 self._abort(wid)

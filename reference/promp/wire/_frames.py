@@ -106,13 +106,14 @@ def encode(signer: Signer, msg: Message) -> bytes:
     A payload may be a list of parts (a large value's, see ``_values.pack_parts``): they are
     signed where they lie and copied once, into the frame.
     """
-    return _frame(signer, {"v": PROTOCOL_VERSION, **msg.header()}, msg.payload)
+    return _frame(signer, msg.header(), msg.payload)
 
 
 def encode_many(signer: Signer, msgs: list[Message]) -> bytes:
     """One frame for ``msgs``: the message itself, or a ``batch`` of them under one signature."""
     if len(msgs) == 1:
-        return encode(signer, msgs[0])
+        msg = msgs[0]
+        return _frame(signer, msg.header(), msg.payload)
     pairs = [[m.header(), b"".join(m.payload) if m.payload.__class__ is list else m.payload] for m in msgs]
     return _frame(signer, {"v": PROTOCOL_VERSION, "k": "batch", "n": len(msgs)}, msgpack.packb(pairs))
 
@@ -147,9 +148,13 @@ def decode(signer: Signer, frame: bytes | memoryview) -> list[Message]:
         raise ProtocolError(f"header must be a map, got {type(header).__name__}")
     if header.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"unsupported protocol version {header.get('v')!r} (expected {PROTOCOL_VERSION})")
-    if header.get("k") == "batch":
+    kind = header.get("k")
+    if kind == "batch":
         return _unbatch(header, view[end:])
-    return [_message(header, view[end:])]
+    cls = KINDS.get(kind) if kind.__class__ is str else None
+    if cls is None:
+        raise ProtocolError(f"unknown message kind {kind!r}")
+    return [cls.from_header(header, view[end:])]
 
 
 def _message(header: dict, payload: bytes | memoryview) -> Message:

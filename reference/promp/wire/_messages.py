@@ -33,7 +33,9 @@ def _check(kind: str, header: dict, fields: dict[str, Any]) -> list[Any]:
     values = []
     for name, expected in fields.items():
         value = header.get(name)
-        if not isinstance(value, expected) or (value.__class__ is bool and expected is not bool):
+        if value.__class__ is not expected and (  # the exact type, as msgpack gives it: the common case, first
+            not isinstance(value, expected) or (value.__class__ is bool and expected is not bool)
+        ):
             raise ProtocolError(f"{kind}: field {name!r} must be {_type_names(expected)}, got {value!r}")
         values.append(value)
     return values
@@ -47,8 +49,11 @@ class Message:
     FIELDS: ClassVar[dict[str, Any]] = {}
 
     def header(self) -> dict[str, Any]:
-        """The header map to send (``encode`` adds the version)."""
-        return {"k": self.kind, **{name: getattr(self, name) for name in self.FIELDS}}
+        """The header map to send, the protocol version in it."""
+        head = {"v": PROTOCOL_VERSION, "k": self.kind}
+        for name in self.FIELDS:
+            head[name] = getattr(self, name)
+        return head
 
     @classmethod
     def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
@@ -101,9 +106,13 @@ class Task(Message):
         self.payload = payload
 
     def header(self) -> dict[str, Any]:
-        head = {"k": "task", "t": self.t, "op": self.op, "want": self.want}
-        for name in OPERATIONS.get(self.op, ()):
-            head[name] = getattr(self, name)
+        head = {"v": PROTOCOL_VERSION, "k": "task", "t": self.t, "op": self.op, "want": self.want}
+        if self.src is not None:
+            head["src"] = self.src
+        if self.path is not None:
+            head["path"] = self.path
+        if self.fn is not None:
+            head["fn"] = self.fn
         return head
 
     @classmethod
@@ -113,10 +122,13 @@ class Task(Message):
         try:
             if operands is None:
                 raise ProtocolError(f"unknown task operation {op!r}")
-            values = dict(zip(operands, _check(f"task {op}", header, operands), strict=True))
+            _check(f"task {op}", header, operands)
         except ProtocolError as exc:
             return BadTask(t, want, str(exc))
-        return cls(t, op, want, payload=payload, **values)
+        src = header["src"] if "src" in operands else None  # only its operation's operands: the others are not its
+        path = header["path"] if "path" in operands else None
+        fn = header["fn"] if "fn" in operands else None
+        return cls(t, op, want, src, path, fn, payload)
 
     @property
     def what(self) -> tuple[str, str | None, str | None]:
@@ -175,7 +187,7 @@ class Done(Message):
         self.payload = payload
 
     def header(self) -> dict[str, Any]:
-        head = {"k": "done", "t": self.t, "ok": self.ok}
+        head = {"v": PROTOCOL_VERSION, "k": "done", "t": self.t, "ok": self.ok}
         if self.dt is not None:
             head["dt"] = self.dt
         return head
