@@ -40,9 +40,10 @@ class Loop:
             request = self.loop.send(None)
 
     def answer(self, value: object, at_once: bool = False) -> object:
-        """Answer the request; frames for a ``WAIT`` come a millisecond later, unless ``at_once`` (already waiting)."""
-        if self.request == WAIT and not at_once:
+        """Answer the request; a ``WAIT`` had to wait for its frame, unless ``at_once`` (it was there already)."""
+        if self.request == WAIT:
             self.clock.now += 0.001
+            value = (value, not at_once)
         self.request = self.advance(value)
         return self.request
 
@@ -119,7 +120,7 @@ def test_an_abort_for_a_task_that_begins_later_wakes_the_control_thread_when_it_
     loop = Loop()
     loop.driver.on_control(Abort(1, 1000), 0.0)
     woken = []
-    request = loop.loop.send([task(1)])
+    request = loop.loop.send(([task(1)], True))
     while not isinstance(request, Run):
         woken.append(request)
         request = loop.loop.send(None)

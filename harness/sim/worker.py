@@ -146,8 +146,8 @@ class SimWorker:
         request = self.main.advance(answer)
         while self.proc.alive:
             if request == core.WAIT:
-                if self.frames:  # already there: no wait (the loop sees it came at once)
-                    request = self.main.advance(self.frames.popleft())
+                if self.frames:  # already there: no wait
+                    request = self.main.advance((self.frames.popleft(), False))
                     continue
                 self.waiting = True
                 return
@@ -174,7 +174,7 @@ class SimWorker:
         self.frames.append(messages)
         if self.waiting:
             self.waiting = False
-            self.advance(self.frames.popleft())
+            self.advance((self.frames.popleft(), True))
 
     def begin(self, task: Any) -> None:
         label, kind, program = _program(task.src)

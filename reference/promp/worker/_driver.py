@@ -7,7 +7,8 @@ sends results the main thread held too long.  Both call this driver under one lo
 The main thread's whole loop is ``main``, a generator of *requests* its executor performs, each
 answered with what came of it:
 
-* ``WAIT``: block until frames come on the task channel; answered with their messages.
+* ``WAIT``: block until a frame comes on the task channel; answered with ``(messages, waited)``,
+  ``waited`` false when the frame was there already (frames are then coming faster than tasks run).
 * ``PEEK``: the messages already waiting, without blocking (None when there are none).
 * ``SendNow(messages)``: send these on the task channel now.
 * ``Run(task)``: run the task's code; answered with its ``Outcome``.
@@ -24,8 +25,8 @@ performs ``WAIT`` and ``Run`` without it.
 Batching: results of quick tasks are held while more tasks are already waiting (in the batch that
 brought them or in the socket) and go out together; when to hold and when to send is the core's
 ``ResultHold``.  A result is sent at once when nothing else is waiting.  The socket is looked at
-(``PEEK``) only when the last frame was already waiting on arrival, so a sequential round trip pays
-nothing for it.
+(``PEEK``) only when the last frame was already waiting when the loop asked for it (the executor
+says, as it knows whether it had to wait), so a sequential round trip pays nothing for it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from ._core import Exit, Interrupt, WorkerSession
 WAIT = "wait"
 PEEK = "peek"
 WAKE_CONTROL = "wake-control"
-FLOWING_UNDER = 0.00002  # seconds: a frame that came this quickly was already waiting: look for more next time
 
 
 class SendNow:
@@ -88,7 +88,7 @@ class WorkerDriver:
         self.inbox: deque[Message] = deque()  # tasks, bad tasks and the stop, in order
         self.messages: deque = deque()  # custom messages for the running task's code (ProMPMessage)
         self.outbox: list[Message] = []  # reports posted and not sent yet, in order
-        self.flowing = False  # frames are arriving faster than tasks run: worth peeking at the socket
+        self.flowing = False  # the last frame was waiting already: more may be, worth peeking at the socket
 
     # ----------------------------------------------------------- the main thread
     def main(self, hello: Hello) -> Generator[Request, Any, None]:
@@ -105,9 +105,8 @@ class WorkerDriver:
                         continue
                 if self.outbox:
                     yield SendNow(self.take())
-                started = self.clock()
-                arrived = yield WAIT
-                self.flowing = self.clock() - started < FLOWING_UNDER
+                arrived, waited = yield WAIT
+                self.flowing = not waited
                 self.received(arrived)
                 continue
             msg = self.inbox.popleft()

@@ -81,7 +81,7 @@ class MainThread:
         request = advance()
         while True:
             if request is WAIT:
-                request = advance(port.recv())
+                request = advance(port.wait())
             elif request.__class__ is Run:
                 request = advance(self.run_task(request.task))
             elif request.__class__ is Exit:

@@ -85,6 +85,11 @@ class WorkerPort:
             return None
         return self._decode(recv_frames(self.task), "")
 
+    def wait(self) -> tuple[list[wire.Message], bool]:
+        """The messages of the next frame, and whether it had to wait for it (False: the frame was there already)."""
+        waited = not readable(self.task)
+        return self._decode(recv_frames(self.task), ""), waited
+
     def recv_nowait(self) -> list[wire.Message] | None:
         if not readable(self.task):
             return None
