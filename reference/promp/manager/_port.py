@@ -37,11 +37,11 @@ from .. import wire
 from .._procs import kill_tree
 from .._stdio import flush_std_streams
 from ..wire._zmq import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_routed
-from . import _socket_dir
 from ._actions import WorkerGone
 from ._handle import WorkerHandle
 from ._links import Links
 from ._output import OutputWriter
+from ._socket_dir import SocketDir
 from ._spawn import Spawner, check_fd_budget, new_identity
 from ._zygote import Zygote
 
@@ -62,6 +62,7 @@ def _after_fork_in_child() -> None:
         port.forked = True
         if port.alive_w < 0:  # given back at close: the number may be someone else's now
             continue
+        port._dir.release()  # the lock says the manager lives: the child's copy must not say it for the child
         try:
             os.close(port.alive_w)
         except OSError:
@@ -85,8 +86,8 @@ class ZmqPort:
         self.keeper = None  # set by the keeper when it starts (``_keeper.Keeper``)
         self._ctx = new_context()
         self.endpoints: dict[str, str] = {}
-        self._dir = _socket_dir.make()
-        if transport == "ipc" and not _socket_dir.fits_ipc(self._dir):
+        self._dir = SocketDir()
+        if transport == "ipc" and not self._dir.fits_ipc():
             transport = "tcp"
         # Per peer, the task socket reads ahead TASK_QUEUE frames: past that, ZeroMQ stops reading the
         # connection until the user's thread catches up (a worker's frames wait, none is lost; a
@@ -124,7 +125,7 @@ class ZmqPort:
         if transport == "tcp":
             sock.bind_to_random_port("tcp://127.0.0.1")
         else:
-            sock.bind(f"ipc://{self._dir}/{name}")
+            sock.bind(f"ipc://{self._dir.path}/{name}")
         self.endpoints[name] = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         return sock
 
@@ -317,5 +318,5 @@ class ZmqPort:
         self.waker.close()
         self._ctx.term()
         os.close(self.nudge_fd)
-        _socket_dir.remove(self._dir)
+        self._dir.remove()
         return codes
