@@ -2,7 +2,8 @@
 
 Values travel as msgpack: None, bool, int (signed or unsigned 64-bit), float,
 str, bytes, list, dict and any nesting of them.  Tuples and other list-likes
-arrive as lists.  Anything else raises ``TypeError`` at the call that tried to
+arrive as lists, except as dict keys, where a list could not be one: a tuple key
+arrives as a tuple (the slower way of reading, taken only for such a value).  Anything else raises ``TypeError`` at the call that tried to
 send it, so nothing half-sent ever reaches a worker.
 """
 
@@ -62,7 +63,18 @@ def pack_parts(value: Any) -> bytes | list:
 
 
 def unpack(data: bytes) -> Any:
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except TypeError:  # a map key that came as an array (a tuple key): unhashable as a list, so it becomes a tuple
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, object_pairs_hook=_dict_with_hashable_keys)
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+def _dict_with_hashable_keys(pairs: list[tuple[Any, Any]]) -> dict:
+    return {_hashable(key): value for key, value in pairs}
 
 
 def _find_big_int(value: Any) -> Any:

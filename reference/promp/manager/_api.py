@@ -22,7 +22,7 @@ from typing import Any
 
 import zmq
 
-from .. import _values
+from .. import _checks, _values
 from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from .._errors import ProMPError
 from .._message import ProMPMessage
@@ -67,8 +67,7 @@ class ProManager:
         """
         if transport not in ("ipc", "tcp"):
             raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
-        if not 0 < heartbeat_interval < heartbeat_timeout:
-            raise ValueError("heartbeat_interval must be positive and shorter than heartbeat_timeout")
+        heartbeat_interval, heartbeat_timeout = _checks.heartbeat(heartbeat_interval, heartbeat_timeout)
         self._owner = threading.get_ident()
         self._options = 0
         session = ManagerSession(heartbeat_interval, heartbeat_timeout)
@@ -205,7 +204,8 @@ class ProManager:
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
         session = self._session
-        return self._wait_until(lambda events: events > 0 or not session.is_busy(), timeout_ms)
+        limit = _checks.timeout_ms(timeout_ms)
+        return self._wait_until(lambda events: events > 0 or not session.is_busy(), limit)
 
     def sendMessage(self, target: int, msg: ProMPMessage) -> None:
         """Send a custom message to a worker, or to every live worker with ``ProWorker_All``."""
@@ -238,13 +238,14 @@ class ProManager:
         """
         self._check()
         self._target(target)
+        limit = _checks.timeout_ms(timeout_ms)
         session = self._session
         messages = session.messages
         if target in _SPECIAL:
             hopeless = lambda: not any(r.state != EXITED for r in session.workers.values())  # noqa: E731
         else:
             hopeless = lambda: session.workers[target].state == EXITED  # noqa: E731
-        found = self._wait_until(lambda events: messages.has(target) or hopeless(), timeout_ms)
+        found = self._wait_until(lambda events: messages.has(target) or hopeless(), limit)
         return found and messages.has(target)
 
     # ------------------------------------------------------- wait objects
@@ -265,13 +266,12 @@ class ProManager:
         An idle worker is left alone; an abort given again never postpones the first one's kill.
         """
         self._check()
-        if not isinstance(wait_ms, int) or isinstance(wait_ms, bool):
-            raise TypeError(f"wait_ms must be an int, got {type(wait_ms).__name__}")
+        _checks.wait_ms(wait_ms)
         self._target(target, any_allowed=False)
         self._user.call(self._driver.abort, target, wait_ms, time.monotonic())
 
-    def _wait_until(self, done: Callable[[int], bool], timeout_ms: int) -> bool:
-        """Pump until ``done(events just handled)``, blocking on the task socket in between.
+    def _wait_until(self, done: Callable[[int], bool], limit: float | None) -> bool:
+        """Pump until ``done(events just handled)``, blocking on the task socket in between; False after ``limit`` s.
 
         Everything that needs handling comes through the task socket (the keeper sends a wake-up
         message when output came, or an exit is due to be made final; timers bound the blocking).
@@ -282,7 +282,7 @@ class ProManager:
         again, so waits for long tasks cost no processor time.
         """
         self._check()
-        deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        deadline = None if limit is None else time.monotonic() + limit
         if done(0):
             self._pump()
             return True
@@ -383,7 +383,7 @@ class ProManager:
 def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {type(value).__name__}")
-    return value
+    return _checks.utf8(value, what)
 
 
 def _script(path: Any) -> str:
@@ -391,10 +391,14 @@ def _script(path: Any) -> str:
         path = os.fspath(path)
     except TypeError:
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if "\0" in path:
+        raise ValueError(f"path contains a NUL character: {path!r}")
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such script: {path}")
-    return path
+    return _checks.utf8(path, f"path {path!r}")
 
 
 def _arguments(args: Iterable[Any] | None) -> bytes:

@@ -27,6 +27,7 @@ from ._zygote import Zygote
 log = logging.getLogger("promp")
 
 PIDFD, ZYGOTE = "pidfd", "zygote"  # what a watched descriptor is, beside a pipe's stream number
+LONGEST_SLEEP = 3_600_000  # milliseconds
 
 
 class Keeper:
@@ -84,7 +85,8 @@ class Keeper:
             self.poller.register(item, zmq.POLLIN)
         deadline: float | None = None
         while not port.closed:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000 + 1
+            # at most an hour asleep: whatever a deadline says, the poll's C int holds it and the keeper lives on
+            timeout = LONGEST_SLEEP if deadline is None else min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_SLEEP)
             try:
                 events = self.poller.poll(timeout)
             except zmq.ContextTerminated:

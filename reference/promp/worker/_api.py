@@ -17,7 +17,7 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
-from .. import _values
+from .. import _checks, _values
 from .._errors import ProMPError
 from .._message import ProMPMessage
 from ..wire import Message, Msg, WaitUpdate
@@ -125,7 +125,8 @@ class ProWorker:
     def waitForMessage(self, timeout_ms: int = -1) -> bool:
         """Wait until a message from the manager is there (negative timeout: no limit)."""
         _main_thread_only("waitForMessage()")
-        deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        limit = _checks.timeout_ms(timeout_ms)
+        deadline = None if limit is None else time.monotonic() + limit
         while not self._link.messages:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:

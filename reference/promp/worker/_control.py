@@ -37,7 +37,7 @@ class ControlThread:
         deadline = time.monotonic()
         try:
             while True:
-                events = dict(poller.poll(max(0.0, deadline - time.monotonic()) * 1000 + 1))
+                events = dict(poller.poll(min(max(0.0, deadline - time.monotonic()) * 1000 + 1, 3_600_000)))  # a C int
                 if self.alive_fd in events:
                     die("manager process ended", leftover_dir=self.socket_dir)
                 messages = []
