@@ -288,10 +288,13 @@ def _io_threads(pid: int) -> dict[int, int]:
 
     threads = {}
     for task in glob.glob(f"/proc/{pid}/task/*"):
-        with open(f"{task}/comm") as f:
-            if f.read().startswith("ZMQbg/IO"):
-                tid = int(os.path.basename(task))
-                threads[tid] = os.sched_getscheduler(tid)
+        try:
+            with open(f"{task}/comm") as f:
+                if f.read().startswith("ZMQbg/IO"):
+                    tid = int(os.path.basename(task))
+                    threads[tid] = os.sched_getscheduler(tid)
+        except (FileNotFoundError, ProcessLookupError):  # a thread of the test process that ended meanwhile
+            continue
     return threads
 
 

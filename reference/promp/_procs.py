@@ -29,6 +29,24 @@ def set_subreaper(on: bool) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
 
 
+# Python's own start-up ignores these; every other signal a worker or the zygote finds ignored, it inherited
+_PYTHONS_OWN = {signal.SIGPIPE, signal.SIGXFSZ}
+
+
+def default_signals() -> None:
+    """Every signal's default disposition, and an empty mask: what a process started by a manager begins with,
+    whatever the manager ignored or blocked (an ignored SIGCHLD, say, makes every child's exit status read 0)."""
+    for sig in signal.valid_signals():
+        if sig in _PYTHONS_OWN:
+            continue
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL, SIGSTOP, real-time signals Python does not name
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def parent_of(pid: int) -> int | None:
     try:
         return psutil.Process(pid).ppid()

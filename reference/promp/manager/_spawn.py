@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from .. import _env, _state
 from .._errors import ProMPError
@@ -100,8 +101,8 @@ class Spawner:
     def start(self, identify: Callable[[], bytes]) -> subprocess.Popen | AdoptedProcess:
         """A new worker process; ``identify()`` gives it an identity (and makes it known) before it can connect.
 
-        A warm start that fails late gets a fresh identity for the cold one: whatever the zygote's fork
-        did with the old one must not pass for this worker.
+        A warm start that fails late gets a fresh identity and a fresh secret pipe for the cold one: whatever the
+        zygote's fork did with the old ones (it may have read the secret) must not pass for this worker.
         """
         interval, timeout = self.heartbeat
         env = dict(os.environ)
@@ -117,19 +118,22 @@ class Spawner:
             }
         )
         prefix = launch_prefix()
+        proc = None
+        if not prefix and self.warm_start:
+            proc = self._with_secret(env, identify, self._fork)
+        if proc is None:  # a secret pipe of its own: a warm start that failed late may have emptied the other
+            proc = self._with_secret(env, identify, lambda env, fd: self._start_cold(prefix + workerCommand(), env, fd))
+        return proc
+
+    def _with_secret(self, env: dict[str, str], identify: Callable[[], bytes], start: Callable) -> Any:
+        """``start(env, secret_fd)`` with a fresh identity and a fresh pipe holding the secret (closed after)."""
         secret_fd = _env.secret_pipe(self.secret)
         env[_env.SECRET_FD] = str(secret_fd)
+        env[_env.WORKER_ID] = identify().decode()
         try:
-            proc = None
-            if not prefix and self.warm_start:
-                env[_env.WORKER_ID] = identify().decode()
-                proc = self._fork(env, secret_fd)
-            if proc is None:
-                env[_env.WORKER_ID] = identify().decode()
-                proc = self._start_cold(prefix + workerCommand(), env, secret_fd)
+            return start(env, secret_fd)
         finally:
             os.close(secret_fd)
-        return proc
 
     def _start_cold(self, command: list[str], env: dict[str, str], secret_fd: int) -> subprocess.Popen:
         try:

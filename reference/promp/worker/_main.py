@@ -36,7 +36,7 @@ import traceback
 import zmq
 
 from .. import _env, _state, _values
-from .._procs import end_descendants, set_process_name
+from .._procs import default_signals, end_descendants, set_process_name
 from .._stdio import flush_std_streams
 from ..wire import Done, Hello, Message, Signer, Task
 from ..wire._zmq import echo_forever, new_context
@@ -115,7 +115,7 @@ class MainThread:
             value = SystemExit(f"the task called sys.exit({code!r}); the worker exits with code {exit_code}")
         elif not ok:
             value = _from_user_code(value)
-            traceback.print_exception(value)
+            _print_error(value)
         self.api.waitObject().flush()
         done = Done(task.t, ok, elapsed)
         if task.want:
@@ -153,6 +153,15 @@ class MainThread:
         ctx.term()
 
 
+def _print_error(exc: BaseException) -> None:
+    """A task's error on the worker's stderr, if the task left one that works (it may have broken or closed it):
+    best effort, never an error of its own (the task's error is reported anyway, in its ``done``)."""
+    try:
+        traceback.print_exception(exc)
+    except Exception:
+        pass
+
+
 def _exit_delivering(main: MainThread, ctx: zmq.Context):
     """``os._exit`` for task code: what the task printed and sent leaves before the process ends.
 
@@ -188,6 +197,7 @@ def main() -> None:
     missing = [name for name, value in env.items() if value is None]
     if missing:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
+    default_signals()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-worker")
     for stream in (sys.stdout, sys.stderr):

@@ -32,7 +32,10 @@ _plain_exit = os._exit  # the process's own: a task may replace os._exit
 
 
 def _say(line: str) -> None:
-    print(f"promp worker: {line}", file=sys.stderr, flush=True)
+    try:  # a task may have broken sys.stderr, or closed fd 2: what the worker says is best effort
+        print(f"promp worker: {line}", file=sys.stderr, flush=True)
+    except Exception:
+        pass
 
 
 def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:

@@ -18,7 +18,7 @@ import traceback
 import msgpack
 
 from .. import _env
-from .._procs import set_process_name
+from .._procs import default_signals, set_process_name
 from . import _main
 
 
@@ -26,6 +26,7 @@ def serve() -> None:
     """The zygote: fork one worker for each request until the manager is gone (its imports are done: ``_main``)."""
     sock_fd, alive_fd, idle = os.environ.pop(_env.ZYGOTE).split(",")
     sock, alive_fd = socket.socket(fileno=int(sock_fd)), int(alive_fd)
+    default_signals()  # it reaps what it forks: a SIGCHLD its manager ignores would leave it nothing to wait for
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-zygote")
     sock.send(_env.ZYGOTE_READY)
@@ -72,7 +73,10 @@ def _fork_worker(env: dict[str, str], cwd: str, fds: list[int], sock: socket.soc
         data = os.read(pid_r, 4)
     finally:
         os.close(pid_r)
-        os.waitpid(middle, 0)  # from here the worker is the manager's (its subreaper) child
+        try:
+            os.waitpid(middle, 0)  # from here the worker is the manager's (its subreaper) child
+        except ChildProcessError:  # reaped already (SIGCHLD ignored after all): it is gone, which is what is waited for
+            pass
     if len(data) != 4:
         raise OSError("the intermediate process died before it forked the worker")
     return struct.unpack("i", data)[0]
