@@ -18,9 +18,22 @@ from collections.abc import Callable
 
 import psutil
 
-__all__ = ["alive", "child_pids", "figure", "gone", "kill", "readline", "script_file", "spawn_script", "stopwatch", "wait_until"]
+__all__ = [
+    "alive",
+    "child_pids",
+    "figure",
+    "gone",
+    "kill",
+    "not_applicable",
+    "readline",
+    "script_file",
+    "spawn_script",
+    "stopwatch",
+    "wait_until",
+]
 
 FIGURES_VARIABLE = "PROMP_SPEC_FIGURES"  # the file the runner collects measured figures from
+NOT_APPLICABLE = 77  # the exit status of an example that does not apply (automake's "skipped")
 
 
 def child_pids(pid: int | None = None) -> list[int]:
@@ -107,3 +120,12 @@ def readline(proc: subprocess.Popen, timeout: float) -> str:
     """The next line ``proc`` prints, or '' if none comes within ``timeout`` seconds."""
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     return proc.stdout.readline() if ready else ""
+
+
+def not_applicable(reason: str) -> None:
+    """End the example as not applicable to this implementation or system, saying why.
+
+    Only an optional clause may be ``n/a``: the runner fails a required clause's example that calls this.
+    """
+    print(f"not applicable: {reason}", file=sys.stderr, flush=True)
+    sys.exit(NOT_APPLICABLE)

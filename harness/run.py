@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from . import orphans
-from .helpers import FIGURES_VARIABLE
+from .helpers import FIGURES_VARIABLE, NOT_APPLICABLE
 from .impl import environment
 from .markdown import FAULT_MARKS, Example, documented_names
 from .profiles import Nemesis, Profile
@@ -77,6 +77,11 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     seconds = time.monotonic() - started
     if timed_out:
         return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
+    if proc.returncode == NOT_APPLICABLE:
+        reason = err.strip().splitlines()[-1] if err.strip() else "not applicable"
+        if optional:
+            return Outcome("n/a", reason, seconds)
+        return Outcome("fail", f"a required clause cannot be n/a ({reason})", seconds)
     if proc.returncode != 0:
         last = err.strip().splitlines()[-1] if err.strip() else ""
         if optional and _lacks_documented_name(last, example.path.parent):

@@ -234,3 +234,11 @@ def test_an_empty_output_stderr_block_means_the_example_writes_nothing_there(tmp
     chapter.write_text("**T-1** Quiet.\n\n" + example % "noise" + "```output\nout\n```\n\n```output stderr\n```\n")
     (ex,) = parse_chapter(chapter).examples
     assert run_example(ex, "promp", False).verdict == "fail"
+
+
+def test_an_example_that_says_it_does_not_apply_is_n_a_with_its_reason_only_in_an_optional_clause():
+    code = "from harness.helpers import not_applicable\nnot_applicable('no cgroups here')\nprint('not reached')"
+    outcome = run_example(example(code, "not reached\n"), "promp", optional=True)
+    assert (outcome.verdict, outcome.detail) == ("n/a", "not applicable: no cgroups here")
+    outcome = run_example(example(code, "not reached\n"), "promp", optional=False)
+    assert outcome.verdict == "fail" and "a required clause cannot be n/a" in outcome.detail

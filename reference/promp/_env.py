@@ -21,6 +21,7 @@ CTRL_ENDPOINT = "PROMP_CTRL_ENDPOINT"  # the manager sends control messages (abo
 ALIVE_FD = "PROMP_ALIVE_FD"  # read end of a pipe whose write end only the manager holds
 LEVEL = "PROMP_LEVEL"
 HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
+CGROUP_DIR = "PROMP_CGROUP_DIR"  # optional: the cgroup the worker moves itself into before it connects (``_cgroups``)
 
 # Read by a manager (never set by one): an argv prefix, shell words, put in front of every worker
 # command it starts, as valgrind or strace are used.  The harness's fault proxy and scripted worker

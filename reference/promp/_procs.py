@@ -54,28 +54,59 @@ def parent_of(pid: int) -> int | None:
         return None
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL a process and every process it started (collected first, so none escapes)."""
+def _below(root: psutil.Process) -> list[psutil.Process]:
     try:
-        root = psutil.Process(pid)
-        family = root.children(recursive=True) + [root]
+        return [p for p in root.children(recursive=True) if _alive(p)]
     except psutil.Error:
-        return
-    for proc in family:
+        return []
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _stop_and_kill(root: psutil.Process, with_root: bool) -> bool:
+    """SIGSTOP what is below ``root`` (and ``root``), looking again until nothing new shows up, then SIGKILL it all.
+
+    A stopped process cannot fork, so what a fork loop made between a look and the signal is caught by the
+    next look.  False: there was nothing to kill.
+    """
+    stopped: dict[int, psutil.Process] = {}
+    fresh = ([root] if with_root else []) + _below(root)
+    for _round in range(50):
+        if not fresh:
+            break
+        for proc in fresh:
+            try:
+                proc.send_signal(signal.SIGSTOP)
+            except psutil.Error:
+                pass
+            stopped[proc.pid] = proc
+        fresh = [p for p in _below(root) if p.pid not in stopped]
+    for proc in stopped.values():
         try:
             proc.send_signal(signal.SIGKILL)
         except psutil.Error:
             pass
+    return bool(stopped)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every process below it, none of which gets to fork meanwhile."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    _stop_and_kill(root, with_root=True)
 
 
 def end_descendants() -> None:
-    """Kill every process this one started, directly or not: no exit path of a worker leaves them behind."""
-    try:
-        family = psutil.Process().children(recursive=True)
-    except psutil.Error:
-        return
-    for child in family:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
+    """Kill every process this one started, directly or not, escaped ones included (a subreaper gets them back):
+    no exit path of a worker leaves them behind."""
+    me = psutil.Process()
+    for _round in range(20):  # an orphan handed to this subreaper after the last look: look again
+        if not _stop_and_kill(me, with_root=False):
+            return

@@ -6,3 +6,5 @@ from __future__ import annotations
 level = 0
 # The ProWorker of this process when it is a worker (part 2 gives it its API).
 worker = None
+# The cgroup this worker moved itself into, if any (``_cgroups``): ended by the worker when its manager is gone.
+cgroup: str | None = None

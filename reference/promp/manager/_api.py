@@ -143,6 +143,17 @@ class ProManager:
         self._one_worker(workerId, "workerPid")
         return self._port.pid(workerId)
 
+    def processContainment(self) -> str:
+        """How what its workers' tasks start is held, so that it ends with them (extension):
+
+        ``"cgroup"``: each worker in a cgroup of its own, which holds every process its tasks start,
+        wherever they move, even past a SIGKILL of the worker; ``"process group"``: each worker a child
+        subreaper leading its process group, which ends everything when the worker exits or is killed by its
+        manager, but after a SIGKILL from outside, only what stayed in its process group.
+        """
+        self._check()
+        return "cgroup" if self._port.spawner.cgroup_dir() is not None else "process group"
+
     # -------------------------------------------------------------- tasks
     def testMessage(self, target: int) -> None:
         self._submit(target, {"op": "test"})

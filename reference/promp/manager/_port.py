@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 import zmq
 
-from .. import wire
+from .. import _cgroups, wire
 from .._procs import kill_tree
 from .._stdio import flush_std_streams
 from ..wire._zmq import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_routed
@@ -146,13 +146,18 @@ class ZmqPort:
                 identity_of.append(identity)
             return identity
 
-        proc = self.spawner.start(identify)
+        directory = self.spawner.cgroup_dir()
+        cgroup = _cgroups.new_leaf(directory) if directory is not None else None
+        proc = self.spawner.start(identify, cgroup)
         identity = identity_of[0]
         try:
-            handle = WorkerHandle(wid, identity, wire.Signer(self.secret, identity), proc)
+            handle = WorkerHandle(wid, identity, wire.Signer(self.secret, identity), proc, cgroup)
         except BaseException:
             kill_tree(proc.pid)
             proc.wait()
+            if cgroup is not None:
+                _cgroups.kill(cgroup)
+                _cgroups.remove(cgroup, wait=1.0)
             raise
         with self.lock:
             self.handles[wid] = handle
@@ -268,7 +273,7 @@ class ZmqPort:
         log.warning("killing worker %d: %s", wid, reason)
         handle = self.handles.get(wid)
         if handle is not None:
-            kill_tree(handle.pid)
+            handle.kill()
 
     def release(self, wid: int) -> None:
         handle = self.handles.get(wid)
@@ -305,7 +310,7 @@ class ZmqPort:
             try:
                 handle.proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                kill_tree(handle.pid)
+                handle.kill()
                 handle.proc.wait()
         self.nudge_keeper()
         if self.keeper is not None:

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .. import _env, _state
+from .. import _cgroups, _env, _state
 from .._errors import ProMPError
 from ._zygote import AdoptedProcess, Zygote, ZygoteError
 
@@ -97,9 +97,22 @@ class Spawner:
         self.warm_start = warm_start and os.environ.get(_env.COLD_START) != "1"
         self.zygote: Zygote | None = None
         self._on_zygote = on_zygote  # a new zygote: its manager watches it
+        self._cgroups: str | None = None
+        self._cgroups_known = False
 
-    def start(self, identify: Callable[[], bytes]) -> subprocess.Popen | AdoptedProcess:
+    def cgroup_dir(self) -> str | None:
+        """Where this manager's workers get cgroups of their own (``_cgroups``), or None: looked up once, at first need."""
+        if not self._cgroups_known:
+            self._cgroups_known = True
+            self._cgroups = _cgroups.own_dir()
+            if self._cgroups is not None:
+                _cgroups.remove_stale(self._cgroups)
+        return self._cgroups
+
+    def start(self, identify: Callable[[], bytes], cgroup: str | None) -> subprocess.Popen | AdoptedProcess:
         """A new worker process; ``identify()`` gives it an identity (and makes it known) before it can connect.
+
+        ``cgroup``: the cgroup it moves itself into, if any.
 
         A warm start that fails late gets a fresh identity and a fresh secret pipe for the cold one: whatever the
         zygote's fork did with the old ones (it may have read the secret) must not pass for this worker.
@@ -117,6 +130,8 @@ class Spawner:
                 _env.HEARTBEAT: f"{interval},{timeout}",
             }
         )
+        if cgroup is not None:
+            env[_env.CGROUP_DIR] = cgroup
         prefix = launch_prefix()
         proc = None
         if not prefix and self.warm_start:

@@ -35,8 +35,8 @@ import traceback
 
 import zmq
 
-from .. import _env, _state, _values
-from .._procs import default_signals, end_descendants, set_process_name
+from .. import _cgroups, _env, _state, _values
+from .._procs import default_signals, end_descendants, set_process_name, set_subreaper
 from .._stdio import flush_std_streams
 from ..wire import Done, Hello, Message, Signer, Task
 from ..wire._zmq import echo_forever, new_context
@@ -192,11 +192,22 @@ def _interrupt_handler(main: MainThread):
     return handler
 
 
+def hold_what_tasks_start(cgroup: str | None) -> None:
+    """Before any task runs: in the cgroup the manager named, if the system lets this process in; else a child
+    subreaper, so that what escapes the process tree (daemons, ``sleep &`` in a shell) comes back to this worker,
+    which ends it when it exits."""
+    if cgroup is not None and _cgroups.join(cgroup):
+        _state.cgroup = cgroup
+    else:
+        set_subreaper(True)
+
+
 def main() -> None:
     env = {name: os.environ.pop(name, None) for name in _env.ALL}
     missing = [name for name, value in env.items() if value is None]
     if missing:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
+    hold_what_tasks_start(os.environ.pop(_env.CGROUP_DIR, None))
     default_signals()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-worker")

@@ -23,7 +23,7 @@ import time
 
 import zmq
 
-from .. import wire
+from .. import _cgroups, _state, wire
 from .._constants import EXIT_MANAGER_GONE
 from .._procs import end_descendants
 from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame
@@ -44,6 +44,8 @@ def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = N
     # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
     sys.setswitchinterval(1e-5)
     end_descendants()
+    if _state.cgroup is not None:  # what escaped to init: no live manager will end the cgroup
+        _cgroups.leave_and_end(_state.cgroup)
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
