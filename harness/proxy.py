@@ -36,14 +36,13 @@ import itertools
 import json
 import os
 import random
+import secrets
 import select
 import shlex
-import shutil
 import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -211,7 +210,9 @@ class Proxy:
     def __init__(self, faults: Faults, env: dict[str, str]) -> None:
         self.faults = faults
         self.identity = env["PROMP_WORKER_ID"].encode()
-        self.dir = tempfile.mkdtemp(prefix="promp-proxy-")
+        # Linux's abstract socket namespace: nothing on disk, so a proxy killed with its worker (as managers
+        # kill their workers) leaves nothing behind; the frames it carries are signed end to end anyway.
+        self.name = f"@promp-proxy-{os.getpid()}-{secrets.token_hex(4)}"
         self.ctx = zmq.Context()
         self.near: dict[str, zmq.Socket] = {}  # ROUTERs the worker connects to
         self.far: dict[str, zmq.Socket] = {}  # DEALERs connected to the manager, as the worker
@@ -220,7 +221,7 @@ class Proxy:
             near = self.ctx.socket(zmq.ROUTER)
             near.setsockopt(zmq.LINGER, 0)
             near.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            near.bind(f"ipc://{self.dir}/{name}")
+            near.bind(f"ipc://{self.name}/{name}")
             self.near[name] = near
             self.endpoints[ENDPOINTS[name]] = near.getsockopt_string(zmq.LAST_ENDPOINT)
             far = self.ctx.socket(zmq.DEALER)
@@ -295,7 +296,6 @@ class Proxy:
         for sock in self.far.values():
             sock.close(linger=None if manager_alive else 0)
         self.ctx.term()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
