@@ -54,6 +54,18 @@ def parent_of(pid: int) -> int | None:
         return None
 
 
+def stopped_in(pid: int) -> bool:
+    """Whether ``pid`` or a process below it is stopped (SIGSTOP, a debugger): it will not answer, however long we wait."""
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            if proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
+                return True
+    except psutil.Error:
+        pass
+    return False
+
+
 def _below(root: psutil.Process) -> list[psutil.Process]:
     try:
         return [p for p in root.children(recursive=True) if _alive(p)]

@@ -36,13 +36,15 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import msgpack
 
 from .. import _env
-from .._procs import is_subreaper, parent_of, set_subreaper
+from .._procs import is_subreaper, kill_tree, parent_of, set_subreaper, stopped_in
 
 FORK_TIMEOUT = 2.0  # seconds for a zygote that is up to fork a worker (it takes milliseconds)
+LOOK_EVERY = 0.05  # seconds: while an answer is late, how often to look whether the zygote is stopped
 _ADOPTING = threading.Lock()  # the subreaper flag is the process's: one adoption at a time, whatever the manager
 BOOT = _env.boot_code("worker._zygote", "serve")
 
@@ -156,17 +158,26 @@ class Zygote:
         return pid
 
     def _answer(self, timeout: float) -> bytes:
-        if not select.select([self._sock], [], [], timeout)[0]:
-            raise ZygoteError(f"the zygote did not answer within {timeout} s")
+        """The zygote's next answer; a stopped zygote (or intermediate fork) is given up on at once, not waited out."""
+        deadline = time.monotonic() + timeout
+        while not select.select([self._sock], [], [], max(0.0, min(LOOK_EVERY, deadline - time.monotonic())))[0]:
+            if stopped_in(self.pid):
+                raise ZygoteError("the zygote is stopped")
+            if time.monotonic() >= deadline:
+                raise ZygoteError(f"the zygote did not answer within {timeout} s")
         answer = self._sock.recv(65536)
         if not answer:
             raise ZygoteError("the zygote is gone")
         return answer
 
     def close(self) -> None:
-        self._sock.close()  # the zygote sees end of file and exits
+        """End the zygote: it exits when its socket closes; a stopped one, or one that does not exit in time, is
+        killed with what it forked and did not hand over yet (an intermediate process, stopped too, say)."""
+        self._sock.close()
         try:
+            if stopped_in(self.pid):
+                raise subprocess.TimeoutExpired(self._proc.args, 0)
             self._proc.wait(FORK_TIMEOUT)
-        except subprocess.TimeoutExpired:  # frozen, say
-            self._proc.kill()
+        except subprocess.TimeoutExpired:
+            kill_tree(self.pid)
             self._proc.wait()
