@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _constants, _env, _state
 from ._constants import ProWorker_All, ProWorker_Any
-from ._errors import ProMPError, ProMPRemoteError, ProWorkerExited
+from ._errors import ProMPError, ProMPQueueFull, ProMPRemoteError, ProWorkerExited
 from ._message import ProMPMessage
 from ._values import NTVariantList
 from .worker._api import ProMPAborted, ProWorker, ProWorkerWait
@@ -79,6 +79,7 @@ __all__ = [
     "ProMPError",
     "ProMPOpt_AtomicOutput",
     "ProMPOpt_RedirectOutput",
+    "ProMPQueueFull",
     "ProMPRemoteError",
     "ProManager",
     "ProWorkerExited",

@@ -11,6 +11,11 @@ class ProWorkerExited(ProMPError):
     """A call targeted a worker that has exited or is stopping (extension)."""
 
 
+class ProMPQueueFull(ProMPError):
+    """A task was refused: the tasks given and not yet done already hold the manager's ``max_queued_bytes``
+    (extension).  Nothing of the refused call was kept: give it again once tasks have finished."""
+
+
 class ProMPRemoteError(ProMPError):
     """A task failed in the worker: the value ``takeResult`` returns for it (extension).
 

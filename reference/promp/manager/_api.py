@@ -27,7 +27,7 @@ from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, P
 from .._errors import ProMPError
 from .._message import ProMPMessage
 from ..wire._zmq import readable, recv_frames
-from ._core import EXITED, EXITING, GATED, STOP_PENDING, ManagerSession, WorkerRecord
+from ._core import EXITED, EXITING, GATED, MAX_QUEUED_BYTES, STOP_PENDING, ManagerSession, WorkerRecord
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
 from ._keeper import Keeper
@@ -61,16 +61,25 @@ class ProManager:
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         warm_start: bool = True,
+        max_queued_bytes: int | None = MAX_QUEUED_BYTES,
     ) -> None:
         """``warm_start``: fork workers from a zygote that did the imports once (a few ms each) rather than start
         a fresh interpreter for each (cold, 60-100 ms); the launch hook and ``PROMP_COLD_START=1`` make every start cold.
+
+        ``max_queued_bytes``: what tasks given and not yet done may hold, code and arguments (a copy for each
+        worker of a ``ProWorker_All`` task) and 512 bytes each besides; a task past it raises ``ProMPQueueFull``
+        at the call, which keeps nothing of it.  None: no bound.
         """
         if transport not in ("ipc", "tcp"):
             raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
         heartbeat_interval, heartbeat_timeout = _checks.heartbeat(heartbeat_interval, heartbeat_timeout)
         self._owner = threading.get_ident()
         self._options = 0
-        session = ManagerSession(heartbeat_interval, heartbeat_timeout)
+        if max_queued_bytes is not None and (max_queued_bytes.__class__ is bool or not isinstance(max_queued_bytes, int)):
+            raise TypeError(f"max_queued_bytes must be an int or None, got {type(max_queued_bytes).__name__}")
+        if max_queued_bytes is not None and max_queued_bytes < 0:
+            raise ValueError(f"max_queued_bytes must be 0 or more, got {max_queued_bytes}")
+        session = ManagerSession(heartbeat_interval, heartbeat_timeout, max_queued_bytes=max_queued_bytes)
         self._session = session
         self._driver = driver = ManagerDriver(session)
         user: list[UserExecutor] = []  # the routes' abort goes through the user's executor, made below

@@ -60,7 +60,7 @@ from typing import Any
 from .. import wire
 from .._constants import EXIT_ABORTED, ProWorker_All, ProWorker_Any
 from .._deadlines import Deadlines
-from .._errors import ProMPRemoteError, ProWorkerExited
+from .._errors import ProMPQueueFull, ProMPRemoteError, ProWorkerExited
 from .._liveness import PING, SILENT, HeartbeatClock
 from ._actions import Action, Control, Ignored, Kill, Ping, Send, Wake, WorkerGone
 
@@ -169,6 +169,7 @@ class Job:
     worker: int | None = None
     any: bool = False  # given to ProWorker_Any
     kind: tuple | None = None  # what it runs, for ProWorker_Any tasks: run times are learnt per kind
+    size: int = 0  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
 
 
 @dataclass(slots=True)
@@ -209,6 +210,10 @@ class WorkerRecord:
 _BEAT, _STOP_KILL, _ABORT_KILL, _START, _SETTLE = "beat", "stop", "abort", "start", "settle"
 
 
+MAX_QUEUED_BYTES = 1 << 30  # the default bound on what tasks given and not yet done may hold (1 GiB)
+TASK_OVERHEAD = 512  # bytes counted for a task besides its code and arguments: what the manager keeps of it
+
+
 class ManagerSession:
     KINDS_REMEMBERED = 256
 
@@ -221,8 +226,11 @@ class ManagerSession:
         pipeline_depth: int = 32,
         pipeline_threshold: float = 0.001,
         start_timeout: float = 30.0,
+        max_queued_bytes: int | None = MAX_QUEUED_BYTES,
     ) -> None:
         self.heartbeat_interval = heartbeat_interval
+        self.max_queued_bytes = max_queued_bytes
+        self.queued_bytes = 0  # held by tasks given and not yet done (queued, in flight or running), copies for each worker
         self.heartbeat_timeout = heartbeat_timeout
         self.start_timeout = max(start_timeout, heartbeat_timeout)
         self.exit_grace = exit_grace
@@ -408,7 +416,7 @@ class ManagerSession:
         # Every task it was sent fails, never runs again: the worker may have run tasks whose results
         # were lost with it (a link that held them past the exit grace), and a task runs at most once.
         failed = list(rec.assigned.values())
-        self.unfinished -= len(failed)
+        self._finished(failed)
         for job in failed:
             if job.want:
                 self.results.put(rec.id, ProMPRemoteError("WorkerExited", f"worker {rec.id} {reason} before the task finished", "", rec.id))
@@ -421,7 +429,7 @@ class ManagerSession:
         if self.any_queue and not any(r.takes_tasks for r in self.workers.values()):
             while self.any_queue:
                 job = self.any_queue.popleft()
-                self.unfinished -= 1
+                self._finished([job])
                 if job.want:
                     self.results.put(0, ProMPRemoteError("WorkerExited", "no worker is left to run the task", "", None))
 
@@ -490,6 +498,7 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not any(r.takes_tasks for r in self.workers.values()):
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
+            self._room_for(fields, payload, 1)
             job = self._new_job(fields, payload, want)
             job.any = True
             job.kind = job.message.what
@@ -500,15 +509,39 @@ class ManagerSession:
             live = [r for r in self.workers.values() if r.takes_tasks]
             if not live:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
+            self._room_for(fields, payload, len(live))
             return [a for rec in live for a in self._assign(rec, self._new_job(fields, payload, want), now)]
-        return self._assign(self._live(target), self._new_job(fields, payload, want), now)
+        rec = self._live(target)
+        self._room_for(fields, payload, 1)
+        return self._assign(rec, self._new_job(fields, payload, want), now)
+
+    @staticmethod
+    def _size(fields: dict, payload: bytes | list) -> int:
+        text = sum(len(fields[k]) for k in ("src", "path", "fn") if k in fields)
+        return TASK_OVERHEAD + text + (len(payload) if isinstance(payload, bytes) else sum(map(len, payload)))
+
+    def _room_for(self, fields: dict, payload: bytes | list, copies: int) -> None:
+        """Refuse a task that would take what unfinished tasks hold past ``max_queued_bytes`` (before anything changes)."""
+        if self.max_queued_bytes is None:
+            return
+        size = self._size(fields, payload) * copies
+        if self.queued_bytes + size > self.max_queued_bytes:
+            raise ProMPQueueFull(
+                f"the task ({size:,} bytes) would take what tasks given and not yet done hold past max_queued_bytes "
+                f"({self.queued_bytes:,} of {self.max_queued_bytes:,} bytes): let some finish (processMessages(), "
+                "wait()) and give it again, or raise the bound"
+            )
+
+    def _finished(self, jobs: list[Job]) -> None:
+        self.unfinished -= len(jobs)
+        self.queued_bytes -= sum(job.size for job in jobs)
 
     def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Action]:
         rec = self.workers.get(wid)
         job = rec.assigned.pop(task_id, None) if rec is not None else None
         if job is None:
             return [Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished")]
-        self.unfinished -= 1
+        self._finished([job])
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
@@ -596,9 +629,11 @@ class ManagerSession:
     def _new_job(self, fields: dict, payload: bytes | list, want: bool) -> Job:
         tid = self._next_task
         self._next_task += 1
+        size = self._size(fields, payload)
         self.unfinished += 1
+        self.queued_bytes += size
         get = fields.get
-        return Job(tid, wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload), want)
+        return Job(tid, wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload), want, size=size)
 
     def _live(self, wid: int) -> WorkerRecord:
         """The record of a worker that takes tasks, or the error that says why it does not."""
