@@ -23,8 +23,13 @@ from ..wire._zmq import readable
 def peer_pid(fd: int) -> int | None:
     """The process at the other end of a unix socket (None for any other kind, or one already gone)."""
     try:
-        sock = socket.socket(fileno=os.dup(fd))
+        copy = os.dup(fd)
     except OSError:
+        return None
+    try:
+        sock = socket.socket(fileno=copy)
+    except OSError:  # not a socket: the connection already ended and its number went to something else
+        os.close(copy)
         return None
     try:
         if sock.family != socket.AF_UNIX:
