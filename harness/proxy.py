@@ -51,7 +51,7 @@ from pathlib import Path
 import msgpack
 import zmq
 
-from .wire import ENDPOINTS
+from .wire import ENDPOINTS, worker_dealer
 
 SOCKETS = tuple(ENDPOINTS)
 FAULTS = ("drop", "dup", "delay", "reorder")
@@ -224,11 +224,8 @@ class Proxy:
             near.bind(f"ipc://{self.name}/{name}")
             self.near[name] = near
             self.endpoints[ENDPOINTS[name]] = near.getsockopt_string(zmq.LAST_ENDPOINT)
-            far = self.ctx.socket(zmq.DEALER)
-            far.setsockopt(zmq.LINGER, 2000)  # what the worker said last still reaches the manager
-            far.setsockopt(zmq.IDENTITY, self.identity)
-            far.connect(env[ENDPOINTS[name]])
-            self.far[name] = far
+            # what the worker said last still reaches the manager (linger)
+            self.far[name] = worker_dealer(self.ctx, self.identity, env[ENDPOINTS[name]], linger=2000)
         self.channels = {(name, d): Channel() for name in SOCKETS for d in ("up", "down")}
         self.due: list[tuple[float, int, str, str, bytes]] = []  # (at, order, socket, direction, frame)
         self.order = itertools.count()

@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 
@@ -56,6 +57,31 @@ def parse(secret: bytes, data: bytes, identity: bytes = b"") -> tuple[dict, byte
     return msgpack.unpackb(body[4 : 4 + size]), body[4 + size :]
 
 
+def worker_dealer(ctx: zmq.Context, identity: bytes, endpoint: str, linger: int = 0) -> zmq.Socket:
+    """A DEALER connected to a manager's socket as the worker ``identity`` (on tcp it authenticates so: chapter 13)."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, linger)
+    sock.setsockopt(zmq.IDENTITY, identity)
+    if endpoint.startswith("tcp://"):
+        sock.setsockopt(zmq.PLAIN_USERNAME, identity)
+        sock.setsockopt(zmq.PLAIN_PASSWORD, b"promp")
+    sock.connect(endpoint)
+    return sock
+
+
+def admit_forever(zap: zmq.Socket, identity: bytes) -> None:
+    """A ZAP handler (RFC 27) that admits PLAIN connections whose user name is ``identity``, until the context ends."""
+    try:
+        while True:
+            frames = zap.recv_multipart()
+            ok = len(frames) == 10 and frames[7] == b"PLAIN" and frames[8] == identity
+            zap.send_multipart([frames[0], b"", b"1.0", frames[3], b"200" if ok else b"400", b"", b"", b""])
+    except zmq.ContextTerminated:
+        pass
+    finally:
+        zap.close()
+
+
 class FakeManager:
     """Binds the four manager sockets, starts one worker with the spec's environment, and talks to it."""
 
@@ -68,6 +94,10 @@ class FakeManager:
         self.transport = transport
         self.ctx = zmq.Context()
         self.endpoints: dict[str, str] = {}
+        if transport == "tcp":  # chapter 13: on tcp a worker authenticates with its identity (PLAIN, by ZAP)
+            zap = self.ctx.socket(zmq.ROUTER)
+            zap.bind("inproc://zeromq.zap.01")
+            threading.Thread(target=admit_forever, args=(zap, self.identity), daemon=True).start()
         self.sockets = {name: self._bind(name) for name in ENDPOINTS}
         self.alive_r, self.alive_w = os.pipe()
         secret_r, secret_w = os.pipe()  # the secret travels through a pipe, never the environment
@@ -94,6 +124,8 @@ class FakeManager:
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         if self.transport == "tcp":
+            sock.setsockopt(zmq.PLAIN_SERVER, 1)
+            sock.setsockopt(zmq.ZAP_DOMAIN, b"promp")
             sock.bind_to_random_port("tcp://127.0.0.1")
         else:
             sock.bind(f"ipc://{self.dir}/{name}")
@@ -193,11 +225,7 @@ class FakeWorker:
         self.identity = self.env["PROMP_WORKER_ID"].encode()
         self.ctx = zmq.Context()
         for name, variable in ENDPOINTS.items():
-            sock = self.ctx.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.IDENTITY, self.identity)
-            sock.connect(self.env[variable])
-            self.sockets[name] = sock
+            self.sockets[name] = worker_dealer(self.ctx, self.identity, self.env[variable])
 
     def hello(self) -> None:
         self.send({"k": "hello", "pid": self.pid, "level": int(self.env["PROMP_LEVEL"])})

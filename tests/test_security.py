@@ -13,6 +13,7 @@ from collections import deque
 
 import msgpack
 import psutil
+import pytest
 import zmq
 
 from promp import ProManager, _env
@@ -212,3 +213,77 @@ def test_on_tcp_a_stranger_can_neither_claim_a_worker_identity_nor_grow_the_mana
         flood.wait()
         flood.stdin.close()
         flood.stdout.close()
+
+
+LARGE_FLOOD = """
+import sys, zmq
+endpoint, how = sys.argv[1], sys.argv[2]
+ctx = zmq.Context()
+sock = ctx.socket(zmq.DEALER)
+sock.setsockopt(zmq.SNDHWM, 0)
+if how == "guessed":  # PLAIN, as a worker would, with an identity of its own making
+    sock.setsockopt(zmq.PLAIN_USERNAME, b"0123456789abcdef01234567")
+    sock.setsockopt(zmq.PLAIN_PASSWORD, b"promp")
+sock.connect(endpoint)
+big = b"x" * (64 << 20)
+for _ in range(8):
+    try:
+        sock.send(big, zmq.NOBLOCK, copy=False)  # queued for the connection, unless refused already
+    except zmq.Again:
+        pass
+sock.close(linger=3000)  # until what was queued has gone, or 3 s: the manager took it, or refused the connection
+ctx.term()
+"""
+
+
+@pytest.mark.parametrize("how", ["anonymous", "guessed"])
+def test_on_tcp_a_stranger_is_refused_in_the_handshake_and_its_large_frames_cost_the_manager_nothing(make_manager, caplog, how):
+    """Before, the task socket read ahead what any local user sent: 8 frames of 64 MiB were 512 MiB in the manager."""
+    manager = make_manager(transport="tcp")
+    wid = manager.startWorker()
+    assert call(manager, wid, ECHO, "echo", "served") == "served"
+    rss = psutil.Process().memory_info().rss
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        stranger = subprocess.run([sys.executable, "-c", LARGE_FLOOD, manager._port.endpoints["task"], how], timeout=60)
+        assert stranger.returncode == 0
+        grew = psutil.Process().memory_info().rss - rss
+        assert grew < 32 * 2**20, f"the manager grew by {grew / 2**20:.0f} MiB"
+        assert call(manager, wid, ECHO, "echo", "still served") == "still served"
+    if how == "guessed":
+        assert any("no worker of this manager" in r.getMessage() for r in caplog.records)
+
+
+def test_no_descriptor_left_at_start_is_a_clear_error_and_the_manager_goes_on(make_manager, monkeypatch):
+    """When another user's connections have taken every descriptor, startWorker raised a bare OSError (EMFILE)."""
+    import errno
+
+    from promp import ProMPError
+
+    manager = make_manager()
+    real_pipe2 = os.pipe2
+
+    def exhausted(flags: int = 0):
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(os, "pipe2", exhausted)
+    monkeypatch.setenv("PROMP_COLD_START", "0")
+    with pytest.raises(ProMPError, match="no file descriptor left"):
+        manager.startWorker()
+    monkeypatch.setattr(os, "pipe2", real_pipe2)
+    wid = manager.startWorker()
+    assert call(manager, wid, ECHO, "echo", "served") == "served"
+
+
+def test_a_connection_gone_before_its_peer_is_looked_up_leaks_no_descriptor():
+    """The monitor names an accepted connection by its descriptor; when the connection has already ended (a
+    stranger refused on tcp), the number may be a pipe's by then, and the copy made to ask was left open."""
+    from promp.manager._links import peer_pid
+
+    read_end, write_end = os.pipe()
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        assert peer_pid(read_end) is None
+        assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -81,7 +81,7 @@ class Keeper:
 
     def _run(self) -> None:
         port = self.port
-        for item in (port.beat, port.links.monitor, port.nudge_fd):
+        for item in (port.beat, port.links.monitor, port.nudge_fd) + ((port.gate.sock,) if port.gate else ()):
             self.poller.register(item, zmq.POLLIN)
         deadline: float | None = None
         while not port.closed:
@@ -97,6 +97,8 @@ class Keeper:
                 log.exception("the keeper met an error; it goes on")
         port.beat.close()
         port.ctrl.close()
+        if port.gate is not None:
+            port.gate.close()
         for fd, _, what in [(fd, *entry) for fd, entry in self.watched.items()] + self._asked:
             if what == ZYGOTE:  # its own; the workers' descriptors are their handles', closed with the port
                 os.close(fd)
@@ -110,6 +112,8 @@ class Keeper:
             elif sock_or_fd is port.links.monitor:
                 for wid, up in port.links.take_events(port.worker_by_pid):
                     driver.on_link(wid, up)
+            elif port.gate is not None and sock_or_fd is port.gate.sock:
+                port.gate.answer()
             elif sock_or_fd == port.nudge_fd:
                 os.eventfd_read(port.nudge_fd)
                 for fd, owner, what in self._asked:

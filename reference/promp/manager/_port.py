@@ -22,6 +22,7 @@ finalizer that closes it holds the port, not the manager.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -34,15 +35,17 @@ from collections.abc import Iterator
 import zmq
 
 from .. import _cgroups, wire
+from .._errors import ProMPError
 from .._procs import kill_tree
 from .._stdio import flush_std_streams
 from ..wire._zmq import NOBLOCK, echo_forever, new_context, readable, recv_frames, send_routed
 from ._actions import WorkerGone
+from ._gate import Gate
 from ._handle import WorkerHandle
 from ._links import Links
 from ._output import OutputWriter
 from ._socket_dir import SocketDir
-from ._spawn import Spawner, check_fd_budget, new_identity
+from ._spawn import FDS_PER_WORKER, Spawner, check_fd_budget, new_identity
 from ._zygote import Zygote
 
 log = logging.getLogger("promp")
@@ -89,6 +92,7 @@ class ZmqPort:
         self._dir = SocketDir()
         if transport == "ipc" and not self._dir.fits_ipc():
             transport = "tcp"
+        self.gate = Gate(self._ctx, self._admits, self.reject) if transport == "tcp" else None
         # Per peer, the task socket reads ahead TASK_QUEUE frames: past that, ZeroMQ stops reading the
         # connection until the user's thread catches up (a worker's frames wait, none is lost; a
         # stranger's cost a bounded queue).  Options must be set before bind: connections copy them.
@@ -123,6 +127,7 @@ class ZmqPort:
         if small:
             sock.setsockopt(zmq.MAXMSGSIZE, SMALL_FRAME)  # a larger frame disconnects its sender
         if transport == "tcp":
+            Gate.guard(sock)
             sock.bind_to_random_port("tcp://127.0.0.1")
         else:
             sock.bind(f"ipc://{self._dir.path}/{name}")
@@ -148,7 +153,15 @@ class ZmqPort:
 
         directory = self.spawner.cgroup_dir()
         cgroup = _cgroups.new_leaf(directory) if directory is not None else None
-        proc = self.spawner.start(identify, cgroup)
+        try:
+            proc = self.spawner.start(identify, cgroup)
+        except OSError as exc:
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+            raise ProMPError(
+                f"cannot start a worker: no file descriptor left ({exc.strerror}); each worker costs its manager "
+                f"{FDS_PER_WORKER} (raise the limit with ulimit -n or resource.setrlimit)"
+            ) from exc
         identity = identity_of[0]
         try:
             handle = WorkerHandle(wid, identity, wire.Signer(self.secret, identity), proc, cgroup)
@@ -163,6 +176,12 @@ class ZmqPort:
             self.handles[wid] = handle
             links = self.links.claim_pid(handle.pid, wid)  # a forked worker may have connected already
         self.keeper.watch(handle, links)
+
+    def _admits(self, identity: bytes) -> bool:
+        """The tcp gate's question: is this the identity of a worker of this manager that has not ended?"""
+        wid = self._by_identity.get(identity)
+        handle = self.handles.get(wid) if wid is not None else None
+        return wid is not None and (handle is None or not handle.closed)
 
     def worker_of(self, identity: bytes) -> int | None:
         return self._by_identity.get(identity)

@@ -63,6 +63,9 @@ def connect(ctx: zmq.Context, identity: bytes, endpoint: str, unbounded: bool = 
     if unbounded:
         sock.setsockopt(zmq.SNDHWM, 0)
         sock.setsockopt(zmq.RCVHWM, 0)
+    if endpoint.startswith("tcp://"):  # the manager admits its own workers only, by identity (chapter 13)
+        sock.setsockopt(zmq.PLAIN_USERNAME, identity)
+        sock.setsockopt(zmq.PLAIN_PASSWORD, b"promp")
     sock.connect(endpoint)
     return sock
 
