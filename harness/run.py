@@ -161,11 +161,43 @@ def _example_processes(sid: int) -> list[psutil.Process]:
 
 
 def _kill_all(sid: int) -> None:
-    for proc in _example_processes(sid):
-        try:
-            proc.send_signal(signal.SIGKILL)
-        except psutil.Error:
-            pass
+    """Kill what is left of an example: stopped first, looking again until nothing new shows up, so that a
+    process that keeps forking (and changing pid) cannot outrun the kill."""
+    for _round in range(20):
+        stopped: dict[int, psutil.Process] = {}
+        fresh = _example_processes(sid)
+        groups: set[int] = set()
+        while fresh and len(stopped) < 100_000:
+            for proc in fresh:
+                _signal(proc, signal.SIGSTOP, groups)
+                stopped[proc.pid] = proc
+            fresh = [p for p in _example_processes(sid) if p.pid not in stopped]
+        if not stopped:
+            return
+        for proc in stopped.values():
+            _signal(proc, signal.SIGKILL, set())
+        for group in groups:
+            _signal_group(group, signal.SIGKILL)
+
+
+def _signal(proc: psutil.Process, signum: int, groups: set[int]) -> None:
+    """Signal ``proc`` and, once, its process group: a process that forks and exits over and over to change
+    pid cannot be caught by pid, but it keeps its group."""
+    try:
+        group = os.getpgid(proc.pid)
+        if group not in groups and group != os.getpgrp():
+            groups.add(group)
+            _signal_group(group, signum)
+        proc.send_signal(signum)
+    except (OSError, psutil.Error):
+        pass
+
+
+def _signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except OSError:
+        pass
 
 
 def _leftovers(sid: int) -> list[int]:

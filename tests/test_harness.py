@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -242,3 +243,35 @@ def test_an_example_that_says_it_does_not_apply_is_n_a_with_its_reason_only_in_a
     assert (outcome.verdict, outcome.detail) == ("n/a", "not applicable: no cgroups here")
     outcome = run_example(example(code, "not reached\n"), "promp", optional=False)
     assert outcome.verdict == "fail" and "a required clause cannot be n/a" in outcome.detail
+
+
+def test_a_fork_loop_an_example_leaves_is_killed_to_the_last_process():
+    """A process that forks and exits every few ms (a new pid each time) outran the runner's kill by pid."""
+    import secrets
+
+    from harness.helpers import marked
+
+    mark = secrets.token_hex(8)
+    loop = (
+        "import os, time\nos.setsid()\nwhile True:\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\n"
+        "    time.sleep(0.005)\n    if os.fork():\n        os._exit(0)\n"
+    )
+    code = (
+        f"import os, subprocess, sys, time\nos.environ['PROMP_SPEC_MARK'] = {mark!r}\n"
+        f"subprocess.Popen([sys.executable, '-c', {loop!r}])\ntime.sleep(1)\nprint('bye')"
+    )
+    try:
+        outcome = run_example(example(code, "bye\n"), "promp", False)
+        assert outcome.verdict == "fail" and "left behind" in outcome.detail, outcome
+        assert wait_until(lambda: not marked(mark), 5), f"{len(marked(mark))} processes of the loop outlived the runner"
+    finally:
+        for _ in range(50):  # whatever outlived it: stopped, then killed
+            pids = marked(mark)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.killpg(os.getpgid(pid), 19)
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
