@@ -24,6 +24,7 @@ __all__ = [
     "figure",
     "gone",
     "kill",
+    "marked",
     "not_applicable",
     "readline",
     "script_file",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 FIGURES_VARIABLE = "PROMP_SPEC_FIGURES"  # the file the runner collects measured figures from
+MARK_VARIABLE = "PROMP_SPEC_MARK"  # set by a task: every process started after it carries it
 NOT_APPLICABLE = 77  # the exit status of an example that does not apply (automake's "skipped")
 
 
@@ -129,3 +131,19 @@ def not_applicable(reason: str) -> None:
     """
     print(f"not applicable: {reason}", file=sys.stderr, flush=True)
     sys.exit(NOT_APPLICABLE)
+
+
+def marked(token: str) -> list[int]:
+    """Live processes (not zombies) of this user started with ``PROMP_SPEC_MARK=token`` in their environment.
+
+    A task that sets ``os.environ["PROMP_SPEC_MARK"]`` marks every process it starts after, wherever it goes
+    (its own session, a daemon's double fork, a fork loop that changes pid all the time): this finds them all.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(MARK_VARIABLE) == token:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 
 import psutil
@@ -87,23 +88,32 @@ def _stop_and_kill(root: psutil.Process, with_root: bool) -> bool:
     next look.  False: there was nothing to kill.
     """
     stopped: dict[int, psutil.Process] = {}
+    groups: set[int] = {os.getpgrp()}  # never this process's own
     fresh = ([root] if with_root else []) + _below(root)
     for _round in range(50):
         if not fresh:
             break
         for proc in fresh:
-            try:
-                proc.send_signal(signal.SIGSTOP)
-            except psutil.Error:
-                pass
+            _signal(proc, signal.SIGSTOP, groups)
             stopped[proc.pid] = proc
         fresh = [p for p in _below(root) if p.pid not in stopped]
+    killed: set[int] = {os.getpgrp()}
     for proc in stopped.values():
-        try:
-            proc.send_signal(signal.SIGKILL)
-        except psutil.Error:
-            pass
+        _signal(proc, signal.SIGKILL, killed)
     return bool(stopped)
+
+
+def _signal(proc: psutil.Process, signum: int, done: set[int]) -> None:
+    """Signal ``proc`` and, once, its process group (unless in ``done``): a process that forks and exits over
+    and over to change pid escapes a signal by pid, not one to its group."""
+    try:
+        group = os.getpgid(proc.pid)
+        if group not in done:
+            done.add(group)
+            os.killpg(group, signum)
+        proc.send_signal(signum)
+    except (OSError, psutil.Error):
+        pass
 
 
 def kill_tree(pid: int) -> None:
