@@ -18,14 +18,13 @@ import sys
 import textwrap
 from collections.abc import Iterator
 
-import psutil
 import pytest
 
-from harness.helpers import readline
+from harness.helpers import MARK_VARIABLE, marked, readline
 
 from .conftest import call, pump_until, wait_until
 
-MARK = "PROMP_TEST_ESCAPE"
+MARK = MARK_VARIABLE  # every process the task starts carries it: harness.helpers.marked finds them
 
 ESCAPES = {
     # a shell's background job: the shell exits at once and its job is orphaned
@@ -56,18 +55,6 @@ STAY_IN_GROUP = {"background job"}  # what a process-group kill reaches after th
 def task_code(escape: str) -> str:
     body = textwrap.indent(ESCAPES[escape], "    ")
     return f"import os, subprocess, sys\ndef start(mark):\n    os.environ[{MARK!r}] = mark\n{body}\n    return os.getpid()\n"
-
-
-def marked(mark: str) -> list[int]:
-    """Live processes (not zombies) whose environment carries ``mark``."""
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(MARK) == mark:
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
 
 
 @pytest.fixture

@@ -45,13 +45,12 @@ def _new_manager_within(seconds: float) -> None:
     assert time.monotonic() - started < seconds
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="making a directory that another user owns needs root")
-@pytest.mark.parametrize("trap", ["fifo", "zero", "dir"])
-def test_another_users_directory_is_neither_read_nor_removed(planted, trap: str):
-    path = _dir(f"promp-other{trap}")
+def _trapped(planted: list[str], name: str, trap: str) -> str:
+    """A socket directory whose ``owner`` and ``lock`` are a FIFO, a link to /dev/zero, or a stale stamp."""
+    path = _dir(name)
     planted.append(path)
-    for name in ("owner", "lock"):
-        target = os.path.join(path, name)
+    for entry in ("owner", "lock"):
+        target = os.path.join(path, entry)
         if trap == "fifo":
             os.mkfifo(target)
         elif trap == "zero":
@@ -59,6 +58,13 @@ def test_another_users_directory_is_neither_read_nor_removed(planted, trap: str)
         else:
             with open(target, "w") as f:
                 f.write("1 0.0")  # a stamp no live process has
+    return path
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="making a directory that another user owns needs root")
+@pytest.mark.parametrize("trap", ["fifo", "zero", "dir"])
+def test_another_users_directory_is_neither_read_nor_removed(planted, trap: str):
+    path = _trapped(planted, f"promp-other{trap}", trap)
     os.chown(path, OTHER_UID, OTHER_UID)
     _new_manager_within(10)  # a FIFO hung every new manager; /dev/zero was read until memory ran out
     assert os.path.isdir(path)  # and root deleted other users' directories
@@ -66,14 +72,7 @@ def test_another_users_directory_is_neither_read_nor_removed(planted, trap: str)
 
 @pytest.mark.parametrize("trap", ["fifo", "zero"])
 def test_our_own_directory_with_a_trap_in_it_does_not_hang_a_new_manager(planted, trap: str):
-    path = _dir(f"promp-trap{trap}")
-    planted.append(path)
-    for name in ("owner", "lock"):
-        target = os.path.join(path, name)
-        if trap == "fifo":
-            os.mkfifo(target)
-        else:
-            os.symlink("/dev/zero", target)
+    _trapped(planted, f"promp-trap{trap}", trap)
     _new_manager_within(10)
 
 
