@@ -136,8 +136,9 @@ def not_applicable(reason: str) -> None:
 def marked(token: str) -> list[int]:
     """Live processes (not zombies) of this user started with ``PROMP_SPEC_MARK=token`` in their environment.
 
-    A task that sets ``os.environ["PROMP_SPEC_MARK"]`` marks every process it starts after, wherever it goes
-    (its own session, a daemon's double fork, a fork loop that changes pid all the time): this finds them all.
+    A task that sets ``os.environ["PROMP_SPEC_MARK"]`` marks every program it starts after (``exec``), wherever it
+    goes (its own session, a daemon's double fork) and what those fork: the environment looked at is the one a
+    process was started with, so a bare ``os.fork()`` of the task itself is not marked.
     """
     found = []
     for proc in psutil.process_iter():

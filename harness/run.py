@@ -77,8 +77,9 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     seconds = time.monotonic() - started
     if timed_out:
         return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
-    if proc.returncode == NOT_APPLICABLE:
-        reason = err.strip().splitlines()[-1] if err.strip() else "not applicable"
+    said = [line for line in err.splitlines() if line.startswith("not applicable: ")]
+    if proc.returncode == NOT_APPLICABLE and said:  # harness.helpers.not_applicable, not any exit(77)
+        reason = said[-1]
         if optional:
             return Outcome("n/a", reason, seconds)
         return Outcome("fail", f"a required clause cannot be n/a ({reason})", seconds)

@@ -67,8 +67,10 @@ def perform(m: ProManager, name: str, args: tuple[Any, ...]) -> None:
             args = (args[0], ProMPMessage(ident, data))
         except CLEAR:
             return
-    if name == "waitForMessage" and is_number(args[1]) and -(2**31) <= args[1] < 0:
-        args = (args[0], 0)  # no limit: a live worker with nothing to say keeps it waiting, rightly
+    wait_at = {"waitForMessage": 1, "wait": 0}.get(name)
+    if wait_at is not None and is_number(args[wait_at]) and not 0 <= args[wait_at] <= 1000 and -(2**31) <= args[wait_at] < 2**31:
+        # no limit, or up to 24.8 days: a valid wait for what does not come waits it out, rightly
+        args = args[:wait_at] + (0,) + args[wait_at + 1 :]
     if name == "abortOperation" and isinstance(args[1], int) and not isinstance(args[1], bool) and 0 <= args[1] < 2**31:
         args = (args[0], -1)  # a valid kill time would end the worker the next examples need (aborts are ABRT's)
     started = time.monotonic()

@@ -78,7 +78,10 @@ def join(leaf: str) -> bool:
     """Move this process into ``leaf`` (made here if need be); False where the system refuses."""
     for _attempt in range(2):  # another manager's cleanup may take an empty leaf between the two calls
         try:
-            os.makedirs(leaf, exist_ok=True)
+            try:
+                os.mkdir(leaf)  # the leaf only: a missing parent means the manager's cgroup is gone
+            except FileExistsError:
+                pass
             _write(os.path.join(leaf, "cgroup.procs"), "0")
             return True
         except FileNotFoundError:
@@ -98,7 +101,11 @@ def kill(leaf: str) -> None:
             return
     except OSError:
         return
-    for _round in range(100):  # older kernels: a process forking meanwhile needs another round
+    try:  # older kernels: frozen first (cgroup.freeze, 5.2), so that nothing forks between the look and the kill
+        _write(os.path.join(leaf, "cgroup.freeze"), "1")
+    except OSError:
+        pass
+    for _round in range(100):  # a process forking meanwhile (no freezer) needs another round
         pids = []
         for directory, _, _ in os.walk(leaf):
             try:

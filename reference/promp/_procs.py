@@ -56,11 +56,12 @@ def parent_of(pid: int) -> int | None:
 
 
 def stopped_in(pid: int) -> bool:
-    """Whether ``pid`` or a process below it is stopped (SIGSTOP, a debugger): it will not answer, however long we wait."""
+    """Whether ``pid`` or a process below it is stopped (SIGSTOP, Ctrl-Z): it will not answer, however long we wait.
+    (A tracing stop, under strace or a debugger, passes by itself: it does not count.)"""
     try:
         root = psutil.Process(pid)
         for proc in [root, *root.children(recursive=True)]:
-            if proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
+            if proc.status() == psutil.STATUS_STOPPED:
                 return True
     except psutil.Error:
         pass
@@ -100,6 +101,11 @@ def _stop_and_kill(root: psutil.Process, with_root: bool) -> bool:
     killed: set[int] = {os.getpgrp()}
     for proc in stopped.values():
         _signal(proc, signal.SIGKILL, killed)
+    for group in groups - killed:  # stopped through a member that has died since: nothing of it stays stopped
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
     return bool(stopped)
 
 

@@ -155,8 +155,11 @@ class ZmqPort:
         cgroup = _cgroups.new_leaf(directory) if directory is not None else None
         try:
             proc = self.spawner.start(identify, cgroup)
-        except OSError as exc:
-            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+        except BaseException as exc:
+            if cgroup is not None:  # a warm fork that failed late may have joined it
+                _cgroups.kill(cgroup)
+                _cgroups.remove(cgroup, wait=1.0)
+            if not isinstance(exc, OSError) or exc.errno not in (errno.EMFILE, errno.ENFILE):
                 raise
             raise ProMPError(
                 f"cannot start a worker: no file descriptor left ({exc.strerror}); each worker costs its manager "

@@ -174,6 +174,8 @@ class Zygote:
         """End the zygote: it exits when its socket closes; a stopped one, or one that does not exit in time, is
         killed with what it forked and did not hand over yet (an intermediate process, stopped too, say)."""
         self._sock.close()
+        if self._proc.poll() is not None:  # already reaped (ended idle, say): its pid may be someone else's now
+            return
         try:
             if stopped_in(self.pid):
                 raise subprocess.TimeoutExpired(self._proc.args, 0)
