@@ -8,13 +8,17 @@
     promp-spec --faults all             without faults, then under each profile: one column per run
     promp-spec --variants               the mutation score: is every broken variant in tests/variants caught?
     promp-spec --clause FLT-7 --repeat 20   twenty runs in a row; the report gives measured figures' median and worst
+    promp-spec --timeout 10             each example's deadline (a hung implementation costs 10 s an example, not 60)
 
-Writes reports/report.json and reports/report.md; exits non-zero when a clause fails.
+Writes reports/report.json and reports/report.md.  Exit status: 0 when every clause checked passed, 1 when one
+failed, 2 for a usage error (an unknown clause, an implementation that cannot be imported), 3 when nothing was
+checked (every example n/a).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import subprocess
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .impl import REPO, chosen
+from .impl import REPO, chosen, environment
 from .profiles import PROFILES
 from .report import compare
 
@@ -41,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="run each example N times in a row (all must pass)")
     parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="each example's deadline, instead of what the spec gives it")
     opts = parser.parse_args(argv)
+    opts.report_dir = str(Path(opts.report_dir).resolve())  # the same place whatever directory a run starts in
+    opts.clause = _clause_ids(opts.clause, opts.spec, parser)
     if opts.faults == "list":
         for profile in PROFILES.values():
             print(f"{profile.name}: {profile.description}")
@@ -51,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [n for n in names if n not in PROFILES]
         if unknown:
             parser.error(f"unknown fault profile(s) {', '.join(unknown)} (promp-spec --faults list)")
-        return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir))
+        return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir), opts.clause)
     if opts.faults is not None and opts.faults not in PROFILES:
         parser.error(f"unknown fault profile {opts.faults!r} (promp-spec --faults list)")
     if opts.variants:
@@ -65,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     import pytest
 
     impl = chosen(opts.impl)
-    args = [opts.spec, "--impl", impl, "--spec-report", opts.report_dir, "-p", "no:cacheprovider"]
+    problem = import_problem(impl)
+    if problem:
+        parser.error(f"cannot import the implementation {impl!r} as Pro.MP: {problem}")
+    # the plugin named, not left to the spec directory's conftest: a spec directory of one's own needs none
+    args = [opts.spec, "-p", "harness.plugin", "--impl", impl, "--spec-report", opts.report_dir, "-p", "no:cacheprovider"]
     if sys.stderr.isatty():  # the live display replaces pytest's own terminal output
         args += ["--spec-live", "-p", "no:terminal"]
     else:
@@ -78,20 +89,66 @@ def main(argv: list[str] | None = None) -> int:
         args += ["--faults", opts.faults]
     if opts.repeat > 1:
         args += ["--spec-repeat", str(opts.repeat)]
+    if opts.timeout:
+        args += ["--spec-timeout", str(opts.timeout)]
     os.environ.setdefault("PYTHONPATH", "")
-    return int(pytest.main(args))
+    status = int(pytest.main(args))
+    return nothing_checked(Path(opts.report_dir), Console(stderr=True)) or status
 
 
-def run_profiles(names: list[str], argv: list[str], report_dir: Path) -> int:
+NOTHING_CHECKED = 3  # the exit status when no clause passed or failed: every example was n/a, or none ran
+
+
+def nothing_checked(report_dir: Path, console: Console) -> int:
+    """``NOTHING_CHECKED`` when the run's report has no verdict but n/a and not run: a CI job must not read it as a pass."""
+    try:
+        summary = json.loads((report_dir / "report.json").read_text())["summary"]
+    except (OSError, ValueError, KeyError):
+        return 0
+    if summary.get("pass", 0) or summary.get("fail", 0):
+        return 0
+    console.print(f"[bold yellow]nothing was checked[/]: no clause passed or failed (exit status {NOTHING_CHECKED})")
+    return NOTHING_CHECKED
+
+
+def _clause_ids(given: list[str], spec: str, parser: argparse.ArgumentParser) -> list[str]:
+    """The clause ids asked for, in upper case; an id the spec does not define is an error naming the closest ones."""
+    if not given:
+        return []
+    from .markdown import load_spec
+
+    known = [c.id for ch in load_spec(Path(spec)) for c in ch.clauses]
+    wanted = [g.strip().upper() for g in given]
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        hints = {u: difflib.get_close_matches(u, known, n=3, cutoff=0.6) for u in unknown}
+        said = "; ".join(f"{u} (did you mean {', '.join(h)}?)" if h else u for u, h in hints.items())
+        parser.error(f"no such clause in {spec}: {said}")
+    return wanted
+
+
+def import_problem(impl: str) -> str:
+    """Why ``from Pro.MP import *`` fails for ``impl`` (the last line of its error), or '' when it works."""
+    probe = "from Pro.MP import *"
+    done = subprocess.run([sys.executable, "-c", probe], env=environment(impl), capture_output=True, text=True, timeout=120)
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {done.returncode}"
+
+
+def run_profiles(names: list[str], argv: list[str], report_dir: Path, clauses: list[str]) -> int:
     """The spec without faults and under each profile, one after the other; one table, a column per run."""
     rest, skip = [], False
-    for arg in argv:  # the same options, less --faults and --report-dir
+    for arg in argv:  # the same options, less --faults, --report-dir and --clause (given checked, below)
         if skip:
             skip = False
-        elif arg in ("--faults", "--report-dir"):
+        elif arg in ("--faults", "--report-dir", "--clause"):
             skip = True
-        elif not arg.startswith(("--faults=", "--report-dir=")):
+        elif not arg.startswith(("--faults=", "--report-dir=", "--clause=")):
             rest.append(arg)
+    for clause in clauses:
+        rest += ["--clause", clause]
     worst, reports = 0, []
     for name in [None, *names]:
         directory = report_dir / (name or "no-faults")

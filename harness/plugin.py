@@ -10,6 +10,7 @@ worst), ``--faults PROFILE``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec-live", action="store_true", help="show a live progress display")
     group.addoption("--spec-repeat", type=int, default=1, help="run each example this many times (all must pass)")
     group.addoption("--faults", default=None, help="run every example under this fault profile (see harness/profiles.py)")
+    group.addoption("--spec-timeout", type=float, default=None, help="each example's deadline in seconds, instead of the spec's")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,13 +77,14 @@ class SpecFailure(Exception):
 class SpecItem(pytest.Item):
     def __init__(self, *, example: Example, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.example = example
+        deadline = self.config.getoption("--spec-timeout")
+        self.example = dataclasses.replace(example, timeout=deadline) if deadline else example
         self.optional = False
         for clause in example.clauses:
             self.add_marker(pytest.mark.clause(clause))
         # the runner enforces each run's deadline itself; pytest-timeout only guards the whole item
         runs = max(1, self.config.getoption("--spec-repeat"))
-        self.add_marker(pytest.mark.timeout(runs * (example.timeout + 10) + 30))
+        self.add_marker(pytest.mark.timeout(runs * (self.example.timeout + 10) + 30))
         self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("line", example.line)]
 
     def runtest(self) -> None:

@@ -161,12 +161,12 @@ def figure_rows(report: dict) -> list[tuple[str, str, str, str, str, str]]:
 
 def print_report(report: dict, console: Console) -> None:
     table = Table(title=f"Pro.MP conformance of {_name(report)}")
-    for column in ("chapter", "clause", "verdict", "examples"):
+    for column in ("chapter", "clause", "verdict", "examples", "why n/a"):
         table.add_column(column)
-    for clause in report["clauses"]:
+    for clause in _shown(report):
         verdict = clause["verdict"]
         name = clause["id"] + (" (optional)" if clause["optional"] else "")
-        table.add_row(clause["chapter"], name, f"[{STYLE[verdict]}]{verdict}", str(len(clause["examples"])))
+        table.add_row(clause["chapter"], name, f"[{STYLE[verdict]}]{verdict}", str(len(clause["examples"])), why_na(clause))
     console.print(table)
     rows = figure_rows(report)
     if rows:
@@ -202,11 +202,13 @@ def markdown(report: dict) -> str:
         "",
         f"{report['date']}. {cov['with_examples']} of {cov['clauses']} clauses have an example.",
         "",
-        "| chapter | clause | verdict | examples |",
-        "| --- | --- | --- | --- |",
+        "| chapter | clause | verdict | examples | why n/a |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for c in report["clauses"]:
-        lines.append(f"| {c['chapter']} | {c['id']}{' (optional)' if c['optional'] else ''} | {c['verdict']} | {len(c['examples'])} |")
+    for c in _shown(report):
+        why = why_na(c).replace("|", "\\|")
+        name = c["id"] + (" (optional)" if c["optional"] else "")
+        lines.append(f"| {c['chapter']} | {name} | {c['verdict']} | {len(c['examples'])} | {why} |")
     rows = figure_rows(report)
     if rows:
         lines += ["", "## Measured figures", "", "| " + " | ".join(FIGURE_COLUMNS) + " |", "|" + " --- |" * len(FIGURE_COLUMNS)]
@@ -217,6 +219,22 @@ def markdown(report: dict) -> str:
         for clause, example in failures:
             lines += ["", f"### {clause['id']} at {example['location']}", "", clause["text"], "", "```", example["detail"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
+
+
+def why_na(clause: dict) -> str:
+    """The reason an n/a clause gives (its first example's), on one line; '' for any other verdict."""
+    if clause["verdict"] != "n/a" or not clause["examples"]:
+        return ""
+    reason = " ".join(clause["examples"][0].get("detail", "").split())
+    for prefix in ("Skipped: ", "not applicable: ", "not applicable: "):
+        reason = reason.removeprefix(prefix)
+    return reason[:160]
+
+
+def _shown(report: dict) -> list[dict]:
+    """The clauses a table lists: all of them, less those a ``--clause`` run left out (counted in the summary)."""
+    ran = [c for c in report["clauses"] if c["verdict"] != "not run"]
+    return ran if len(ran) < len(report["clauses"]) and ran else report["clauses"]
 
 
 def _name(report: dict, code: bool = False) -> str:
