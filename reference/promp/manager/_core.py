@@ -498,8 +498,7 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not any(r.takes_tasks for r in self.workers.values()):
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
-            self._room_for(fields, payload, 1)
-            job = self._new_job(fields, payload, want)
+            job = self._new_job(fields, payload, want, self._room_for(fields, payload, 1))
             job.any = True
             job.kind = job.message.what
             self.any_queue.append(job)
@@ -509,28 +508,28 @@ class ManagerSession:
             live = [r for r in self.workers.values() if r.takes_tasks]
             if not live:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
-            self._room_for(fields, payload, len(live))
-            return [a for rec in live for a in self._assign(rec, self._new_job(fields, payload, want), now)]
+            size = self._room_for(fields, payload, len(live))
+            return [a for rec in live for a in self._assign(rec, self._new_job(fields, payload, want, size), now)]
         rec = self._live(target)
-        self._room_for(fields, payload, 1)
-        return self._assign(rec, self._new_job(fields, payload, want), now)
+        return self._assign(rec, self._new_job(fields, payload, want, self._room_for(fields, payload, 1)), now)
 
     @staticmethod
     def _size(fields: dict, payload: bytes | list) -> int:
         text = sum(len(fields[k]) for k in ("src", "path", "fn") if k in fields)
         return TASK_OVERHEAD + text + (len(payload) if isinstance(payload, bytes) else sum(map(len, payload)))
 
-    def _room_for(self, fields: dict, payload: bytes | list, copies: int) -> None:
-        """Refuse a task that would take what unfinished tasks hold past ``max_queued_bytes`` (before anything changes)."""
-        if self.max_queued_bytes is None:
-            return
-        size = self._size(fields, payload) * copies
-        if self.queued_bytes + size > self.max_queued_bytes:
+    def _room_for(self, fields: dict, payload: bytes | list, copies: int) -> int:
+        """The size of one copy of the task; refused if the copies would take what unfinished tasks hold past
+        ``max_queued_bytes`` (before anything changes)."""
+        one = self._size(fields, payload)
+        size = one * copies
+        if self.max_queued_bytes is not None and self.queued_bytes + size > self.max_queued_bytes:
             raise ProMPQueueFull(
                 f"the task ({size:,} bytes) would take what tasks given and not yet done hold past max_queued_bytes "
                 f"({self.queued_bytes:,} of {self.max_queued_bytes:,} bytes): let some finish (processMessages(), "
                 "wait()) and give it again, or raise the bound"
             )
+        return one
 
     def _finished(self, jobs: list[Job]) -> None:
         self.unfinished -= len(jobs)
@@ -626,10 +625,11 @@ class ManagerSession:
             return []
         return [action]
 
-    def _new_job(self, fields: dict, payload: bytes | list, want: bool) -> Job:
+    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int | None = None) -> Job:
         tid = self._next_task
         self._next_task += 1
-        size = self._size(fields, payload)
+        if size is None:
+            size = self._size(fields, payload)
         self.unfinished += 1
         self.queued_bytes += size
         get = fields.get
