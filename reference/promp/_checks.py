@@ -46,6 +46,8 @@ def heartbeat(interval: Any, timeout: Any) -> tuple[float, float]:
 def utf8(value: str, what: str) -> str:
     """``value``, if it can cross to a worker: text that is valid UTF-8 (no lone surrogate, as a file name in
     another encoding leaves)."""
+    if value.isascii():  # the usual case, checked in C without a copy
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -515,8 +515,10 @@ class ManagerSession:
 
     @staticmethod
     def _size(fields: dict, payload: bytes | list) -> int:
-        text = sum(len(fields[k]) for k in ("src", "path", "fn") if k in fields)
-        return TASK_OVERHEAD + text + (len(payload) if isinstance(payload, bytes) else sum(map(len, payload)))
+        size = TASK_OVERHEAD + (len(payload) if payload.__class__ is bytes else sum(map(len, payload)))
+        for value in fields.values():  # op, src, path, fn: what the manager keeps of the task
+            size += len(value)
+        return size
 
     def _room_for(self, fields: dict, payload: bytes | list, copies: int) -> int:
         """The size of one copy of the task; refused if the copies would take what unfinished tasks hold past
