@@ -29,7 +29,7 @@ from rich.console import Console
 
 from .impl import REPO, chosen, environment
 from .profiles import PROFILES
-from .report import compare
+from .report import compare, comparison_markdown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,9 +155,9 @@ def run_profiles(names: list[str], argv: list[str], report_dir: Path, clauses: l
         cmd = [sys.executable, "-m", "harness.cli", *rest, "--report-dir", str(directory)] + (["--faults", name] if name else [])
         worst = max(worst, subprocess.run(cmd, cwd=REPO).returncode)
         reports.append(json.loads((directory / "report.json").read_text()))
-    console = Console(record=True)
+    console = Console()
     compare(reports, console)
-    (report_dir / "faults.md").write_text("```\n" + console.export_text() + "```\n")
+    (report_dir / "faults.md").write_text(comparison_markdown(reports))
     console.print(f"each run's report is under {report_dir}/<profile>/; this table is in {report_dir}/faults.md")
     return worst
 

@@ -244,6 +244,17 @@ def _name(report: dict, code: bool = False) -> str:
     return f"{quote}{report['implementation']}{quote}{faults}"
 
 
+def comparison_markdown(reports: list[dict]) -> str:
+    """The side-by-side table as Markdown (what ``faults.md`` holds): a column per run, whole profile names."""
+    impls = {r["implementation"] for r in reports}
+    columns = [(r.get("faults") or "no faults") if len(impls) == 1 else _name(r, code=True) for r in reports]
+    verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
+    lines = ["# Pro.MP conformance, side by side", "", "| clause | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
+    for clause in reports[0]["clauses"]:
+        lines.append(f"| {clause['id']} | " + " | ".join(v.get(clause["id"], "-") for v in verdicts) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def compare(reports: list[dict], console: Console) -> None:
     """Clause verdicts of several implementations side by side."""
     impls = {r["implementation"] for r in reports}
