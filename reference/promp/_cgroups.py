@@ -139,14 +139,19 @@ def remove(leaf: str, wait: float = 0.0) -> bool:
         time.sleep(0.002)
 
 
+def end(leaf: str, wait: float) -> bool:
+    """Kill everything in ``leaf`` and remove it, waiting up to ``wait`` seconds for the killed to leave; True: gone."""
+    kill(leaf)
+    return remove(leaf, wait)
+
+
 def leave_and_end(leaf: str) -> None:
     """From a worker whose manager is gone: step out into the parent cgroup, end everything left in ``leaf``, remove it."""
     try:
         _write(os.path.join(os.path.dirname(leaf), "cgroup.procs"), "0")
     except OSError:
         return
-    kill(leaf)
-    remove(leaf, wait=0.5)
+    end(leaf, wait=0.5)
 
 
 def remove_stale(directory: str) -> None:

@@ -43,6 +43,17 @@ def heartbeat(interval: Any, timeout: Any) -> tuple[float, float]:
     return float(interval), float(timeout)
 
 
+def size_bound(value: Any, name: str) -> int | None:
+    """A bound in bytes: an int of 0 or more, or None for no bound."""
+    if value is None:
+        return None
+    if value.__class__ is bool or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
 def utf8(value: str, what: str) -> str:
     """``value``, if it can cross to a worker: text that is valid UTF-8 (no lone surrogate, as a file name in
     another encoding leaves)."""

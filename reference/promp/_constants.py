@@ -8,6 +8,8 @@ ProWorker_All = -2
 EXIT_MANAGER_GONE = 120  # its manager died or fell silent
 EXIT_ABORTED = 121  # an aborted task did not end within the time abortOperation gave it
 
+LONGEST_POLL_MS = 3_600_000  # a poll sleeps an hour at most: whatever a deadline says, its C int holds it
+
 LARGE = 64 * 1024  # bytes: from here a value or frame is kept where it lies rather than copied (cheaper to track)
 
 HEARTBEAT_INTERVAL = 0.5  # seconds between two pings, each way (a manager's default)

@@ -75,10 +75,7 @@ class ProManager:
         heartbeat_interval, heartbeat_timeout = _checks.heartbeat(heartbeat_interval, heartbeat_timeout)
         self._owner = threading.get_ident()
         self._options = 0
-        if max_queued_bytes is not None and (max_queued_bytes.__class__ is bool or not isinstance(max_queued_bytes, int)):
-            raise TypeError(f"max_queued_bytes must be an int or None, got {type(max_queued_bytes).__name__}")
-        if max_queued_bytes is not None and max_queued_bytes < 0:
-            raise ValueError(f"max_queued_bytes must be 0 or more, got {max_queued_bytes}")
+        max_queued_bytes = _checks.size_bound(max_queued_bytes, "max_queued_bytes")
         session = ManagerSession(heartbeat_interval, heartbeat_timeout, max_queued_bytes=max_queued_bytes)
         self._session = session
         self._driver = driver = ManagerDriver(session)
@@ -161,7 +158,7 @@ class ProManager:
         manager, but after a SIGKILL from outside, only what stayed in its process group.
         """
         self._check()
-        return "cgroup" if self._port.spawner.cgroup_dir() is not None else "process group"
+        return "cgroup" if self._port.spawner.cgroup_dir is not None else "process group"
 
     # -------------------------------------------------------------- tasks
     def testMessage(self, target: int) -> None:

@@ -57,10 +57,8 @@ class WorkerHandle:
             _cgroups.kill(self.cgroup)
 
     def _end_cgroup(self, wait: float) -> None:
-        if self.cgroup is not None:
-            _cgroups.kill(self.cgroup)
-            if _cgroups.remove(self.cgroup, wait):
-                self.cgroup = None
+        if self.cgroup is not None and _cgroups.end(self.cgroup, wait):
+            self.cgroup = None
 
     def close_pidfd(self) -> None:
         if self.pidfd is not None:

@@ -19,6 +19,7 @@ import time
 import zmq
 
 from .. import wire
+from .._constants import LONGEST_POLL_MS
 from ..wire._zmq import readable
 from ._executors import KeeperExecutor
 from ._handle import WorkerHandle
@@ -27,7 +28,6 @@ from ._zygote import Zygote
 log = logging.getLogger("promp")
 
 PIDFD, ZYGOTE = "pidfd", "zygote"  # what a watched descriptor is, beside a pipe's stream number
-LONGEST_SLEEP = 3_600_000  # milliseconds
 
 
 class Keeper:
@@ -85,8 +85,7 @@ class Keeper:
             self.poller.register(item, zmq.POLLIN)
         deadline: float | None = None
         while not port.closed:
-            # at most an hour asleep: whatever a deadline says, the poll's C int holds it and the keeper lives on
-            timeout = LONGEST_SLEEP if deadline is None else min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_SLEEP)
+            timeout = LONGEST_POLL_MS if deadline is None else min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_POLL_MS)
             try:
                 events = self.poller.poll(timeout)
             except zmq.ContextTerminated:

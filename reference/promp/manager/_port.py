@@ -151,14 +151,13 @@ class ZmqPort:
                 identity_of.append(identity)
             return identity
 
-        directory = self.spawner.cgroup_dir()
+        directory = self.spawner.cgroup_dir
         cgroup = _cgroups.new_leaf(directory) if directory is not None else None
         try:
             proc = self.spawner.start(identify, cgroup)
         except BaseException as exc:
             if cgroup is not None:  # a warm fork that failed late may have joined it
-                _cgroups.kill(cgroup)
-                _cgroups.remove(cgroup, wait=1.0)
+                _cgroups.end(cgroup, wait=1.0)
             if not isinstance(exc, OSError) or exc.errno not in (errno.EMFILE, errno.ENFILE):
                 raise
             raise ProMPError(
@@ -172,8 +171,7 @@ class ZmqPort:
             kill_tree(proc.pid)
             proc.wait()
             if cgroup is not None:
-                _cgroups.kill(cgroup)
-                _cgroups.remove(cgroup, wait=1.0)
+                _cgroups.end(cgroup, wait=1.0)
             raise
         with self.lock:
             self.handles[wid] = handle

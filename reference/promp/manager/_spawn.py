@@ -14,6 +14,7 @@ worker's command, as valgrind or strace are used; such a worker starts cold.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import resource
@@ -97,17 +98,14 @@ class Spawner:
         self.warm_start = warm_start and os.environ.get(_env.COLD_START) != "1"
         self.zygote: Zygote | None = None
         self._on_zygote = on_zygote  # a new zygote: its manager watches it
-        self._cgroups: str | None = None
-        self._cgroups_known = False
 
+    @functools.cached_property
     def cgroup_dir(self) -> str | None:
         """Where this manager's workers get cgroups of their own (``_cgroups``), or None: looked up once, at first need."""
-        if not self._cgroups_known:
-            self._cgroups_known = True
-            self._cgroups = _cgroups.own_dir()
-            if self._cgroups is not None:
-                _cgroups.remove_stale(self._cgroups)
-        return self._cgroups
+        directory = _cgroups.own_dir()
+        if directory is not None:
+            _cgroups.remove_stale(directory)
+        return directory
 
     def start(self, identify: Callable[[], bytes], cgroup: str | None) -> subprocess.Popen | AdoptedProcess:
         """A new worker process; ``identify()`` gives it an identity (and makes it known) before it can connect.

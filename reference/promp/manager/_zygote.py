@@ -176,10 +176,11 @@ class Zygote:
         self._sock.close()
         if self._proc.poll() is not None:  # already reaped (ended idle, say): its pid may be someone else's now
             return
-        try:
-            if stopped_in(self.pid):
-                raise subprocess.TimeoutExpired(self._proc.args, 0)
-            self._proc.wait(FORK_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            kill_tree(self.pid)
-            self._proc.wait()
+        if not stopped_in(self.pid):
+            try:
+                self._proc.wait(FORK_TIMEOUT)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        kill_tree(self.pid)
+        self._proc.wait()

@@ -17,6 +17,7 @@ import time
 
 import zmq
 
+from .._constants import LONGEST_POLL_MS
 from ._executors import ControlExecutor
 from ._port import WorkerPort, die
 
@@ -37,7 +38,7 @@ class ControlThread:
         deadline = time.monotonic()
         try:
             while True:
-                events = dict(poller.poll(min(max(0.0, deadline - time.monotonic()) * 1000 + 1, 3_600_000)))  # a C int
+                events = dict(poller.poll(min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_POLL_MS)))
                 if self.alive_fd in events:
                     die("manager process ended", leftover_dir=self.socket_dir)
                 messages = []
