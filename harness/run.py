@@ -175,9 +175,10 @@ def _kill_all(sid: int) -> None:
             fresh = [p for p in _example_processes(sid) if p.pid not in stopped]
         if not stopped:
             return
+        killed: set[int] = set()
         for proc in stopped.values():
-            _signal(proc, signal.SIGKILL, set())
-        for group in groups:
+            _signal(proc, signal.SIGKILL, killed)
+        for group in groups - killed:  # stopped through a member that has died since
             _signal_group(group, signal.SIGKILL)
 
 
