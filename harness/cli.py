@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="each example's deadline, instead of what the spec gives it")
     opts = parser.parse_args(argv)
-    opts.report_dir = str(Path(opts.report_dir).resolve())  # the same place whatever directory a run starts in
+    # the same places whatever directory a run starts in (the runs of --faults all start in the checkout)
+    opts.report_dir, opts.spec = str(Path(opts.report_dir).resolve()), str(Path(opts.spec).resolve())
     opts.clause = _clause_ids(opts.clause, opts.spec, parser)
     if opts.faults == "list":
         for profile in PROFILES.values():
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [n for n in names if n not in PROFILES]
         if unknown:
             parser.error(f"unknown fault profile(s) {', '.join(unknown)} (promp-spec --faults list)")
-        return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir), opts.clause)
+        return run_profiles(names, sys.argv[1:] if argv is None else argv, Path(opts.report_dir), opts.clause, opts.spec)
     if opts.faults is not None and opts.faults not in PROFILES:
         parser.error(f"unknown fault profile {opts.faults!r} (promp-spec --faults list)")
     if opts.variants:
@@ -137,15 +138,15 @@ def import_problem(impl: str) -> str:
     return lines[-1] if lines else f"exit status {done.returncode}"
 
 
-def run_profiles(names: list[str], argv: list[str], report_dir: Path, clauses: list[str]) -> int:
+def run_profiles(names: list[str], argv: list[str], report_dir: Path, clauses: list[str], spec: str) -> int:
     """The spec without faults and under each profile, one after the other; one table, a column per run."""
-    rest, skip = [], False
-    for arg in argv:  # the same options, less --faults, --report-dir and --clause (given checked, below)
+    rest, skip = ["--spec", spec], False
+    for arg in argv:  # the same options, less those given again below as checked and resolved
         if skip:
             skip = False
-        elif arg in ("--faults", "--report-dir", "--clause"):
+        elif arg in ("--faults", "--report-dir", "--clause", "--spec"):
             skip = True
-        elif not arg.startswith(("--faults=", "--report-dir=", "--clause=")):
+        elif not arg.startswith(("--faults=", "--report-dir=", "--clause=", "--spec=")):
             rest.append(arg)
     for clause in clauses:
         rest += ["--clause", clause]

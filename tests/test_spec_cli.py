@@ -92,7 +92,7 @@ def test_a_deadline_of_ones_own_cuts_a_slow_example_short(spec_dir, tmp_path):
 
 @pytest.mark.timeout(300)
 def test_a_relative_report_directory_is_relative_to_where_the_command_runs_under_every_profile(spec_dir, tmp_path):
-    args = ("--spec", str(spec_dir), "--faults", "all", "--clause", "TRY-1", "--report-dir", "reports-all")
+    args = ("--spec", "spec", "--faults", "all", "--clause", "TRY-1", "--report-dir", "reports-all")  # both relative
     done = promp_spec(*args, cwd=tmp_path, timeout=280)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "reports-all" / "faults.md").exists() and (tmp_path / "reports-all" / "no-faults" / "report.json").exists()
