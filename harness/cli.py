@@ -10,9 +10,10 @@
     promp-spec --clause FLT-7 --repeat 20   twenty runs in a row; the report gives measured figures' median and worst
     promp-spec --timeout 10             each example's deadline (a hung implementation costs 10 s an example, not 60)
 
-Writes reports/report.json and reports/report.md.  Exit status: 0 when every clause checked passed, 1 when one
-failed, 2 for a usage error (an unknown clause, an implementation that cannot be imported), 3 when nothing was
-checked (every example n/a).
+Writes reports/report.json, report.md and report.html (a --clause run: under reports/partial/, beside the
+last whole run's report rather than over it); --compare writes the matrix to compare.html there.
+Exit status: 0 when every clause checked passed, 1 when one failed, 2 for a usage error (an unknown clause,
+an implementation that cannot be imported), 3 when nothing was checked (every example n/a).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impl", help="module implementing Pro.MP (default: $PROMP_SPEC_IMPL, else promp)")
     parser.add_argument("--clause", action="append", default=[], help="run only this clause's examples")
     parser.add_argument("--spec", default=str(REPO / "spec"), help="the spec directory")
-    parser.add_argument("--report-dir", default="reports", help="where report.json and report.md go")
+    parser.add_argument(
+        "--report-dir", help="where report.json, report.md and report.html go (default: reports, or reports/partial for a --clause run)"
+    )
     parser.add_argument("-n", "--workers", default="auto", help="parallel example runners (pytest-xdist -n)")
     parser.add_argument("--compare", nargs="+", metavar="REPORT", help="show saved report.json files side by side")
     parser.add_argument(
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", metavar="PROFILE", help="run every example under a fault profile ('list' shows them)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="each example's deadline, instead of what the spec gives it")
     opts = parser.parse_args(argv)
+    if opts.report_dir is None:  # a run of a few clauses must not overwrite the last whole run's report
+        opts.report_dir = "reports/partial" if opts.clause else "reports"
     # the same places whatever directory a run starts in (the runs of --faults all start in the checkout)
     opts.report_dir, opts.spec = str(Path(opts.report_dir).resolve()), str(Path(opts.spec).resolve())
     opts.clause = _clause_ids(opts.clause, opts.spec, parser)
@@ -67,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return score(opts.variants, opts.spec, Path(opts.report_dir), Console())
     if opts.compare:
-        compare([json.loads(Path(p).read_text()) for p in opts.compare], Console())
+        reports = [json.loads(Path(p).read_text()) for p in opts.compare]
+        compare(reports, Console(), Path(opts.report_dir) / "compare.html")
         return 0
 
     import pytest
@@ -157,9 +163,9 @@ def run_profiles(names: list[str], argv: list[str], report_dir: Path, clauses: l
         worst = max(worst, subprocess.run(cmd, cwd=REPO).returncode)
         reports.append(json.loads((directory / "report.json").read_text()))
     console = Console()
-    compare(reports, console)
+    compare(reports, console, report_dir / "faults.html")
     (report_dir / "faults.md").write_text(comparison_markdown(reports))
-    console.print(f"each run's report is under {report_dir}/<profile>/; this table is in {report_dir}/faults.md")
+    console.print(f"each run's report is under {report_dir}/<profile>/; the whole table is in {report_dir}/faults.md and faults.html")
     return worst
 
 

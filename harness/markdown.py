@@ -48,6 +48,7 @@ class Example:
     expected_stderr: str | None = None  # an ``output stderr`` block: what the example writes to its stderr
     mode_stderr: str = "exact"
     faults: str | None = None  # "own": it freezes or kills processes itself; "avoid": it compares speeds faults change
+    first_line: int = 0  # the chapter's line holding the example's first line of code (its ``line`` is the closing fence's)
 
     @property
     def name(self) -> str:
@@ -76,9 +77,10 @@ def parse_chapter(path: Path) -> Chapter:
         fence = FENCE.match(line)
         if fence:
             info = fence.group(1).split()
+            first = i + 2  # the block's first line, counted from 1
             body, i = _block(lines, i + 1, path)
             if info[:2] == ["python", "example"]:
-                chapter.examples.append(_example(chapter, path, i, info[2:], body))
+                chapter.examples.append(_example(chapter, path, i, info[2:], body, first))
             elif info and info[0] == "output":
                 stderr = info[1:2] == ["stderr"]
                 words = info[2:] if stderr else info[1:]
@@ -119,14 +121,15 @@ FAULT_MARKS = {
 }
 
 
-def _example(chapter: Chapter, path: Path, line: int, words: list[str], body: str) -> Example:
+def _example(chapter: Chapter, path: Path, line: int, words: list[str], body: str, first_line: int) -> Example:
     ids = [w for w in words if "=" not in w]
     options = dict(w.split("=", 1) for w in words if "=" in w)
     if not ids:
         raise SpecError(f"{path}:{line}: an example must name the clauses it checks")
     if options.get("faults", "own") not in FAULT_MARKS:
         raise SpecError(f"{path}:{line}: faults= takes {' or '.join(map(repr, FAULT_MARKS))}")
-    return Example(chapter.path.stem, path, line, ids, body, timeout=float(options.get("timeout", 60)), faults=options.get("faults"))
+    timeout = float(options.get("timeout", 60))
+    return Example(chapter.path.stem, path, line, ids, body, timeout=timeout, faults=options.get("faults"), first_line=first_line)
 
 
 def load_spec(directory: Path) -> list[Chapter]:

@@ -19,7 +19,7 @@ import pytest
 from .impl import chosen
 from .markdown import Example, load_spec, parse_chapter
 from .profiles import PROFILES
-from .run import run_example
+from .run import numbered, run_example
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,7 +85,7 @@ class SpecItem(pytest.Item):
         # the runner enforces each run's deadline itself; pytest-timeout only guards the whole item
         runs = max(1, self.config.getoption("--spec-repeat"))
         self.add_marker(pytest.mark.timeout(runs * (self.example.timeout + 10) + 30))
-        self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("line", example.line)]
+        self.user_properties += [("clauses", example.clauses), ("chapter", example.chapter), ("first_line", example.first_line)]
 
     def runtest(self) -> None:
         name = self.config.getoption("--faults")
@@ -106,8 +106,11 @@ class SpecItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, SpecFailure):
-            return f"{self.example.path.name}:{self.example.line} checks {', '.join(self.example.clauses)}\n{excinfo.value}"
+            ex = self.example
+            last = ex.first_line + len(ex.code.splitlines()) - 1
+            where = f"{ex.path.name}:{ex.first_line} checks {', '.join(ex.clauses)}"
+            return f"{where}\n{excinfo.value}\n--- the example, {ex.path.name} lines {ex.first_line}-{last} ---\n{numbered(ex)}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.example.path, self.example.line - 1, f"{self.example.path.name}:{self.example.line}"
+        return self.example.path, self.example.first_line - 1, f"{self.example.path.name}:{self.example.first_line}"

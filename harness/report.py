@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import html
 from .impl import chosen
 from .markdown import load_spec
 
@@ -59,7 +60,7 @@ class Reporter:
         elif report.skipped and isinstance(report.longrepr, tuple):
             detail = report.longrepr[2]
         self.results[report.nodeid] = {
-            "location": f"{props.get('chapter', '?')}.md:{props.get('line', '?')}",
+            "location": f"{props.get('chapter', '?')}.md:{props.get('first_line', '?')}",
             "clauses": props.get("clauses", []),
             "verdict": verdict,
             "seconds": props.get("seconds"),
@@ -80,7 +81,7 @@ class Reporter:
         directory = self.config.getoption("--spec-report")
         if directory:
             write_report(report, Path(directory))
-            self.console.print(f"report written to {directory}/report.json and {directory}/report.md")
+            self.console.print(f"report written to {directory}/report.json, report.md and report.html")
 
 
 def build_report(spec_dir: Path, results: dict[str, dict], impl: str, faults: str | None = None) -> dict:
@@ -193,6 +194,7 @@ def write_report(report: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "report.json").write_text(json.dumps(report, indent=2))
     (directory / "report.md").write_text(markdown(report))
+    (directory / "report.html").write_text(html.report_page(report, _shown(report), _name(report), why_na))
 
 
 def markdown(report: dict) -> str:
@@ -244,27 +246,56 @@ def _name(report: dict, code: bool = False) -> str:
     return f"{quote}{report['implementation']}{quote}{faults}"
 
 
-def comparison_markdown(reports: list[dict]) -> str:
-    """The side-by-side table as Markdown (what ``faults.md`` holds): a column per run, whole profile names."""
+def columns_of(reports: list[dict], code: bool = False) -> list[str]:
+    """A column title per run: the profile when one implementation ran under several, else the implementation."""
     impls = {r["implementation"] for r in reports}
-    columns = [(r.get("faults") or "no faults") if len(impls) == 1 else _name(r, code=True) for r in reports]
+    return [(r.get("faults") or "no faults") if len(impls) == 1 else _name(r, code=code) for r in reports]
+
+
+def side_by_side(reports: list[dict]) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
+    """(rows whose verdicts differ, rows the same in every run), each row a clause and its verdict per run."""
     verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
-    lines = ["# Pro.MP conformance, side by side", "", "| clause | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
-    for clause in reports[0]["clauses"]:
-        lines.append(f"| {clause['id']} | " + " | ".join(v.get(clause["id"], "-") for v in verdicts) + " |")
+    rows = [(c["id"], [v.get(c["id"], "-") for v in verdicts]) for c in reports[0]["clauses"]]
+    return [r for r in rows if len(set(r[1])) > 1], [r for r in rows if len(set(r[1])) == 1]
+
+
+def _same_summary(same: list[tuple[str, list[str]]]) -> str:
+    counts: dict[str, int] = {}
+    for _clause, cells in same:
+        counts[cells[0]] = counts.get(cells[0], 0) + 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+
+
+def comparison_markdown(reports: list[dict]) -> str:
+    """The side-by-side table as Markdown (what ``faults.md`` holds): a column per run, differences first."""
+    differ, same = side_by_side(reports)
+    columns = columns_of(reports, code=True)
+    lines = ["# Pro.MP conformance, side by side", ""]
+    lines += [f"{len(differ) + len(same)} clauses: {len(differ)} with different verdicts, {len(same)} the same in every run.", ""]
+    lines += ["| clause | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
+    lines += [f"| {clause} | " + " | ".join(cells) + " |" for clause, cells in differ + same]
     return "\n".join(lines) + "\n"
 
 
-def compare(reports: list[dict], console: Console) -> None:
-    """Clause verdicts of several implementations side by side."""
+def compare(reports: list[dict], console: Console, html_path: Path | None = None) -> None:
+    """Clause verdicts of several runs side by side: the differences row by row, the rest summed up."""
     impls = {r["implementation"] for r in reports}
     title = "Pro.MP conformance, side by side" + (f": {next(iter(impls))} under each fault profile" if len(impls) == 1 else "")
-    table = Table(title=title)
-    table.add_column("clause")
-    for report in reports:
-        table.add_column(report.get("faults") or "no faults" if len(impls) == 1 else _name(report))
-    verdicts = [{c["id"]: c["verdict"] for c in r["clauses"]} for r in reports]
-    for clause in reports[0]["clauses"]:
-        cells = [v.get(clause["id"], "-") for v in verdicts]
-        table.add_row(clause["id"], *(f"[{STYLE.get(x, 'white')}]{x}" for x in cells))
-    console.print(table)
+    differ, same = side_by_side(reports)
+    columns = columns_of(reports)
+    for column, report in zip(columns, reports, strict=True):
+        counts = ", ".join(f"[{STYLE[k]}]{v} {k}[/]" for k, v in report["summary"].items() if v)
+        console.print(f"{column}: {counts}", highlight=False)
+    if differ:
+        table = Table(title=f"{title}: the {len(differ)} clauses whose verdicts differ")
+        table.add_column("clause")
+        for column in columns:
+            table.add_column(column)
+        for clause, cells in differ:
+            table.add_row(clause, *(f"[{STYLE.get(x, 'white')}]{x}" for x in cells))
+        console.print(table)
+    console.print(f"{len(differ)} of {len(differ) + len(same)} clauses differ; the same in every run: {_same_summary(same) or 'none'}")
+    if html_path is not None:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(html.matrix_page(reports, columns, title))
+        console.print(f"the whole matrix: {html_path}")

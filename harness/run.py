@@ -59,8 +59,14 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
                 env[launch_hook(impl)] = prefix
             # unbuffered by the interpreter's flag, which its workers do not inherit (an environment variable would)
             with orphans.subreaper():
+                # -X faulthandler: on a deadline, SIGABRT makes it write where every thread of the example was
                 proc = subprocess.Popen(
-                    [sys.executable, "-u", path], cwd=cwd, env=env, stdout=out_file, stderr=err_file, start_new_session=True
+                    [sys.executable, "-u", "-X", "faulthandler", path],
+                    cwd=cwd,
+                    env=env,
+                    stdout=out_file,
+                    stderr=err_file,
+                    start_new_session=True,
                 )
                 with orphans.Adopting(keep=proc.pid):
                     try:
@@ -68,15 +74,18 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
                             proc.wait(timeout=example.timeout)
                         timed_out = False
                     except subprocess.TimeoutExpired:
+                        _dump_stacks(proc)
                         _kill_all(proc.pid)
                         proc.wait()
                         timed_out = True
                     leftovers = _leftovers(proc.pid)
-            out, err = _read(out_file), _read(err_file)
+            out, err = (in_chapter(_read(f), path, example) for f in (out_file, err_file))
             figures = _figures(env[FIGURES_VARIABLE])
     seconds = time.monotonic() - started
     if timed_out:
-        return Outcome("fail", f"deadline of {example.timeout:.0f} s exceeded\n--- output so far ---\n{out}{err}", seconds)
+        err, stacks = _split_stacks(err)
+        where = f"--- where the example was at the deadline (every thread, most recent call first) ---\n{stacks}" if stacks else ""
+        return Outcome("fail", f"deadline of {example.timeout:g} s exceeded\n--- output so far ---\n{out}{err}{where}", seconds)
     said = [line for line in err.splitlines() if line.startswith("not applicable: ")]
     if proc.returncode == NOT_APPLICABLE and said:  # harness.helpers.not_applicable, not any exit(77)
         reason = said[-1]
@@ -95,8 +104,47 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     if problem:
         return Outcome("fail", "standard error: " + problem + f"\n--- stdout ---\n{out}", seconds)
     if leftovers:
-        return Outcome("fail", f"processes left behind after the example ended: {leftovers}", seconds)
+        listed = "\n".join(f"  {leftover}" for leftover in leftovers)
+        return Outcome("fail", f"{len(leftovers)} process(es) left behind after the example ended (killed):\n{listed}", seconds)
     return Outcome("pass", "", seconds, figures)
+
+
+STACK_DUMP_GRACE = 2.0  # seconds the example gets to write its stacks before it is killed
+
+
+def _dump_stacks(proc: subprocess.Popen) -> None:
+    """Ask the example's interpreter (run with -X faulthandler) to write every thread's stack, and give it time."""
+    try:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait(timeout=STACK_DUMP_GRACE)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
+_FAULTHANDLER = re.compile(r"^Fatal Python error: Aborted\n", re.M)
+
+
+def _split_stacks(err: str) -> tuple[str, str]:
+    """(what the example wrote, the stacks faulthandler wrote at the deadline)."""
+    found = _FAULTHANDLER.search(err)
+    if found is None:
+        return err, ""
+    return err[: found.start()], err[found.end() :].lstrip("\n")
+
+
+def in_chapter(text: str, script: str, example: Example) -> str:
+    """``text`` with the example script's lines (tracebacks, stacks) given as the chapter's lines."""
+    def chapter_line(found: re.Match) -> str:
+        return f'File "{example.path.name}", line {example.first_line + int(found.group(1)) - 1}'
+
+    return re.sub(rf'File "{re.escape(script)}", line (\d+)', chapter_line, text)
+
+
+def numbered(example: Example) -> str:
+    """The example's code with the chapter's line numbers, as a failure shows it."""
+    lines = example.code.splitlines()
+    width = len(str(example.first_line + len(lines)))
+    return "".join(f"{example.first_line + n:>{width}} | {line}\n" for n, line in enumerate(lines))
 
 
 def _figures(path: str) -> list[dict]:
@@ -202,13 +250,23 @@ def _signal_group(group: int, signum: int) -> None:
         pass
 
 
-def _leftovers(sid: int) -> list[int]:
-    """Processes of the example still running after the grace period; they are killed."""
+def _leftovers(sid: int) -> list[str]:
+    """Processes of the example still running after the grace period, each with its command line; they are killed."""
     deadline = time.monotonic() + LEFTOVER_GRACE
     members = _example_processes(sid)
     while members and time.monotonic() < deadline:
         time.sleep(0.05)
         members = _example_processes(sid)
+    described = [_describe(p) for p in sorted(members, key=lambda p: p.pid)]
     _kill_all(sid)
     psutil.wait_procs(_example_processes(sid), timeout=5)  # dead, and reaped where they were adopted by us
-    return sorted(p.pid for p in members)
+    return described
+
+
+def _describe(proc: psutil.Process) -> str:
+    """'pid 1234 (python3 -c ...), parent 1200': enough to tell which of its processes an implementation left."""
+    try:
+        command = " ".join(proc.cmdline())[:200] or proc.name()
+        return f"pid {proc.pid} ({command}), parent {proc.ppid()}"
+    except psutil.Error:
+        return f"pid {proc.pid} (gone while looked at)"

@@ -99,7 +99,8 @@ def test_output_matching(expected, actual, mode, ok):
 
 
 def example(code: str, expected: str | None = None, timeout: float = 30) -> Example:
-    return Example("00-test", Path("00-test.md"), 1, ["T-1"], code, expected, "exact", timeout)
+    """An example whose code starts at line 10 of its chapter, ``00-test.md``."""
+    return Example("00-test", Path("00-test.md"), 1, ["T-1"], code, expected, "exact", timeout, first_line=10)
 
 
 def test_a_passing_example_passes():
@@ -120,8 +121,24 @@ def test_an_example_past_its_deadline_fails_and_is_killed():
 def test_processes_left_behind_fail_the_example_and_are_killed():
     outcome = run_example(example("import subprocess\nsubprocess.Popen(['sleep', '60'])\nprint('bye')", "bye\n"), "promp", False)
     assert outcome.verdict == "fail" and "left behind" in outcome.detail
-    leftovers = [int(pid) for pid in re.findall(r"\d+", outcome.detail.split("left behind", 1)[1])]
+    leftovers = [int(pid) for pid in re.findall(r"pid (\d+)", outcome.detail)]
     assert leftovers and wait_until(lambda: all(gone(pid) for pid in leftovers), 5)
+    assert "(sleep 60)" in outcome.detail  # each with its command line, to tell which process it was
+
+
+def test_a_traceback_names_the_chapters_lines_not_a_deleted_temporary_script():
+    outcome = run_example(example("x = 1\n\nraise KeyError('lost')"), "promp", False)
+    assert outcome.verdict == "fail" and 'File "00-test.md", line 12' in outcome.detail, outcome.detail
+    assert "example.py" not in outcome.detail
+
+
+def test_at_its_deadline_an_example_shows_where_every_thread_was():
+    code = "import threading, time\n\ndef stuck_here():\n    time.sleep(60)\n\n"
+    code += "threading.Thread(target=stuck_here, daemon=True).start()\nprint('started', flush=True)\ntime.sleep(60)\n"
+    outcome = run_example(example(code, timeout=2), "promp", False)
+    assert outcome.verdict == "fail" and "deadline of 2 s exceeded" in outcome.detail and "started" in outcome.detail
+    where = outcome.detail.split("where the example was at the deadline", 1)[1]
+    assert 'File "00-test.md", line 13 in stuck_here' in where and 'File "00-test.md", line 17 in <module>' in where, where
 
 
 def documented(tmp_path: Path, code: str) -> Example:
@@ -195,7 +212,7 @@ def test_an_example_is_unbuffered_by_the_interpreter_flag_which_its_workers_do_n
 def test_a_process_that_escapes_the_examples_session_is_still_a_leftover(escape):
     outcome = run_example(example(f"import subprocess, sys\n{escape}\nprint('bye')", "bye\n"), "promp", False)
     assert outcome.verdict == "fail" and "left behind" in outcome.detail, outcome
-    leftovers = [int(pid) for pid in re.findall(r"\d+", outcome.detail.split("left behind", 1)[1])]
+    leftovers = [int(pid) for pid in re.findall(r"pid (\d+)", outcome.detail)]
     assert leftovers and wait_until(lambda: all(gone(pid) for pid in leftovers), 5)
 
 

@@ -97,3 +97,107 @@ def test_a_relative_report_directory_is_relative_to_where_the_command_runs_under
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (tmp_path / "reports-all" / "faults.md").exists() and (tmp_path / "reports-all" / "no-faults" / "report.json").exists()
     assert not (REPO / "reports-all").exists()
+
+
+FAILING = """# 1. A chapter
+
+**TRY-1** `ProWorker_Any` is -1.
+
+```python example TRY-1
+from Pro.MP import *
+names = {"any": ProWorker_Any}
+print(names["any"])
+```
+
+```output
+-1
+```
+
+**TRY-2** A lookup that fails.
+
+```python example TRY-2
+names = {}
+
+print(names["lost"])
+```
+"""
+
+
+@pytest.fixture
+def failing_spec(tmp_path: Path) -> Path:
+    directory = tmp_path / "spec"
+    directory.mkdir()
+    (directory / "01-chapter.md").write_text(FAILING)
+    return directory
+
+
+def test_a_failure_shows_the_example_with_the_chapters_line_numbers_everywhere(failing_spec, tmp_path):
+    done = promp_spec("--spec", str(failing_spec), "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 1
+    report = (tmp_path / "r" / "report.md").read_text()
+    page = (tmp_path / "r" / "report.html").read_text()
+    for shown in (done.stdout + done.stderr, report, page.replace("&quot;", '"')):
+        assert 'File "01-chapter.md", line 20' in shown  # the traceback, in the chapter's lines
+        assert "18 | names = {}" in shown and "20 | print(names[" in shown  # the example, numbered as the chapter is
+        assert "example.py" not in shown
+
+
+def test_the_html_report_gives_every_clause_its_text_and_verdict(failing_spec, tmp_path):
+    promp_spec("--spec", str(failing_spec), "--report-dir", str(tmp_path / "r"))
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page  # self-contained
+    assert 'id="TRY-1"' in page and "is -1." in page and '<span class="pass">pass</span>' in page
+    assert 'id="TRY-2"' in page and "A lookup that fails." in page and '<span class="fail">fail</span>' in page
+
+
+def test_a_run_of_some_clauses_leaves_the_last_whole_runs_report_alone(failing_spec, tmp_path):
+    promp_spec("--spec", str(failing_spec), cwd=tmp_path)
+    whole = (tmp_path / "reports" / "report.json").read_text()
+    done = promp_spec("--spec", str(failing_spec), "--clause", "TRY-1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "reports" / "report.json").read_text() == whole
+    partial = json.loads((tmp_path / "reports" / "partial" / "report.json").read_text())
+    assert {c["id"]: c["verdict"] for c in partial["clauses"]} == {"TRY-1": "pass", "TRY-2": "not run"}
+
+
+def test_compare_sums_up_what_is_the_same_and_lists_what_differs_first(failing_spec, tmp_path):
+    promp_spec("--spec", str(failing_spec), "--report-dir", str(tmp_path / "a"))
+    promp_spec("--spec", str(failing_spec), "--report-dir", str(tmp_path / "b"), "--clause", "TRY-1")
+    a, b = str(tmp_path / "a" / "report.json"), str(tmp_path / "b" / "report.json")
+    done = promp_spec("--compare", a, b, "--report-dir", str(tmp_path / "c"))
+    assert done.returncode == 0, done.stderr
+    assert "1 of 2 clauses differ; the same in every run: 1 pass" in done.stdout
+    assert "TRY-2" in done.stdout and "TRY-1" not in done.stdout  # the rows that differ; the others summed up
+    page = (tmp_path / "c" / "compare.html").read_text()
+    assert page.index("Different verdicts") < page.index("TRY-2") < page.index("The same in every run") < page.index("TRY-1")
+
+
+COPY = "from promp import *  # noqa\nfrom promp import __all__  # noqa\n"
+VARIANTS = {
+    "__init__.py": 'BROKEN = {"my_variants.unchanged": "TRY-1", "any_is_zero": "TRY-1", "cannot_import": "TRY-1"}\n',
+    "unchanged.py": '"""Nothing broken: a copy of the reference."""\n' + COPY,
+    "any_is_zero.py": '"""Broken: ProWorker_Any is 0."""\n' + COPY + "ProWorker_Any = 0\n",
+    "cannot_import.py": '"""Broken: does not import."""\nimport no_such_dependency_here  # noqa\n',
+}
+
+
+def test_variants_say_why_and_one_that_cannot_be_imported_is_an_error_not_a_catch(failing_spec, tmp_path):
+    package = tmp_path / "my_variants"
+    package.mkdir()
+    for name, text in VARIANTS.items():
+        (package / name).write_text(text)
+    args = ("--spec", str(failing_spec), "--variants", "my_variants", "--report-dir", str(tmp_path / "r"))
+    done = promp_spec(*args, cwd=tmp_path, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "r" / "variants.json").read_text())["variants"]}
+    assert set(rows) == {"unchanged", "any_is_zero", "cannot_import"}  # a full dotted key is the same variant
+    assert rows["any_is_zero"]["verdict"] == "fail" and "output does not match" in rows["any_is_zero"]["why"]
+    assert rows["unchanged"]["verdict"] == "pass" and rows["unchanged"]["breaks"] == "Nothing broken: a copy of the reference."
+    assert rows["cannot_import"]["verdict"] == "error" and "no_such_dependency_here" in rows["cannot_import"]["why"]
+    assert "1 of 3 caught" in done.stdout and "1 could not be judged" in done.stdout
+
+
+def test_the_references_variants_are_found_from_any_directory(tmp_path):
+    probe = "from harness.mutation import pairs\nprint(len(pairs('tests.variants')))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and int(done.stdout) > 50, done.stderr
