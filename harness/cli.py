@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     opts.clause = _clause_ids(opts.clause, opts.spec, parser)
     if opts.faults == "list":
         for profile in PROFILES.values():
-            print(f"{profile.name}: {profile.description}")
+            needs = " (needs chapter 13: the launch hook and its wire protocol; without them, n/a)" if profile.proxy else ""
+            print(f"{profile.name}: {profile.description}{needs}")
         return 0
     if opts.faults == "all" or (opts.faults and "," in opts.faults):
         names = list(PROFILES) if opts.faults == "all" else opts.faults.split(",")

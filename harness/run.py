@@ -14,10 +14,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
-from . import orphans
+from . import orphans, proxy
 from .helpers import FIGURES_VARIABLE, NOT_APPLICABLE
 from .impl import environment
 from .markdown import FAULT_MARKS, Example, documented_names
@@ -42,9 +43,8 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
     """Run one example in a fresh process (under ``profile``'s faults, if given) and judge it."""
     if profile is not None and example.faults:
         return Outcome("n/a", f"not run under {profile.name}: {FAULT_MARKS[example.faults]}")
-    if profile is not None and profile.proxy and launch_hook(impl) is None:
-        reason = f"not run under {profile.name}: its frame faults need chapter 13's launch hook ({impl} exports no workerPrefixVariable)"
-        return Outcome("n/a", reason)
+    if profile is not None and profile.proxy and proxy_problem(impl):
+        return Outcome("n/a", f"not run under {profile.name}: its frame faults need chapter 13's wire protocol ({proxy_problem(impl)})")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="promp-example-") as cwd:
         path = os.path.join(cwd, "example.py")
@@ -173,6 +173,52 @@ def launch_hook(impl: str) -> str | None:
     probe = "from Pro.MP import workerPrefixVariable\nprint(workerPrefixVariable)"
     found = subprocess.run([sys.executable, "-c", probe], env=environment(impl), capture_output=True, text=True, timeout=60)
     return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+# A result asked of one worker started behind the fault proxy: what a proxy profile needs to work at all.
+_PROXY_PROBE = """
+import time
+from Pro.MP import *
+m = ProManager()
+m.startWorker()
+m.evalPythonFunction(ProWorker_Any, "def one():\\n    return 1\\n", "one", None, True)
+deadline = time.monotonic() + 20
+while m.isBusy() and time.monotonic() < deadline:
+    m.processMessages()
+    time.sleep(0.01)
+print(m.hasResults())
+"""
+
+
+@functools.cache
+def proxy_problem(impl: str) -> str:
+    """Why the fault proxy cannot stand between ``impl``'s manager and its workers ('' when it can).
+
+    The proxy speaks chapter 13: an implementation needs the launch hook *and* that protocol. One honouring the
+    hook with a protocol of its own would fail every example under a proxy profile, so it is asked once: a
+    worker started behind the proxy must answer a task through it.
+    """
+    hook = launch_hook(impl)
+    if hook is None:
+        return f"{impl} exports no workerPrefixVariable, the launch hook"
+    with tempfile.TemporaryDirectory(prefix="promp-probe-") as log:
+        env = {**environment(impl), hook: proxy.prefix("--log", log)}
+        probe = subprocess.Popen(
+            [sys.executable, "-c", _PROXY_PROBE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            out, err = probe.communicate(timeout=40)
+        except subprocess.TimeoutExpired:
+            out, err = "", "no answer within 40 s"
+        finally:
+            _kill_all(probe.pid)
+            probe.wait()
+        forwarded = [json.loads(p.read_text()).get("forwarded") for p in Path(log).glob("proxy-*.json")]
+    if out.strip() == "True" and any(forwarded):
+        return ""
+    said = [line for line in err.splitlines() if line.strip()]
+    why = next((line for line in said if line.startswith("harness.proxy:")), said[-1] if said else "no result came back")
+    return f"a worker {impl}'s launch hook started behind the fault proxy did not answer through it: {why}"
 
 
 def _read(file) -> str:

@@ -104,6 +104,19 @@ def test_a_proxy_profile_is_not_applicable_without_a_launch_hook(tmp_path):
     assert examples and all(e["verdict"] == "n/a" and "workerPrefixVariable" in e["detail"] for e in examples)
 
 
+def test_a_proxy_profile_is_not_applicable_to_workers_that_speak_another_protocol(tmp_path):
+    # the launch hook honoured, but not chapter 13's protocol: the proxy cannot carry the frames, so no verdict
+    report = run_under("slow-links", ["RES-1"], tmp_path, impl="tests.own_protocol")
+    examples = [c for c in report["clauses"] if c["id"] == "RES-1"][0]["examples"]
+    assert examples and all(e["verdict"] == "n/a" and "chapter 13's wire protocol" in e["detail"] for e in examples), examples
+
+
+def test_faults_list_says_which_profiles_need_chapter_13():
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "spec.py"), "--faults", "list"], capture_output=True, text=True, timeout=60)
+    lines = {line.split(":", 1)[0]: line for line in done.stdout.splitlines()}
+    assert all(("needs chapter 13" in lines[name]) == bool(profile.proxy) for name, profile in PROFILES.items())
+
+
 def test_several_profiles_give_one_table_with_a_column_per_run(tmp_path):
     cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--faults", "short-stalls,slow-links", "--clause", "RES-1"]
     done = subprocess.run([*cmd, "--report-dir", str(tmp_path), "-n", "0"], cwd=REPO, capture_output=True, text=True, timeout=600)
