@@ -11,6 +11,7 @@ BROKEN = {
     "reuses_worker_ids": "LIFE-1",
     "no_variant_list": "OVR-1",
     "survives_its_manager": "LIFE-4",
+    "process_messages_blocks": "LIFE-2",
     "main_thread_only": "LIFE-6",
     "any_runs_everywhere": "TASK-4",
     "any_round_robin": "TASK-4",
