@@ -28,6 +28,7 @@ BROKEN = {
     "atomic_collapses_newlines": "OUT-3",
     "stderr_to_stdout": "OUT-2",
     "stderr_inherited": ("OUT-1", "OUT-2"),
+    "failed_tasks_on_stderr": "OUT-1",
     "message_before_output": "OUT-5",
     "options_accumulate": "OUT-7",
     "warm_is_cold": "EXT-9",
