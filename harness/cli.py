@@ -54,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         opts.report_dir = "reports/partial" if opts.clause else "reports"
     # the same places whatever directory a run starts in (the runs of --faults all start in the checkout)
     opts.report_dir, opts.spec = str(Path(opts.report_dir).resolve()), str(Path(opts.spec).resolve())
+    from .markdown import SpecError, load_spec
+
+    if not opts.compare and not list(Path(opts.spec).glob("[0-9][0-9]-*.md")):
+        parser.error(f"no chapter (NN-name.md) in {opts.spec}: give the spec directory with --spec")
+    try:
+        load_spec(Path(opts.spec))
+    except (SpecError, OSError) as exc:
+        parser.error(f"the spec in {opts.spec} cannot be read: {exc}")
     opts.clause = _clause_ids(opts.clause, opts.spec, parser)
     if opts.faults == "list":
         for profile in PROFILES.values():

@@ -201,3 +201,12 @@ def test_the_references_variants_are_found_from_any_directory(tmp_path):
     probe = "from harness.mutation import pairs\nprint(len(pairs('tests.variants')))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and int(done.stdout) > 50, done.stderr
+
+
+def test_a_malformed_spec_is_a_usage_error_naming_the_place_not_a_traceback(tmp_path):
+    directory = tmp_path / "spec"
+    directory.mkdir()
+    (directory / "01-chapter.md").write_text("**TRY-1** Something.\n\n```python example TRY-9\nprint(1)\n```\n")
+    done = promp_spec("--spec", str(directory), "--report-dir", str(tmp_path / "r"))
+    assert done.returncode == 2 and "01-chapter.md:5: example checks unknown clause(s) TRY-9" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -47,6 +47,8 @@ BROKEN = {
     "drops_progress": "WAIT-1",
     "msg_overtakes_progress": "WAIT-3",
     "abort_only_in_process_events": "WAIT-2",
+    "ui_abort_reaches_one_task": "WAIT-2",
+    "first_wait_object_wins": "WAIT-2",
     "abort_never_kills": "ABRT-2",
     "abort_all_reaches_one": "ABRT-1",
     "abort_time_outlives_task": "ABRT-1",
