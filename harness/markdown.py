@@ -164,4 +164,6 @@ def documented_names(directory: Path) -> frozenset[str]:
         prose = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
         for span in _CODE_SPAN.findall(prose):
             names.update(_IDENTIFIER.findall(span))
+        if "context manager" in prose:  # ``with ProManager() as m``: the protocol's names, said in words
+            names.update(("__enter__", "__exit__"))
     return frozenset(names)

@@ -27,7 +27,9 @@ from .profiles import Nemesis, Profile
 LEFTOVER_GRACE = 3.0  # seconds an example's processes get to end after it did
 # how an optional feature's absence shows: a name it lacks, or a keyword argument it does not take
 MISSING_NAME = re.compile(
-    r"^((NameError|AttributeError|ImportError|ModuleNotFoundError): .*|TypeError: .*unexpected keyword argument.*)$", re.M
+    r"^((NameError|AttributeError|ImportError|ModuleNotFoundError): .*|TypeError: .*unexpected keyword argument.*"
+    r"|TypeError: .*does not support the context manager protocol)$",
+    re.M,
 )
 
 
@@ -160,6 +162,8 @@ def _lacks_documented_name(last_line: str, spec_dir) -> bool:
     the API the spec documents: an optional feature the implementation lacks, not a broken example."""
     if not MISSING_NAME.fullmatch(last_line):
         return False
+    if last_line.endswith("context manager protocol") or last_line == "AttributeError: __enter__":  # 3.11+, 3.10
+        return "__enter__" in documented_names(spec_dir)
     quoted = re.findall(r"'([A-Za-z_][A-Za-z0-9_.]*)'", last_line)
     if not quoted:
         return False

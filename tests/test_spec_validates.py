@@ -45,6 +45,18 @@ def test_the_reference_passes_every_clause_and_coverage_is_complete(tmp_path):
     assert code == 0
 
 
+@pytest.mark.timeout(900)
+def test_required_clauses_need_only_the_seeds_api_and_optional_ones_say_n_a_without_the_rest(tmp_path):
+    """``tests.seed_only``: the reference with the seed's calls and names only (no extension, no ``proContext``,
+    ``ProMPAborted``, launch hook...). A required clause leaning on an optional name would fail here."""
+    _, report = run_spec(tmp_path, "--impl", "tests.seed_only", "-n", "2")
+    required = {c["id"]: c["verdict"] for c in report["clauses"] if not c["optional"]}
+    optional = {c["id"]: c["verdict"] for c in report["clauses"] if c["optional"]}
+    assert {k: v for k, v in required.items() if v != "pass"} == {}
+    assert {k: v for k, v in optional.items() if v not in ("n/a", "pass")} == {}
+    assert "EXT-1" in optional and optional["EXT-1"] == "n/a"  # the extensions are really gone
+
+
 @pytest.mark.parametrize("variant, clause", pairs("tests.variants"))
 @pytest.mark.timeout(300)
 def test_a_broken_variant_fails_on_its_clause(tmp_path, variant: str, clause: str):
