@@ -49,6 +49,7 @@ BROKEN = {
     "nested_output_always_forwarded": "LVL-2",
     "drops_progress": "WAIT-1",
     "msg_overtakes_progress": "WAIT-3",
+    "drops_last_progress": "WAIT-3",
     "abort_only_in_process_events": "WAIT-2",
     "ui_abort_reaches_one_task": "WAIT-2",
     "first_wait_object_wins": "WAIT-2",
