@@ -42,6 +42,8 @@ BROKEN = {
     "reads_from_any_thread": "BAD-4",
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
+    "messages_to_all_replayed": "MSG-5",
+    "messages_to_all_twice": "MSG-5",
     "manager_wait_sleeps_out_timeout": "MSG-2",
     "worker_wait_returns_at_once": "MSG-2",
     "no_forwarding_past_one_level": "LVL-2",
