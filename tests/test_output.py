@@ -7,7 +7,8 @@ import time
 import pytest
 
 from promp import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput, ProWorker_All
-from promp.manager._output import atomic
+from promp._stdio import STDOUT
+from promp.manager._output import UNFINISHED_LINE_HELD_AT_MOST, UNFINISHED_LINE_WAIT, OutputAssembler, atomic
 
 from .conftest import pump_until
 
@@ -139,3 +140,45 @@ def test_options_that_are_not_an_int_are_a_type_error_naming_the_type(manager: P
     with pytest.raises(TypeError, match=type(options).__name__):
         manager.setOptions(options)
     assert manager.options() == 0
+
+
+def _lines_out(assembler: OutputAssembler) -> list[bytes]:
+    return [data for _wid, _stream, data in assembler.take()]
+
+
+def test_a_line_coming_in_pieces_waits_for_its_end_as_long_as_pieces_keep_coming():
+    """The wait is counted from the last piece: a line trickling in 2 ms apart is one line, not one every 20 ms."""
+    out = OutputAssembler()
+    for i in range(60):
+        out.feed(1, STDOUT, b"x", now=i * 0.002)
+        out.release_due(i * 0.002)
+    assert _lines_out(out) == []
+    out.feed(1, STDOUT, b"\n", now=0.12)
+    assert _lines_out(out) == [b"x" * 60 + b"\n"]
+
+
+def test_text_without_a_newline_goes_out_once_nothing_new_came_for_the_wait():
+    out = OutputAssembler()
+    out.feed(1, STDOUT, b"prompt> ", now=10.0)
+    out.release_due(10.0 + UNFINISHED_LINE_WAIT / 2)
+    assert _lines_out(out) == []
+    assert out.next_due() == 10.0 + UNFINISHED_LINE_WAIT
+    out.release_due(10.0 + UNFINISHED_LINE_WAIT)
+    assert _lines_out(out) == [b"prompt> "]
+
+
+def test_a_line_that_never_ends_is_held_at_most_a_second_from_its_first_piece():
+    out = OutputAssembler()
+    now = 0.0
+    while now < UNFINISHED_LINE_HELD_AT_MOST - 0.005:
+        out.feed(1, STDOUT, b"x", now=now)
+        now += 0.005
+        out.release_due(now)
+        assert _lines_out(out) == []
+    out.feed(1, STDOUT, b"x", now=now)
+    assert out.next_due() == UNFINISHED_LINE_HELD_AT_MOST
+    out.release_due(UNFINISHED_LINE_HELD_AT_MOST)
+    (line,) = _lines_out(out)
+    assert line == b"x" * len(line) and len(line) > 150
+    out.feed(1, STDOUT, b"y", now=1.001)  # what comes next starts a line of its own, with its own clock
+    assert out.next_due() == 1.001 + UNFINISHED_LINE_WAIT

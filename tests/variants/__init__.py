@@ -28,6 +28,7 @@ BROKEN = {
     "keeps_lone_newlines": "OUT-3",
     "atomic_is_redirect": "OUT-3",
     "atomic_cuts_long_lines": "OUT-4",
+    "line_held_from_its_first_piece": "OUT-4",
     "atomic_collapses_newlines": "OUT-3",
     "stderr_to_stdout": "OUT-2",
     "stderr_inherited": ("OUT-1", "OUT-2"),

@@ -7,9 +7,11 @@ into chunks for the user's thread:
 * Where a read ends says nothing of where a write ended: a write longer than the pipe's room (one
   print of 100,000 characters, or many lines at once) is read in pieces, the writer refilling the
   pipe as the reader empties it.  So the end of a read after its last newline waits, up to
-  ``UNFINISHED_LINE_WAIT``, for the rest of its line, and atomic output, which ends every chunk
-  with a newline, keeps long lines whole.  Text written without a newline (a prompt) goes out
-  after that wait, or at once when its worker sends a message or exits (it wrote it before).
+  ``UNFINISHED_LINE_WAIT`` after the last piece of it came, for the rest of its line, and atomic
+  output, which ends every chunk with a newline, keeps long lines whole (however slowly the pieces
+  come, as long as they keep coming: at most ``UNFINISHED_LINE_HELD_AT_MOST`` in all).  Text written
+  without a newline (a prompt) goes out after that wait, or at once when its worker sends a message
+  or exits (it wrote it before).
 * Bounded: the manager holds at most ``HELD_AT_MOST`` bytes of one worker's output that the user's
   thread has not taken; past that the driver stops reading its pipe, the pipe fills and the worker
   waits in its write.  Nothing is lost; reading resumes when the user's thread takes the output.
@@ -28,23 +30,30 @@ import sys
 from .._stdio import STDERR, STDOUT
 
 HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
-UNFINISHED_LINE_WAIT = 0.02  # seconds the end of a read without a newline waits for the rest of its write
+UNFINISHED_LINE_WAIT = 0.02  # seconds the end of a read without a newline waits for more of its line
+UNFINISHED_LINE_HELD_AT_MOST = 1.0  # seconds a line still coming in pieces is held, from its first piece
 
 
 class OutputAssembler:
     def __init__(self) -> None:
         self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data), for the user's thread
         self.unread: dict[int, int] = {}  # worker -> bytes of it in ``chunks``
-        self.unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}  # (worker, stream) -> (line so far, since)
+        # (worker, stream) -> (line so far, when it is due out: UNFINISHED_LINE_WAIT after its last piece, capped)
+        self.unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}
+        self._first_piece: dict[tuple[int, int], float] = {}  # when each unfinished line's first piece came
 
     def feed(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of a worker's pipe (b"" at its end); False when its pipe should wait until the output is taken."""
         key = (wid, stream)
-        held, since = self.unfinished.pop(key, (b"", 0.0))
+        held, _due = self.unfinished.pop(key, (b"", 0.0))
+        first = self._first_piece.pop(key, now)
         chunk = held + data
         if data and not chunk.endswith(b"\n") and len(chunk) < HELD_AT_MOST:
             cut = chunk.rfind(b"\n") + 1
-            self.unfinished[key] = (chunk[cut:], since if held and not cut else now)
+            if cut or not held:  # a new line begins in this read
+                first = now
+            self.unfinished[key] = (chunk[cut:], min(now + UNFINISHED_LINE_WAIT, first + UNFINISHED_LINE_HELD_AT_MOST))
+            self._first_piece[key] = first
             chunk = chunk[:cut]
         self._add(wid, stream, chunk)
         return self.unread.get(wid, 0) < HELD_AT_MOST
@@ -53,18 +62,22 @@ class OutputAssembler:
         """Worker ``wid`` sent a message or exited: what it wrote before is finished, unfinished lines too."""
         if self.unfinished:
             for key in [key for key in self.unfinished if key[0] == wid]:
-                self._add(*key, self.unfinished.pop(key)[0])
+                self._release(key)
 
     def release_due(self, now: float) -> None:
         """Unfinished lines that waited long enough go out as they are."""
-        for key in [key for key, (_, since) in self.unfinished.items() if now - since >= UNFINISHED_LINE_WAIT]:
-            self._add(*key, self.unfinished.pop(key)[0])
+        for key in [key for key, (_, due) in self.unfinished.items() if now >= due]:
+            self._release(key)
 
     def next_due(self) -> float | None:
-        """When the oldest unfinished line is due out, or None."""
+        """When the first unfinished line is due out, or None."""
         if not self.unfinished:
             return None
-        return min(since for _, since in self.unfinished.values()) + UNFINISHED_LINE_WAIT
+        return min(due for _, due in self.unfinished.values())
+
+    def _release(self, key: tuple[int, int]) -> None:
+        self._first_piece.pop(key, None)
+        self._add(*key, self.unfinished.pop(key)[0])
 
     def take(self) -> list[tuple[int, int, bytes]]:
         """The chunks so far, for the user's thread."""
