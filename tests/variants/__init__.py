@@ -89,6 +89,7 @@ BROKEN = {
     "manager_ignores_worker_exit": "FLT-8",
     "never_reaps": "FLT-8",
     "sys_exit_is_success": "FLT-9",
+    "survives_sys_exit": "FLT-9",
     "os_exit_loses_sends": "FLT-9",
     "watches_parent_pid": "FLT-10",
 }
