@@ -41,6 +41,7 @@ BROKEN = {
     "any_by_worker_id": ("RES-2", "MSG-5"),
     "worker_calls_from_any_thread": "BAD-10",
     "reads_from_any_thread": "BAD-4",
+    "other_reads_from_any_thread": "BAD-4",
     "worker_never_asks": ("LIVE-3", "WIRE-6"),
     "reorders_messages": "MSG-3",
     "messages_to_all_replayed": "MSG-5",
