@@ -1,4 +1,4 @@
-"""Broken: the calls that act and isBusy, takeResult, processMessages check the thread; the other reads (hasResults, options, hasMessage, getMessage) run from any thread."""
+"""Broken: some reads (hasResults, options, hasMessage, getMessage) run from any thread; the other calls check it."""
 
 from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
