@@ -9,8 +9,10 @@ loaded there too, through ``in_workers``.
 BROKEN = {
     "mailbox_ignores_target": ("RES-1", "MSG-2"),
     "reuses_worker_ids": "LIFE-1",
+    "waits_for_each_start": "LIFE-1",
     "no_variant_list": "OVR-1",
     "survives_its_manager": "LIFE-4",
+    "manager_in_a_cycle": "LIFE-5",
     "process_messages_blocks": "LIFE-2",
     "main_thread_only": "LIFE-6",
     "any_runs_everywhere": "TASK-4",
