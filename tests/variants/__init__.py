@@ -60,6 +60,7 @@ BROKEN = {
     "drops_last_progress": "WAIT-3",
     "abort_only_in_process_events": "WAIT-2",
     "ui_abort_reaches_one_task": "WAIT-2",
+    "process_events_passes_no_abort": "WAIT-2",
     "first_wait_object_wins": "WAIT-2",
     "abort_never_kills": "ABRT-2",
     "first_abort_wins": "ABRT-2",
