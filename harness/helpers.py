@@ -133,6 +133,17 @@ def not_applicable(reason: str) -> None:
     sys.exit(NOT_APPLICABLE)
 
 
+def require_wire_protocol() -> None:
+    """End the example as not applicable unless the implementation's workers, started behind the fault proxy
+    through its launch hook, answer through it: the proxy speaks chapter 13's protocol (FLT-5, FLT-6)."""
+    from .impl import IMPL_ENV, chosen
+    from .run import proxy_problem
+
+    problem = proxy_problem(chosen(os.environ.get(IMPL_ENV)))
+    if problem:
+        not_applicable(f"the fault proxy needs chapter 13's wire protocol ({problem})")
+
+
 def marked(token: str) -> list[int]:
     """Live processes (not zombies) of this user started with ``PROMP_SPEC_MARK=token`` in their environment.
 

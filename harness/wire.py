@@ -34,6 +34,8 @@ import zmq
 VERSION = 1
 PREFIX_VARIABLE = "PROMP_WORKER_PREFIX"
 ENDPOINTS = {name: f"PROMP_{name.upper()}_ENDPOINT" for name in ("task", "echo", "beat", "ctrl")}
+# what a manager gives every worker it starts (chapter 13): an implementation that gives none speaks its own protocol
+WORKER_VARIABLES = ("PROMP_WORKER_ID", "PROMP_SECRET_FD", "PROMP_ALIVE_FD", "PROMP_LEVEL", *ENDPOINTS.values())
 
 
 def signature(secret: bytes, identity: bytes, body: bytes) -> bytes:
@@ -221,6 +223,13 @@ class FakeWorker:
         except TimeoutError:
             raise TimeoutError(f"no worker came through {self.variable} within {timeout} s: does the manager honour it?") from None
         setup = json.loads(self.conn.makefile().readline())
+        missing = setup.get("missing")
+        if missing:
+            if "PROMP_WORKER_ID" in missing or set(ENDPOINTS.values()) <= set(missing):  # no identity or no endpoint: its own protocol
+                from .helpers import not_applicable
+
+                not_applicable(f"a worker started through {self.variable} gets none of chapter 13's variables ({', '.join(missing)})")
+            raise RuntimeError(f"a worker started through {self.variable} lacks chapter 13's {', '.join(missing)}")
         self.env, self.pid, self.secret = setup["env"], setup["pid"], bytes.fromhex(setup["secret"])
         self.identity = self.env["PROMP_WORKER_ID"].encode()
         self.ctx = zmq.Context()
@@ -300,11 +309,15 @@ class FakeWorker:
 def _stub(path: str) -> None:
     """The process a manager starts for a FakeWorker: hands over the set-up, then waits to be told to exit."""
     env = {k: v for k, v in os.environ.items() if k.startswith("PROMP_")}
+    missing = [v for v in WORKER_VARIABLES if v not in env]
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    if missing:  # say so, rather than die of a KeyError the FakeWorker would only see as silence
+        conn.sendall((json.dumps({"missing": missing}) + "\n").encode())
+        os._exit(1)
     fd = int(env["PROMP_SECRET_FD"])
     with os.fdopen(fd, "rb") as pipe:
         secret = pipe.read().decode()
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(path)
     conn.sendall((json.dumps({"env": env, "pid": os.getpid(), "secret": secret}) + "\n").encode())
     alive = int(env["PROMP_ALIVE_FD"])
     while True:

@@ -126,3 +126,14 @@ def test_several_profiles_give_one_table_with_a_column_per_run(tmp_path):
     lines = (tmp_path / "faults.md").read_text().splitlines()
     assert "| clause | no faults | short-stalls | slow-links |" in lines  # a Markdown table, names whole
     assert "| RES-1 | pass | pass | pass |" in lines
+
+
+def test_clauses_that_speak_chapter_13_to_an_implementation_that_does_not_are_n_a_not_failures(tmp_path):
+    # a launch hook honoured with a protocol of its own: the fault proxy (FLT-6) and the FakeWorker (WIRE-11) cannot talk to it
+    cmd = [sys.executable, str(REPO / "tools" / "spec.py"), "--impl", "tests.own_protocol", "--clause", "FLT-6", "--clause", "WIRE-11"]
+    subprocess.run([*cmd, "--report-dir", str(tmp_path), "-n", "0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert verdicts_of(report, ["FLT-6", "WIRE-11"]) == {"FLT-6": "n/a", "WIRE-11": "n/a"}
+    reasons = {c["id"]: c["examples"][0]["detail"] for c in report["clauses"] if c["id"] in ("FLT-6", "WIRE-11")}
+    assert "chapter 13's wire protocol" in reasons["FLT-6"] and "none of chapter 13's" not in reasons["FLT-6"]
+    assert "PROMP_WORKER_ID" in reasons["WIRE-11"], reasons
