@@ -89,6 +89,7 @@ BROKEN = {
     "wait_gives_up_on_exits": "BAD-7",
     "unsigned_frames_accepted": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
+    "stop_never_kills": "EXT-3",
     "core_runs_tasks_twice": "SIM-1",
     "ignores_launch_hook": "WIRE-10",
     "prefix_split_on_spaces": "WIRE-10",
