@@ -90,6 +90,7 @@ BROKEN = {
     "unsigned_frames_accepted": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "stop_never_kills": "EXT-3",
+    "manager_keeps_its_timeout": "EXT-5",
     "ctrl_c_kept_after_stop": "EXT-8",
     "core_runs_tasks_twice": "SIM-1",
     "ignores_launch_hook": "WIRE-10",
