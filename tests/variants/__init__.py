@@ -12,6 +12,7 @@ BROKEN = {
     "waits_for_each_start": "LIFE-1",
     "no_variant_list": "OVR-1",
     "survives_its_manager": "LIFE-4",
+    "silent_manager_leaves_children": "FLT-4",
     "manager_in_a_cycle": "LIFE-5",
     "process_messages_blocks": "LIFE-2",
     "main_thread_only": "LIFE-6",
