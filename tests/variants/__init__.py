@@ -89,6 +89,7 @@ BROKEN = {
     "exited_workers_count_as_live": "BAD-9",
     "wait_gives_up_on_exits": "BAD-7",
     "unsigned_frames_accepted": "WIRE-4",
+    "header_length_unchecked": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "stop_never_kills": "EXT-3",
     "manager_keeps_its_timeout": "EXT-5",
