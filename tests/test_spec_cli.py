@@ -43,12 +43,17 @@ time.sleep(30)
 """
 
 
-@pytest.fixture
-def spec_dir(tmp_path: Path) -> Path:
+def one_chapter_spec(tmp_path: Path, text: str) -> Path:
+    """A spec directory of one chapter, ``text``."""
     directory = tmp_path / "spec"
     directory.mkdir()
-    (directory / "01-chapter.md").write_text(CHAPTER)
+    (directory / "01-chapter.md").write_text(text)
     return directory
+
+
+@pytest.fixture
+def spec_dir(tmp_path: Path) -> Path:
+    return one_chapter_spec(tmp_path, CHAPTER)
 
 
 def promp_spec(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -125,10 +130,7 @@ print(names["lost"])
 
 @pytest.fixture
 def failing_spec(tmp_path: Path) -> Path:
-    directory = tmp_path / "spec"
-    directory.mkdir()
-    (directory / "01-chapter.md").write_text(FAILING)
-    return directory
+    return one_chapter_spec(tmp_path, FAILING)
 
 
 def test_a_failure_shows_the_example_with_the_chapters_line_numbers_everywhere(failing_spec, tmp_path):
@@ -204,9 +206,7 @@ def test_the_references_variants_are_found_from_any_directory(tmp_path):
 
 
 def test_a_malformed_spec_is_a_usage_error_naming_the_place_not_a_traceback(tmp_path):
-    directory = tmp_path / "spec"
-    directory.mkdir()
-    (directory / "01-chapter.md").write_text("**TRY-1** Something.\n\n```python example TRY-9\nprint(1)\n```\n")
+    directory = one_chapter_spec(tmp_path, "**TRY-1** Something.\n\n```python example TRY-9\nprint(1)\n```\n")
     done = promp_spec("--spec", str(directory), "--report-dir", str(tmp_path / "r"))
     assert done.returncode == 2 and "01-chapter.md:5: example checks unknown clause(s) TRY-9" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

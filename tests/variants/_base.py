@@ -21,6 +21,24 @@ def in_workers(module: str) -> None:
         _zygote.BOOT = f"import {module}\n" + _zygote.BOOT
 
 
+def from_any_thread(*names: str) -> None:
+    """Let these ``ProManager`` calls skip the owner-thread check (BAD-4's broken variants)."""
+    from promp.manager import _api
+
+    def unchecked(original):
+        def call(self, *args):
+            self._mine = lambda: None  # this call skips the owner check
+            try:
+                return original(self, *args)
+            finally:
+                del self._mine
+
+        return call
+
+    for name in names:
+        setattr(_api.ProManager, name, unchecked(getattr(_api.ProManager, name)))
+
+
 def decode_unchecked(signer: wire.Signer, frame: bytes) -> list[wire.Message]:
     """``decode`` without the signature check: the frame is re-signed with a throwaway key first."""
     body = bytes(frame[32:])

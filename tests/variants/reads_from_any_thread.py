@@ -1,21 +1,6 @@
 """Broken: only calls that act check the thread; reads (isBusy, takeResult, processMessages) run from any thread."""
 
-from promp.manager import _api as _manager
 from tests.variants._base import *  # noqa: F403
-from tests.variants._base import __all__  # noqa: F401
+from tests.variants._base import __all__, from_any_thread  # noqa: F401
 
-_original = {name: getattr(_manager.ProManager, name) for name in ("isBusy", "takeResult", "processMessages")}
-
-
-def _unchecked(name):
-    def call(self, *args):
-        self._mine = lambda: None  # this call skips the owner check
-        try:
-            return _original[name](self, *args)
-        finally:
-            del self._mine
-    return call
-
-
-for _name in _original:
-    setattr(_manager.ProManager, _name, _unchecked(_name))
+from_any_thread("isBusy", "takeResult", "processMessages")
