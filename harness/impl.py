@@ -42,6 +42,30 @@ def chosen(impl: str | None = None) -> str:
 _SHIMS: dict[str, Path] = {}  # implementation -> its shim's directory, in this run
 
 
+SHIM_PREFIX = "promp-spec-shim-"
+
+
+def _remove_stale_shims() -> None:
+    """Shims of runs killed before their exit handlers ran (SIGTERM, SIGKILL): this user's, whose creator is gone."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SHIM_PREFIX}*-*"):
+        try:
+            creator = int(path.name[len(SHIM_PREFIX) :].split("-", 1)[0])
+            if path.lstat().st_uid == os.getuid() and path.is_dir() and not path.is_symlink() and not _alive(creator):
+                shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove(root: Path, creator: int) -> None:
     if os.getpid() == creator:  # not a forked child exiting: the run it belongs to goes on
         shutil.rmtree(root, ignore_errors=True)
@@ -51,7 +75,8 @@ def shim(impl: str) -> Path:
     """The directory holding the ``Pro`` package for ``impl``: made on first use in this run, removed at its end."""
     root = _SHIMS.get(impl)
     if root is None:
-        root = Path(tempfile.mkdtemp(prefix="promp-spec-shim-"))
+        _remove_stale_shims()
+        root = Path(tempfile.mkdtemp(prefix=f"{SHIM_PREFIX}{os.getpid()}-"))
         atexit.register(_remove, root, os.getpid())
         package = root / "Pro"
         package.mkdir()

@@ -33,9 +33,9 @@ def pairs(package: str) -> list[tuple[str, str]]:
     ``tests.variants`` lives), as ``python -m`` would: a console script such as ``promp-spec`` puts
     neither on the path. A key of ``BROKEN`` may be a module's full dotted name or its last part.
     """
-    for place in (os.getcwd(), str(REPO)):
+    for place in (str(REPO), os.getcwd()):  # the current directory first, as ``python -m`` would
         if place not in sys.path:
-            sys.path.append(place)
+            sys.path.insert(0, place)
     broken = importlib.import_module(package).BROKEN
     found = []
     for variant, clauses in broken.items():
@@ -60,7 +60,11 @@ def verdict(package: str, variant: str, clause: str, spec: str) -> tuple[str, st
         cmd = [sys.executable, "-m", "harness.cli", "--impl", f"{package}.{variant}", "--clause", clause, "--spec", spec]
         places = (os.getcwd(), str(REPO), os.environ.get("PYTHONPATH"))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in places if p)}  # the package, for the runner and examples
-        done = subprocess.run([*cmd, "--report-dir", report_dir, "-n", "0"], cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+        try:
+            cmd += ["--report-dir", report_dir, "-n", "0"]
+            done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+        except subprocess.TimeoutExpired:
+            return "error", "the runner did not finish within 900 s"
         try:
             report = json.loads((Path(report_dir) / "report.json").read_text())
         except FileNotFoundError:

@@ -70,6 +70,7 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
                     stderr=err_file,
                     start_new_session=True,
                 )
+                _no_core_dumps(proc.pid)
                 with orphans.Adopting(keep=proc.pid):
                     try:
                         with Nemesis(profile, proc.pid, seed=example.line) if profile else contextlib.nullcontext():
@@ -109,6 +110,14 @@ def run_example(example: Example, impl: str, optional: bool, profile: Profile | 
         listed = "\n".join(f"  {leftover}" for leftover in leftovers)
         return Outcome("fail", f"{len(leftovers)} process(es) left behind after the example ended (killed):\n{listed}", seconds)
     return Outcome("pass", "", seconds, figures)
+
+
+def _no_core_dumps(pid: int) -> None:
+    """The SIGABRT that asks for the stacks at a deadline must not also write a core (systemd-coredump on a small machine)."""
+    try:
+        psutil.Process(pid).rlimit(psutil.RLIMIT_CORE, (0, 0))
+    except (OSError, psutil.Error):
+        pass
 
 
 STACK_DUMP_GRACE = 2.0  # seconds the example gets to write its stacks before it is killed
@@ -194,6 +203,19 @@ print(m.hasResults())
 """
 
 
+PROBE_DEADLINE = 20  # seconds the proxy probe may take; past it, it says nothing (the examples then run)
+
+
+def _kill_session(sid: int) -> None:
+    """Kill what is left of the probe's session, and nothing else of this process's (an example may call the probe)."""
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid:
+                proc.kill()
+        except (OSError, psutil.Error):
+            continue
+
+
 @functools.cache
 def proxy_problem(impl: str) -> str:
     """Why the fault proxy cannot stand between ``impl``'s manager and its workers ('' when it can).
@@ -211,11 +233,11 @@ def proxy_problem(impl: str) -> str:
             [sys.executable, "-c", _PROXY_PROBE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
         try:
-            out, err = probe.communicate(timeout=40)
-        except subprocess.TimeoutExpired:
-            out, err = "", "no answer within 40 s"
+            out, err = probe.communicate(timeout=PROBE_DEADLINE)
+        except subprocess.TimeoutExpired:  # no evidence either way (a loaded machine?): the examples will tell
+            return ""
         finally:
-            _kill_all(probe.pid)
+            _kill_session(probe.pid)
             probe.wait()
         forwarded = [json.loads(p.read_text()).get("forwarded") for p in Path(log).glob("proxy-*.json")]
     if out.strip() == "True" and any(forwarded):

@@ -66,3 +66,18 @@ def test_the_shim_lives_in_a_fresh_private_directory_removed_when_the_run_ends()
     ours = shim("promp")
     assert stat.S_IMODE(os.stat(ours).st_mode) == 0o700 and os.stat(ours).st_uid == os.getuid()
     assert str(ours) != root  # never one another run left behind
+
+
+def test_a_shim_left_by_a_run_killed_before_its_exit_handlers_is_removed_by_the_next_run(tmp_path, monkeypatch):
+    import tempfile
+
+    from harness import impl
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = tmp_path / f"{impl.SHIM_PREFIX}{int(dead.stdout)}-abcd"
+    live = tmp_path / f"{impl.SHIM_PREFIX}{os.getpid()}-efgh"
+    for directory in (stale, live):
+        (directory / "Pro").mkdir(parents=True)
+    impl._remove_stale_shims()
+    assert not stale.exists() and live.exists()

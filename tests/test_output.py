@@ -8,7 +8,7 @@ import pytest
 
 from promp import ProManager, ProMPOpt_AtomicOutput, ProMPOpt_RedirectOutput, ProWorker_All
 from promp._stdio import STDOUT
-from promp.manager._output import UNFINISHED_LINE_HELD_AT_MOST, UNFINISHED_LINE_WAIT, OutputAssembler, atomic
+from promp.manager._output import HELD_AT_MOST, UNFINISHED_LINE_HELD_AT_MOST, UNFINISHED_LINE_WAIT, OutputAssembler, atomic
 
 from .conftest import pump_until
 
@@ -182,3 +182,18 @@ def test_a_line_that_never_ends_is_held_at_most_a_second_from_its_first_piece():
     assert line == b"x" * len(line) and len(line) > 150
     out.feed(1, STDOUT, b"y", now=1.001)  # what comes next starts a line of its own, with its own clock
     assert out.next_due() == 1.001 + UNFINISHED_LINE_WAIT
+
+
+def test_a_line_whose_pipe_waits_for_the_user_is_not_cut_meanwhile():
+    """Past the bound the manager stops reading a worker's pipe: the rest of a line waits there, not in the writer,
+    so the unfinished line must not go out 20 ms later as if the writer had paused (it did not)."""
+    out = OutputAssembler()
+    assert out.feed(1, STDOUT, b"x" * (HELD_AT_MOST - 10) + b"\n", now=0.0) is True
+    assert out.feed(1, STDOUT, b"y" * 20 + b"\nthe start of a line", now=0.001) is False  # past the bound
+    out.release_due(5.0)  # the user took nothing for five seconds
+    assert [data for _w, _s, data in out.take()] == [b"x" * (HELD_AT_MOST - 10) + b"\n", b"y" * 20 + b"\n"]
+    assert out.next_due() is None
+    assert out.resume(1, STDOUT, now=5.0)  # the user took the output: reading resumes, the line waits from now
+    assert out.next_due() == 5.0 + UNFINISHED_LINE_WAIT
+    out.feed(1, STDOUT, b", and its end\n", now=5.001)
+    assert _lines_out(out) == [b"the start of a line, and its end\n"]

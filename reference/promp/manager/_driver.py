@@ -49,6 +49,7 @@ class ManagerDriver:
         self._retry: list[Control] = []  # controls the keeper could not deliver yet
         self._retry_at: float | None = None
         self._moved = False  # a deadline of the driver's own (an unfinished line, a retry) came earlier
+        self._last_now = 0.0  # the time of the latest output read: a resumed pipe's line waits from then if no time is given
 
     # ------------------------------------------------------------ the way in
     def receive(self, wid: int, messages: list[Message], now: float) -> None:
@@ -77,6 +78,7 @@ class ManagerDriver:
     def on_output(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of worker ``wid``'s pipe (b"": its end); False: stop reading it until the user's thread takes the output."""
         had, waiting = bool(self.output.chunks), bool(self.output.unfinished)
+        self._last_now = now
         keep = self.output.feed(wid, stream, data, now)
         if not waiting and self.output.unfinished:
             self._moved = True  # a line waits for its end: the keeper must know when to let it go
@@ -169,12 +171,17 @@ class ManagerDriver:
             else:
                 keeper.append(action)
 
-    def take_user(self, with_output: bool = True) -> list[Action]:
-        """The user's thread's actions; ``with_output``: with the output read so far (only processMessages() and the waits write it)."""
+    def take_user(self, with_output: bool = True, now: float | None = None) -> list[Action]:
+        """The user's thread's actions; ``with_output``: with the output read so far (only processMessages() and the waits write it).
+
+        ``now``: when the output is taken; pipes paused for it are read again, and their unfinished lines wait from then.
+        """
         actions, self.user = self.user, []
         if with_output and self.output.chunks:
             actions.insert(0, Output(self.output.take()))
             if self._paused:
+                for wid, stream in self._paused:
+                    self._moved |= self.output.resume(wid, stream, self._last_now if now is None else now)
                 self.keeper += [ReadPipe(wid, stream) for wid, stream in self._paused]
                 self._paused = []
         return actions

@@ -76,7 +76,7 @@ class UserExecutor:
                 driver.receive(wid, messages, now)
                 events += 1
             driver.settle(now)
-            actions = driver.take_user() if driver.user or driver.output.chunks else ()
+            actions = driver.take_user(now=now) if driver.user or driver.output.chunks else ()
             nudge = driver.keeper_needed()
         if actions:
             self.perform(actions)

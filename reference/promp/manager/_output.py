@@ -15,6 +15,8 @@ into chunks for the user's thread:
 * Bounded: the manager holds at most ``HELD_AT_MOST`` bytes of one worker's output that the user's
   thread has not taken; past that the driver stops reading its pipe, the pipe fills and the worker
   waits in its write.  Nothing is lost; reading resumes when the user's thread takes the output.
+  Meanwhile an unfinished line of that pipe is not due (its rest waits in the pipe, not the writer):
+  its wait starts again when reading resumes.
 
 ``OutputWriter`` writes chunks on the user's thread: to ``sys.stdout``/``sys.stderr`` as they are
 when it writes (a user may have replaced them), as UTF-8 decoded per worker and stream.  With
@@ -25,6 +27,7 @@ only newlines is dropped and every other chunk ends with exactly one newline if 
 from __future__ import annotations
 
 import codecs
+import math
 import sys
 
 from .._stdio import STDERR, STDOUT
@@ -56,7 +59,20 @@ class OutputAssembler:
             self._first_piece[key] = first
             chunk = chunk[:cut]
         self._add(wid, stream, chunk)
-        return self.unread.get(wid, 0) < HELD_AT_MOST
+        keep = self.unread.get(wid, 0) < HELD_AT_MOST
+        if not keep and key in self.unfinished:  # its pipe waits for the user: the rest of the line cannot come yet
+            self.unfinished[key] = (self.unfinished[key][0], math.inf)
+        return keep
+
+    def resume(self, wid: int, stream: int, now: float) -> bool:
+        """The pipe of (``wid``, ``stream``) is read again: its unfinished line waits for more from now on.
+        True when that gives a line a due time again (the keeper must know)."""
+        key = (wid, stream)
+        if key not in self.unfinished:
+            return False
+        self.unfinished[key] = (self.unfinished[key][0], now + UNFINISHED_LINE_WAIT)
+        self._first_piece[key] = now
+        return True
 
     def release(self, wid: int) -> None:
         """Worker ``wid`` sent a message or exited: what it wrote before is finished, unfinished lines too."""
@@ -70,10 +86,11 @@ class OutputAssembler:
             self._release(key)
 
     def next_due(self) -> float | None:
-        """When the first unfinished line is due out, or None."""
+        """When the first unfinished line is due out, or None (a line whose pipe waits for the user is not)."""
         if not self.unfinished:
             return None
-        return min(due for _, due in self.unfinished.values())
+        due = min(due for _, due in self.unfinished.values())
+        return None if due == math.inf else due
 
     def _release(self, key: tuple[int, int]) -> None:
         self._first_piece.pop(key, None)
