@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .helpers import gone
+
 DEFAULT_IMPL = "promp"
 IMPL_ENV = "PROMP_SPEC_IMPL"
 REPO = Path(__file__).resolve().parent.parent
@@ -50,20 +52,10 @@ def _remove_stale_shims() -> None:
     for path in Path(tempfile.gettempdir()).glob(f"{SHIM_PREFIX}*-*"):
         try:
             creator = int(path.name[len(SHIM_PREFIX) :].split("-", 1)[0])
-            if path.lstat().st_uid == os.getuid() and path.is_dir() and not path.is_symlink() and not _alive(creator):
+            if path.lstat().st_uid == os.getuid() and path.is_dir() and not path.is_symlink() and gone(creator):
                 shutil.rmtree(path, ignore_errors=True)
         except (ValueError, OSError):
             continue
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(root: Path, creator: int) -> None:

@@ -208,11 +208,10 @@ PROBE_DEADLINE = 20  # seconds the proxy probe may take; past it, it says nothin
 
 def _kill_session(sid: int) -> None:
     """Kill what is left of the probe's session, and nothing else of this process's (an example may call the probe)."""
-    for proc in psutil.process_iter():
+    for proc in _session_members(sid):
         try:
-            if os.getsid(proc.pid) == sid:
-                proc.kill()
-        except (OSError, psutil.Error):
+            proc.kill()
+        except psutil.Error:
             continue
 
 
@@ -269,15 +268,22 @@ def compare(expected: str | None, actual: str, mode: str) -> str:
     return f"output does not match ({mode}):\n" + "".join(diff)
 
 
-def _example_processes(sid: int) -> list[psutil.Process]:
-    """What still runs of an example: its session, and the orphans this runner adopted (setsid escapes too)."""
-    members = {p.pid: p for p in orphans.adopted(keep=sid)}
+def _session_members(sid: int) -> list[psutil.Process]:
+    """The live processes (not zombies) of session ``sid``, this one left out."""
+    members = []
     for proc in psutil.process_iter(["status"]):
         try:
             if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.pid != os.getpid() and os.getsid(proc.pid) == sid:
-                members[proc.pid] = proc
+                members.append(proc)
         except (OSError, psutil.Error):
             continue
+    return members
+
+
+def _example_processes(sid: int) -> list[psutil.Process]:
+    """What still runs of an example: its session, and the orphans this runner adopted (setsid escapes too)."""
+    members = {p.pid: p for p in orphans.adopted(keep=sid)}
+    members.update((p.pid, p) for p in _session_members(sid))
     return list(members.values())
 
 
