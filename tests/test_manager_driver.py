@@ -9,7 +9,7 @@ from promp import ProMPMessage, ProMPRemoteError
 from promp.manager._actions import Control, Ignored, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from promp.manager._core import ManagerSession
 from promp.manager._driver import ManagerDriver
-from promp.manager._output import HELD_AT_MOST, UNFINISHED_LINE_WAIT
+from promp.manager._output import HELD_AT_MOST, UNFINISHED_LINE_WAIT, OutputBatch
 from promp.wire import Bye, Done, Hello, Msg, Stop, Task, WaitUpdate
 
 
@@ -88,7 +88,7 @@ def test_output_lines_wait_for_their_end_then_go_out_whole_before_the_message_th
     driver.on_output(w, 1, b"ne\nhalf", 1.005)
     driver.receive(w, [Msg(1, b"")], 1.006)  # it wrote "half" before it sent this: "half" is finished
     (output,) = driver.take_user()
-    assert output == Output([(w, 1, b"one\n"), (w, 1, b"half of a line\n"), (w, 1, b"half")])
+    assert output == Output(OutputBatch([(w, 1, b"one\n"), (w, 1, b"half of a line\n"), (w, 1, b"half")]))
 
 
 def test_an_unfinished_line_goes_out_as_it_is_once_it_waited_long_enough():
@@ -99,7 +99,7 @@ def test_an_unfinished_line_goes_out_as_it_is_once_it_waited_long_enough():
     assert driver.take_user(with_output=True) == []
     driver.tick(1.0 + UNFINISHED_LINE_WAIT)
     assert driver.take_keeper()[-1] == Wake()
-    assert driver.take_user() == [Output([(w, 2, b"prompt> ")])]
+    assert driver.take_user() == [Output(OutputBatch([(w, 2, b"prompt> ")]))]
 
 
 def test_a_user_call_does_not_write_output_and_a_pipe_paused_at_the_bound_is_read_again_once_it_is_taken():

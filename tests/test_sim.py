@@ -46,6 +46,7 @@ PLANTED = {
     "control_not_retried": "abort-lands",  # issue 18's bug 1: an abort before the worker is reachable, lost
     "gone_keeps_resources": "resources-released",  # issue 18's bug 4, put back
     "message_before_output": "order",
+    "refused_output_jumps_the_spool": "order",
     "settle_without_reading": "resources-released",
     "held_results_forgotten": "held-results-leave",
     "stop_jumps_the_queue": "stop-runs-queued",

@@ -15,6 +15,7 @@ was running when an abort was called), never against the core's own records.
 
 from __future__ import annotations
 
+import io
 from collections import deque
 from contextlib import nullcontext
 from typing import Any
@@ -25,6 +26,8 @@ from .proc import SLACK, Proc
 from .scenario import Op
 from .worker import SimWorker
 
+HELD_BYTES = 8  # bytes of output the simulated manager holds in memory before it spools
+SPOOL_BYTES = 64  # bytes its spool takes before it refuses
 ABORT_REACH = 0.1  # seconds within which an abort nothing got in the way of reaches a running task
 
 
@@ -45,7 +48,9 @@ class SimManager:
             stop_grace=s.stop_grace,
             start_timeout=s.start_timeout,
         )
-        self.driver = core.ManagerDriver(self.session)
+        # tiny output bounds, so that memory, the spool and what neither takes all carry lines in order
+        spool = core.Spool(io.BytesIO, at_most=SPOOL_BYTES) if hasattr(core, "Spool") else None
+        self.driver = core.ManagerDriver(self.session, spool, HELD_BYTES) if spool else core.ManagerDriver(self.session)
         self.user = core.UserExecutor(self.driver, self)
         self.keeper = core.KeeperExecutor(self.driver, self)
         self.lock = nullcontext()
@@ -194,12 +199,14 @@ class SimManager:
             return
         self.w.send("task", "out", worker, worker.deliver, messages, kind=messages[0].kind)
 
-    def output(self, chunks: list) -> None:
+    def output(self, chunks: Any) -> None:
         for wid, _stream, data in chunks:
             for line in data.split(b"\n"):
                 if line:
                     self._in_order(self.output_seen, wid, int(line), "output line")
             self.lines_in[wid] = self.output_seen.get(wid, [0])[-1]
+        if hasattr(chunks, "close"):
+            chunks.close()
 
     def wait_note(self, wid: int, op: str, payload: bytes) -> None:
         self.w.log(self.proc.name, f"wait-object {op} from w{wid}: {msgpack.unpackb(payload)!r}")

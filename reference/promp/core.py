@@ -13,11 +13,13 @@ Manager side.
   start_timeout=...)``: the core.  Queries: ``is_busy()``, ``has_results(target)``,
   ``take_result(target)``, ``messages.has/take(target)``, ``workers[id].state``
   (``WorkerState``), ``running_task(id)``; an illegal lifecycle transition raises ``LifecycleError``.
-* ``ManagerDriver(session)``: the way in (``receive(id, messages, now)`` for what came on the task
+* ``ManagerDriver(session, spool=None, held_at_most=HELD_AT_MOST)``: the way in (``receive(id, messages, now)`` for what came on the task
   channel, ``on_output``, ``on_echo``, ``on_exit``, ``on_link``; the user's calls ``add_worker``,
   ``submit``, ``send_message``, ``abort``, ``stop_worker``; ``settle``), time
   (``next_deadline()``, ``tick(now)``) and the way out (actions sorted by the thread that performs
-  them: ``take_user()``, ``take_keeper()``).
+  them: ``take_user()``, ``take_keeper()``).  ``Spool(open_file, at_most)``: where output past
+  ``held_at_most`` bytes waits, in a file ``open_file()`` gives; an ``Output`` action's ``chunks``
+  iterate in order and are closed by the port that writes them.
 * ``UserExecutor(driver, port)`` (``pump``, ``call``) and ``KeeperExecutor(driver, port)``
   (``step(feed)``): what each of the manager's threads does, through a ``ManagerPort`` (its
   docstring lists what a port offers).  Actions for the user's thread: ``Send``, ``Output``,
@@ -53,6 +55,7 @@ from .manager._actions import Control, Ignored, Kill, Output, Ping, ReadPipe, Re
 from .manager._core import ABORT_SAFETY, LifecycleError, ManagerSession, WorkerState
 from .manager._driver import ManagerDriver
 from .manager._executors import KeeperExecutor, ManagerPort, UserExecutor
+from .manager._spool import Spool
 from .worker._core import Exit, Interrupt, WorkerSession
 from .worker._driver import PEEK, WAIT, WAKE_CONTROL, Outcome, Run, Say, SendNow, WorkerDriver
 from .worker._executors import ControlExecutor, MainExecutor, WorkerPort
@@ -92,6 +95,7 @@ __all__ = [
     "Say",
     "Send",
     "SendNow",
+    "Spool",
     "UserExecutor",
     "Wake",
     "WaitNote",

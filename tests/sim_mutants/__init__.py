@@ -2,6 +2,7 @@
 ``promp.core``: ``tests/test_sim.py`` checks that ``promp-sim`` finds every one of them, with the invariant named.
 
 The drivers' glue is planted too (``control_not_retried``, ``gone_keeps_resources``, ``message_before_output``,
-``settle_without_reading``, ``held_results_forgotten``, ``stop_jumps_the_queue``): the simulator runs the same
+``settle_without_reading``, ``held_results_forgotten``, ``stop_jumps_the_queue``,
+``refused_output_jumps_the_spool``): the simulator runs the same
 drivers and executors as the real processes, so a bug there is a bug it can find.
 """

@@ -6,8 +6,7 @@ from tests.variants._base import __all__  # noqa: F401
 
 
 def _each_read_a_string(self, wid, stream, data, now):
-    self._add(wid, stream, data)
-    return self.unread.get(wid, 0) < _output.HELD_AT_MOST
+    return self._add(wid, stream, data)
 
 
 _output.OutputAssembler.feed = _each_read_a_string

@@ -16,8 +16,8 @@ _add = _output.OutputAssembler._add
 def _stderr_to_fd_2(self, wid, stream, chunk):
     if stream == 2:
         os.write(2, chunk)
-    else:
-        _add(self, wid, stream, chunk)
+        return True
+    return _add(self, wid, stream, chunk)
 
 
 _output.OutputAssembler._add = _stderr_to_fd_2

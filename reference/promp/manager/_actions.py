@@ -13,8 +13,12 @@ times as much to make.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..wire import Abort, Message
+
+if TYPE_CHECKING:
+    from ._output import OutputBatch
 
 
 class Action:
@@ -44,9 +48,10 @@ class Send(ForUser):
 
 @dataclass(slots=True)
 class Output(ForUser):
-    """What workers wrote, read from their pipes: (worker, stream 1 or 2, data) chunks, in order, for the user's streams."""
+    """What workers wrote, read from their pipes: (worker, stream 1 or 2, data) chunks, in order, for the user's streams
+    (whoever performs it closes ``chunks``: some may be in the spool's file)."""
 
-    chunks: list[tuple[int, int, bytes]]
+    chunks: OutputBatch
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ from ._core import EXITED, EXITING, GATED, MAX_QUEUED_BYTES, STOP_PENDING, Manag
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
 from ._keeper import Keeper
-from ._port import ZmqPort
+from ._port import ZmqPort, output_spool
 from ._wait import ProMPWait, WaitRoutes
 
 ProMPOpt_RedirectOutput = 0x1
@@ -78,7 +78,7 @@ class ProManager:
         max_queued_bytes = _checks.size_bound(max_queued_bytes, "max_queued_bytes")
         session = ManagerSession(heartbeat_interval, heartbeat_timeout, max_queued_bytes=max_queued_bytes)
         self._session = session
-        self._driver = driver = ManagerDriver(session)
+        self._driver = driver = ManagerDriver(session, output_spool())
         user: list[UserExecutor] = []  # the routes' abort goes through the user's executor, made below
         routes = WaitRoutes(session.running_task, lambda wid: user[0].call(driver.abort, wid, -1, time.monotonic()))
         self._routes = routes

@@ -33,16 +33,17 @@ from .._message import received
 from ..wire import Bye, Done, Hello, Message, Msg, WaitUpdate
 from ._actions import Action, Control, ForUser, Ignored, Output, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from ._core import ManagerSession
-from ._output import OutputAssembler
+from ._output import HELD_AT_MOST, OutputAssembler
+from ._spool import Spool
 
 CONTROL_RETRY = 0.002  # seconds before a control the keeper could not send is tried again (doubling each time)
 CONTROL_RETRY_AT_MOST = 0.5
 
 
 class ManagerDriver:
-    def __init__(self, session: ManagerSession) -> None:
+    def __init__(self, session: ManagerSession, spool: Spool | None = None, held_at_most: int = HELD_AT_MOST) -> None:
         self.session = session
-        self.output = OutputAssembler()
+        self.output = OutputAssembler(spool, held_at_most)  # without a spool, pipes wait past the memory bound
         self.user: list[ForUser] = []  # for the user's thread, oldest first
         self.keeper: list[Action] = []  # for the keeper
         self._paused: list[tuple[int, int]] = []  # (worker, stream) pipes not read until the output is taken
@@ -77,14 +78,14 @@ class ManagerDriver:
 
     def on_output(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of worker ``wid``'s pipe (b"": its end); False: stop reading it until the user's thread takes the output."""
-        had, waiting = bool(self.output.chunks), bool(self.output.unfinished)
+        had, waiting = bool(self.output.pending), bool(self.output.unfinished)
         self._last_now = now
         keep = self.output.feed(wid, stream, data, now)
         if not waiting and self.output.unfinished:
             self._moved = True  # a line waits for its end: the keeper must know when to let it go
         if not keep:
             self._paused.append((wid, stream))
-        if not had and self.output.chunks:
+        if not had and self.output.pending:
             self.keeper.append(Wake())  # something for the user's thread to write
         return keep
 
@@ -124,6 +125,8 @@ class ManagerDriver:
     def close(self, codes: dict[int, int | None]) -> None:
         """Every worker was ended with the manager: their tasks fail now (nothing is logged or released: it all goes)."""
         self.session.close(codes)
+        if self.output.spool is not None:
+            self.output.spool.close()
 
     # ------------------------------------------------------------ time
     def next_deadline(self) -> float | None:
@@ -135,9 +138,9 @@ class ManagerDriver:
             self._retry_controls(now)
         due = self.output.next_due()
         if due is not None and now >= due:
-            had = bool(self.output.chunks)
+            had = bool(self.output.pending)
             self.output.release_due(now)
-            if not had and self.output.chunks:
+            if not had and self.output.pending:
                 self.keeper.append(Wake())
         self._route(self.session.tick(now))
 
@@ -177,7 +180,7 @@ class ManagerDriver:
         ``now``: when the output is taken; pipes paused for it are read again, and their unfinished lines wait from then.
         """
         actions, self.user = self.user, []
-        if with_output and self.output.chunks:
+        if with_output and self.output.pending:
             actions.insert(0, Output(self.output.take()))
             if self._paused:
                 for wid, stream in self._paused:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ..wire import Abort, Message
 from ._actions import Action, Control, Ignored, Kill, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from ._driver import ManagerDriver
+from ._output import OutputBatch
 
 
 class ManagerPort(Protocol):
@@ -37,7 +38,8 @@ class ManagerPort(Protocol):
         """What worker ``wid`` has written to its pipes so far: (stream, data) reads."""
 
     def send(self, wid: int, messages: list[Message]) -> None: ...
-    def output(self, chunks: list[tuple[int, int, bytes]]) -> None: ...
+    def output(self, chunks: OutputBatch) -> None:
+        """Write ``chunks`` to the user's streams, and close them (the spool's file goes)."""
     def wait_note(self, wid: int, op: str, payload: bytes) -> None: ...
     def worker_gone(self, gone: WorkerGone) -> None: ...
     def ignored(self, wid: int, reason: str) -> None: ...
@@ -76,7 +78,7 @@ class UserExecutor:
                 driver.receive(wid, messages, now)
                 events += 1
             driver.settle(now)
-            actions = driver.take_user(now=now) if driver.user or driver.output.chunks else ()
+            actions = driver.take_user(now=now) if driver.user or driver.output.pending else ()
             nudge = driver.keeper_needed()
         if actions:
             self.perform(actions)

@@ -12,11 +12,15 @@ into chunks for the user's thread:
   come, as long as they keep coming: at most ``UNFINISHED_LINE_HELD_AT_MOST`` in all).  Text written
   without a newline (a prompt) goes out after that wait, or at once when its worker sends a message
   or exits (it wrote it before).
-* Bounded: the manager holds at most ``HELD_AT_MOST`` bytes of one worker's output that the user's
-  thread has not taken; past that the driver stops reading its pipe, the pipe fills and the worker
-  waits in its write.  Nothing is lost; reading resumes when the user's thread takes the output.
-  Meanwhile an unfinished line of that pipe is not due (its rest waits in the pipe, not the writer):
-  its wait starts again when reading resumes.
+* Bounded: the manager holds at most ``HELD_AT_MOST`` bytes of output in memory for the user's
+  thread, all workers together; what comes past it goes to the spool (``_spool``), an unlinked
+  temporary file replayed in order when the user's thread takes the output, so a worker prints at
+  full speed however rarely its manager pumps.  When the spool cannot take more (past its own bound,
+  or a full disk), a chunk is kept and its pipe is not read again until the user's thread takes the
+  output: the pipe fills and the worker waits in its write.  Nothing is lost, and each worker's
+  chunks keep their order: memory, then the spool, then what neither could take.  Meanwhile an
+  unfinished line of a waiting pipe is not due (its rest waits in the pipe, not the writer): its
+  wait starts again when reading resumes.
 
 ``OutputWriter`` writes chunks on the user's thread: to ``sys.stdout``/``sys.stderr`` as they are
 when it writes (a user may have replaced them), as UTF-8 decoded per worker and stream.  With
@@ -29,21 +33,34 @@ from __future__ import annotations
 import codecs
 import math
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from .._stdio import STDERR, STDOUT
+from ._spool import Spool, SpooledOutput
 
-HELD_AT_MOST = 1 << 20  # bytes of one worker's output the manager holds for the user's thread
+HELD_AT_MOST = 4 << 20  # bytes of output (all workers) held in memory for the user's thread; past it, the spool
+LINE_AT_MOST = 1 << 20  # bytes of an unfinished line held for its end; a longer line goes out cut
 UNFINISHED_LINE_WAIT = 0.02  # seconds the end of a read without a newline waits for more of its line
 UNFINISHED_LINE_HELD_AT_MOST = 1.0  # seconds a line still coming in pieces is held, from its first piece
 
 
 class OutputAssembler:
-    def __init__(self) -> None:
-        self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data), for the user's thread
-        self.unread: dict[int, int] = {}  # worker -> bytes of it in ``chunks``
+    def __init__(self, spool: Spool | None = None, held_at_most: int = HELD_AT_MOST) -> None:
+        self.held_at_most = held_at_most
+        self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data) in memory, for the user's thread
+        self.held = 0  # bytes in ``chunks``
+        self.spool = spool
+        self.spooled = False  # chunks since the memory bound are in the spool
+        self.overflow: list[tuple[int, int, bytes]] = []  # chunks neither could take: their pipes wait
         # (worker, stream) -> (line so far, when it is due out: UNFINISHED_LINE_WAIT after its last piece, capped)
         self.unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}
         self._first_piece: dict[tuple[int, int], float] = {}  # when each unfinished line's first piece came
+
+    @property
+    def pending(self) -> bool:
+        """Whether output waits for the user's thread."""
+        return bool(self.chunks) or self.spooled or bool(self.overflow)
 
     def feed(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of a worker's pipe (b"" at its end); False when its pipe should wait until the output is taken."""
@@ -51,15 +68,14 @@ class OutputAssembler:
         held, _due = self.unfinished.pop(key, (b"", 0.0))
         first = self._first_piece.pop(key, now)
         chunk = held + data
-        if data and not chunk.endswith(b"\n") and len(chunk) < HELD_AT_MOST:
+        if data and not chunk.endswith(b"\n") and len(chunk) < LINE_AT_MOST:
             cut = chunk.rfind(b"\n") + 1
             if cut or not held:  # a new line begins in this read
                 first = now
             self.unfinished[key] = (chunk[cut:], min(now + UNFINISHED_LINE_WAIT, first + UNFINISHED_LINE_HELD_AT_MOST))
             self._first_piece[key] = first
             chunk = chunk[:cut]
-        self._add(wid, stream, chunk)
-        keep = self.unread.get(wid, 0) < HELD_AT_MOST
+        keep = self._add(wid, stream, chunk)
         if not keep and key in self.unfinished:  # its pipe waits for the user: the rest of the line cannot come yet
             self.unfinished[key] = (self.unfinished[key][0], math.inf)
         return keep
@@ -96,16 +112,45 @@ class OutputAssembler:
         self._first_piece.pop(key, None)
         self._add(*key, self.unfinished.pop(key)[0])
 
-    def take(self) -> list[tuple[int, int, bytes]]:
-        """The chunks so far, for the user's thread."""
-        chunks, self.chunks = self.chunks, []
-        self.unread.clear()
-        return chunks
+    def take(self) -> OutputBatch:
+        """The output so far, for the user's thread (which must close it)."""
+        batch = OutputBatch(self.chunks, self.spool.take() if self.spool is not None else None, self.overflow)
+        self.chunks, self.held, self.spooled, self.overflow = [], 0, False, []
+        return batch
 
-    def _add(self, wid: int, stream: int, chunk: bytes) -> None:
-        if chunk:
+    def _add(self, wid: int, stream: int, chunk: bytes) -> bool:
+        """Hold ``chunk`` for the user's thread; False: held, but its pipe must wait until the output is taken."""
+        if not chunk:
+            return not self.overflow
+        if self.held < self.held_at_most and not self.spooled and not self.overflow:
             self.chunks.append((wid, stream, chunk))
-            self.unread[wid] = self.unread.get(wid, 0) + len(chunk)
+            self.held += len(chunk)
+            return self.held < self.held_at_most or (self.spool is not None and not self.spool.refusing)
+        if not self.overflow and self.spool is not None and self.spool.append(wid, stream, chunk):
+            self.spooled = True
+            return True
+        self.overflow.append((wid, stream, chunk))
+        return False
+
+
+@dataclass(slots=True)
+class OutputBatch:
+    """Output taken by the user's thread, in order: what was in memory, what was spooled, what neither could take."""
+
+    chunks: list[tuple[int, int, bytes]]
+    spooled: SpooledOutput | None = None
+    overflow: list[tuple[int, int, bytes]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        yield from self.chunks
+        if self.spooled is not None:
+            yield from self.spooled
+        yield from self.overflow
+
+    def close(self) -> None:
+        """Give the spool's file back (it is unlinked: its space goes with it)."""
+        if self.spooled is not None:
+            self.spooled.close()
 
 
 def atomic(text: str) -> str:

@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 import subprocess
+import tempfile
 import threading
 import time
 import weakref
@@ -43,9 +44,10 @@ from ._actions import WorkerGone
 from ._gate import Gate
 from ._handle import WorkerHandle
 from ._links import Links
-from ._output import OutputWriter
+from ._output import OutputBatch, OutputWriter
 from ._socket_dir import SocketDir
 from ._spawn import FDS_PER_WORKER, Spawner, check_fd_budget, new_identity
+from ._spool import Spool
 from ._zygote import Zygote
 
 log = logging.getLogger("promp")
@@ -56,6 +58,11 @@ SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, 
 SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
 
 _PORTS: weakref.WeakSet[ZmqPort] = weakref.WeakSet()
+
+
+def output_spool() -> Spool:
+    """Where output past the memory bound waits for the user's thread: an unlinked temporary file (``_spool``)."""
+    return Spool(lambda: tempfile.TemporaryFile(prefix="promp-output-", buffering=0), on_trouble=log.warning)
 
 
 def _after_fork_in_child() -> None:
@@ -247,13 +254,16 @@ class ZmqPort:
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
             log.debug("could not send to worker %d: %s", wid, exc)
 
-    def output(self, chunks: list[tuple[int, int, bytes]]) -> None:
+    def output(self, chunks: OutputBatch) -> None:
         writer = self.writer
-        if not (writer.redirect or writer.atomic):  # the seed's default: workers' output is not shown
-            return
-        for wid, stream, data in chunks:
-            writer.write(wid, stream, data)
-        flush_std_streams()
+        try:
+            if not (writer.redirect or writer.atomic):  # the seed's default: workers' output is not shown
+                return
+            for wid, stream, data in chunks:
+                writer.write(wid, stream, data)
+            flush_std_streams()
+        finally:
+            chunks.close()
 
     def wait_note(self, wid: int, op: str, payload: bytes) -> None:
         self.waits.deliver(wid, op, payload)
