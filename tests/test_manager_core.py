@@ -461,3 +461,39 @@ def test_a_hello_that_comes_again_changes_nothing_and_says_so():
     s, (a,) = ready_session(1)
     (ignored,) = s.on_hello(a, 43, 1.0)
     assert isinstance(ignored, Ignored) and "ready" in ignored.reason and s.workers[a].pid == 1000 + a
+
+
+class CountedWorkers(dict):
+    """A session's worker table that counts the walks over it."""
+
+    walks = 0
+
+    def values(self):
+        CountedWorkers.walks += 1
+        return super().values()
+
+    def __iter__(self):
+        CountedWorkers.walks += 1
+        return super().__iter__()
+
+
+def test_a_task_for_any_worker_is_dispatched_without_walking_every_worker_however_many_are_busy():
+    """Issue 20: with 1,024 workers all busy, each ProWorker_Any task used to look at every worker."""
+    s, ids = ready_session(1024, pipeline_depth=4)
+    s.workers = CountedWorkers(s.workers)
+    now, sends = 0.0, []
+    for _ in ids:  # every worker gets a quick task, done at once: quick tasks of this kind are known
+        sends += task_ids(submit(s, ProWorker_Any, now=now))
+    for wid, t in sends:
+        now += 1e-6
+        s.on_done(wid, t, None, 0.0001, now)
+    for _ in ids:  # busy again
+        submit(s, ProWorker_Any, now=now)
+    CountedWorkers.walks = 0
+    pipelined = [task_ids(submit(s, ProWorker_Any, now=now)) for _ in range(500)]
+    assert all(pipelined), "every worker is completing quick tasks: each new one queues in one of them"
+    assert len({w for (w, _t), in pipelined}) > 100  # and the load turns round the workers
+    assert CountedWorkers.walks == 0
+    submit(s, ProWorker_All, now=now)
+    s.send_message(ProWorker_All, 1, b"")
+    assert CountedWorkers.walks == 0

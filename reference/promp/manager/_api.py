@@ -27,7 +27,7 @@ from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, P
 from .._errors import ProMPError
 from .._message import ProMPMessage
 from ..wire._zmq import readable, recv_frames
-from ._core import EXITED, EXITING, GATED, MAX_QUEUED_BYTES, STOP_PENDING, ManagerSession, WorkerRecord
+from ._core import EXITED, EXITING, MAX_QUEUED_BYTES, STOP_PENDING, ManagerSession, WorkerRecord
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
 from ._keeper import Keeper
@@ -111,7 +111,7 @@ class ProManager:
         """Start a worker process; returns its id at once while it comes up in the background."""
         self._check()
         wid = self._user.call(self._driver.add_worker, time.monotonic())
-        starting = sum(1 for rec in self._session.workers.values() if rec.state in GATED and rec.id != wid)
+        starting = self._session.starting() - 1  # the others: this one's connections are counted as its own
         try:
             self._port.start_worker(wid, starting)
         except BaseException:

@@ -210,6 +210,7 @@ class WorkerRecord:
 _BEAT, _STOP_KILL, _ABORT_KILL, _START, _SETTLE = "beat", "stop", "abort", "start", "settle"
 
 
+PICK_LOOKS_AT_MOST = 8  # busy workers looked at for one ProWorker_Any task, whatever their number
 MAX_QUEUED_BYTES = 1 << 30  # the default bound on what tasks given and not yet done may hold (1 GiB)
 TASK_OVERHEAD = 512  # bytes counted for a task besides its code and arguments: what the manager keeps of it
 
@@ -243,6 +244,11 @@ class ManagerSession:
         # finds one without looking at every worker.  Checked when taken (one that has since got work or left is
         # dropped then); a worker that goes idle again goes to the back.
         self._idle: dict[int, WorkerRecord] = {}
+        # Busy workers that may take one more quick ProWorker_Any task (a hint, checked when looked at; at most
+        # PICK_LOOKS_AT_MOST are looked at per task, so a dispatch costs the same whatever the number of workers).
+        self._flowing: dict[int, WorkerRecord] = {}
+        self._taking: dict[int, WorkerRecord] = {}  # the workers that take tasks (by id and ProWorker_All), in id order
+        self._gated: set[int] = set()  # the workers with no hello yet
         self.results = Mailbox()
         self.messages = Mailbox()
         self._next_task = 1
@@ -264,13 +270,23 @@ class ManagerSession:
         if entry is None:
             raise LifecycleError(f"worker {rec.id}: {what.value} is not a legal input in state {rec.state.value}")
         rec.state, effect = entry[0], getattr(self, entry[1])
+        if rec.state not in _TAKES_TASKS:  # no state leads back into either
+            self._taking.pop(rec.id, None)
+        if rec.state not in GATED:
+            self._gated.discard(rec.id)
         return effect(rec, now)
+
+    def starting(self) -> int:
+        """How many workers have not said hello yet."""
+        return len(self._gated)
 
     def add_worker(self, now: float = 0.0) -> int:
         wid = self._next_worker
         self._next_worker += 1
         clock = HeartbeatClock(self.heartbeat_interval, self.start_timeout, now, next_ping=max(now, self._ping_grid))
         rec = self.workers[wid] = WorkerRecord(wid, clock, start_by=now + self.start_timeout)
+        self._taking[wid] = rec
+        self._gated.add(wid)
         self.deadlines.add((_BEAT, wid), clock.next_deadline())
         self._wake_at((_START, wid), rec.start_by)
         return wid
@@ -426,7 +442,7 @@ class ManagerSession:
         return [WorkerGone(rec.id, rec.exit_code, expected, len(failed), reason)]
 
     def _fail_unrunnable_any(self) -> None:
-        if self.any_queue and not any(r.takes_tasks for r in self.workers.values()):
+        if self.any_queue and not self._taking:
             while self.any_queue:
                 job = self.any_queue.popleft()
                 self._finished([job])
@@ -496,7 +512,7 @@ class ManagerSession:
     def submit(self, target: int, fields: dict, payload: bytes | list, want: bool, now: float) -> list[Action]:
         """A task (``fields``: ``op`` and its operands) for one worker, ``ProWorker_Any`` or ``ProWorker_All``."""
         if target == ProWorker_Any:
-            if not any(r.takes_tasks for r in self.workers.values()):
+            if not self._taking:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
             job = self._new_job(fields, payload, want, self._room_for(fields, payload, 1))
             job.any = True
@@ -505,7 +521,7 @@ class ManagerSession:
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
-            live = [r for r in self.workers.values() if r.takes_tasks]
+            live = list(self._taking.values())
             if not live:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to run the task")
             size = self._room_for(fields, payload, len(live))
@@ -555,7 +571,10 @@ class ManagerSession:
             rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
         if job.want:
             self.results.put(wid, value)
-        if not rec.assigned:
+        if rec.assigned:
+            if rec.state == READY and len(rec.assigned) < rec.depth:
+                self._flowing[wid] = rec
+        else:
             if rec.state == READY:
                 self._idle.pop(wid, None)
                 self._idle[wid] = rec  # at the back: the one idle longest goes first
@@ -574,7 +593,7 @@ class ManagerSession:
     def send_message(self, target: int, msg_id: int, data: bytes) -> list[Action]:
         """A custom message for one worker, or a copy for each live one (``ProWorker_All``)."""
         if target == ProWorker_All:
-            recs = [r for r in self.workers.values() if r.takes_tasks]
+            recs = list(self._taking.values())
             if not recs:
                 raise ProWorkerExited("ProWorker_All: there is no live worker to send the message to")
         else:
@@ -653,6 +672,8 @@ class ManagerSession:
         rec.assigned[job.id] = job
         if len(rec.assigned) == 1:
             rec.head_since = now
+        if job.any and len(rec.assigned) < rec.depth and rec.state == READY:
+            self._flowing[rec.id] = rec
         return self._out(rec, Send(rec.id, job.message))
 
     def _dispatch_any(self, now: float) -> list[Action]:
@@ -679,23 +700,33 @@ class ManagerSession:
                 return rec
         if not self._known_quick(self.any_queue[0].kind):
             return None  # never run, or slow: only an idle worker may take it
-        # Every worker is busy: a quick task may queue in one completing quick ones (a look at each worker).
+        # Every worker is busy: a quick task may queue in one completing quick ones, the least loaded of the
+        # first few that may (``_flowing``); the one chosen goes to the back, so the load turns round them all.
         best: WorkerRecord | None = None
         best_load = 0
         flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
-        for rec in self.workers.values():
-            if rec.state != READY:
-                continue
+        flowing, dropped = self._flowing, []
+        for looked, rec in enumerate(flowing.values()):
+            if looked == PICK_LOOKS_AT_MOST:
+                break
             load = len(rec.assigned)
+            if rec.state != READY or load >= rec.depth:
+                dropped.append(rec.id)  # it comes back when a done leaves it room
+                continue
             if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
-                return rec
+                best = rec
+                break
             if (
-                load < rec.depth
-                and (best is None or load < best_load)
+                (best is None or load < best_load)
                 and rec.head_since > flowing_since
                 and self._known_quick(next(iter(rec.assigned.values())).kind)  # nothing queues behind a task that may be long
             ):
                 best, best_load = rec, load
+        for wid in dropped:
+            del flowing[wid]
+        if best is not None:
+            flowing.pop(best.id, None)
+            flowing[best.id] = best
         return best
 
     def _known_quick(self, kind: tuple | None) -> bool:

@@ -2,7 +2,9 @@
 
 It blocks in one poll on: the heartbeat answers (``beat`` socket), the task socket's connection
 events, each worker's pidfd (an exit is seen in milliseconds) and output pipes, the zygote's
-pidfd, and an eventfd other threads write to (``nudge``), until the driver's next deadline.  What
+pidfd, and an eventfd other threads write to (``nudge``), until the driver's next deadline.  The
+workers' descriptors (three each) are in an epoll set, itself one item of the poll: ZeroMQ's poll
+rebuilds its whole list at every call, which with 1,024 workers cost more than the events.  What
 it sees goes to the driver under the lock (``KeeperExecutor.step``), which then ticks the clock;
 the executor performs the keeper's actions: pings, aborts, kills, releases, waking the user's
 thread.  Only this thread changes what the poll watches: other threads ask, under the lock, and
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 
@@ -36,7 +39,9 @@ class Keeper:
         self.executor = executor
         self.driver = executor.driver
         self.poller = zmq.Poller()
+        self.epoll = select.epoll()  # the workers' and zygotes' descriptors
         self.watched: dict[int, tuple[object, object]] = {}  # fd -> (handle or zygote, PIDFD / ZYGOTE / stream)
+        self._fds_of: dict[int, set[int]] = {}  # id(owner) -> its watched descriptors
         self._asked: list[tuple[int, object, object]] = []  # (fd, owner, what) to watch, asked by other threads
         self._thread = threading.Thread(target=self._run, name="promp-keeper", daemon=True)
         port.keeper = self
@@ -64,16 +69,21 @@ class Keeper:
             self._watch(fd, handle, stream)
 
     def unwatch(self, handle: WorkerHandle) -> None:
-        for fd in [fd for fd, (owner, _) in self.watched.items() if owner is handle]:
+        for fd in list(self._fds_of.get(id(handle), ())):
             self._unwatch(fd)
 
     def _watch(self, fd: int, owner: object, what: object) -> None:
         self.watched[fd] = (owner, what)
-        self.poller.register(fd, zmq.POLLIN)
+        self._fds_of.setdefault(id(owner), set()).add(fd)
+        self.epoll.register(fd, select.EPOLLIN)
 
     def _unwatch(self, fd: int) -> None:
-        del self.watched[fd]
-        self.poller.unregister(fd)
+        owner, _ = self.watched.pop(fd)
+        fds = self._fds_of[id(owner)]
+        fds.discard(fd)
+        if not fds:
+            del self._fds_of[id(owner)]
+        self.epoll.unregister(fd)
 
     def join(self) -> None:
         if threading.current_thread() is not self._thread:
@@ -81,7 +91,7 @@ class Keeper:
 
     def _run(self) -> None:
         port = self.port
-        for item in (port.beat, port.links.monitor, port.nudge_fd) + ((port.gate.sock,) if port.gate else ()):
+        for item in (port.beat, port.links.monitor, port.nudge_fd, self.epoll.fileno()) + ((port.gate.sock,) if port.gate else ()):
             self.poller.register(item, zmq.POLLIN)
         deadline: float | None = None
         while not port.closed:
@@ -101,6 +111,7 @@ class Keeper:
         for fd, _, what in [(fd, *entry) for fd, entry in self.watched.items()] + self._asked:
             if what == ZYGOTE:  # its own; the workers' descriptors are their handles', closed with the port
                 os.close(fd)
+        self.epoll.close()
 
     def _feed(self, events: list, now: float) -> None:
         """What the poll saw, into the driver (under the lock)."""
@@ -118,7 +129,15 @@ class Keeper:
                 for fd, owner, what in self._asked:
                     self._watch(fd, owner, what)
                 self._asked.clear()
-            elif sock_or_fd in self.watched:
+            elif sock_or_fd == self.epoll.fileno():
+                self._feed_watched(now)
+        self._take_echoes(now)  # answers that came in while this thread was starved count
+
+    def _feed_watched(self, now: float) -> None:
+        """The workers' and zygotes' descriptors that are ready."""
+        driver = self.driver
+        for sock_or_fd, _ in self.epoll.poll(0):
+            if sock_or_fd in self.watched:  # (one handled before it in this loop may have released it)
                 owner, what = self.watched[sock_or_fd]
                 if what == PIDFD:  # the process ended: what it wrote first, then its exit
                     self._unwatch(sock_or_fd)
@@ -134,7 +153,6 @@ class Keeper:
                     if data is not None and (not driver.on_output(owner.wid, what, data, now) or not data):
                         if sock_or_fd in self.watched:  # paused until the output is taken, or at its end
                             self._unwatch(sock_or_fd)
-        self._take_echoes(now)  # answers that came in while this thread was starved count
 
     def _take_echoes(self, now: float) -> None:
         port = self.port

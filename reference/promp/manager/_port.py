@@ -92,6 +92,7 @@ class ZmqPort:
         self.waits = waits  # the wait objects' routes (``_wait.WaitRoutes``)
         self.handles: dict[int, WorkerHandle] = {}
         self._by_identity: dict[bytes, int] = {}
+        self._by_pid: dict[int, int] = {}  # a worker's pid -> its id (a pid can be reused only once its handle is closed)
         self.reject = wire.Rejects(log.warning, time.monotonic)  # every inbound frame refused, counted
         self.keeper = None  # set by the keeper when it starts (``_keeper.Keeper``)
         self._ctx = new_context()
@@ -182,6 +183,7 @@ class ZmqPort:
             raise
         with self.lock:
             self.handles[wid] = handle
+            self._by_pid[handle.pid] = wid
             links = self.links.claim_pid(handle.pid, wid)  # a forked worker may have connected already
         self.keeper.watch(handle, links)
 
@@ -195,11 +197,7 @@ class ZmqPort:
         return self._by_identity.get(identity)
 
     def worker_by_pid(self, pid: int | None) -> int | None:
-        if pid is not None:
-            for wid, handle in self.handles.items():
-                if handle.pid == pid:
-                    return wid
-        return None
+        return self._by_pid.get(pid)
 
     def pid(self, wid: int) -> int | None:
         handle = self.handles.get(wid)
@@ -311,6 +309,8 @@ class ZmqPort:
             self.keeper.unwatch(handle)
             with self.lock:
                 handle.close()
+                if self._by_pid.get(handle.pid) == wid:  # its pid may be someone else's from now on
+                    del self._by_pid[handle.pid]
 
     def read_pipe(self, wid: int, stream: int) -> None:
         handle = self.handles.get(wid)
@@ -334,7 +334,6 @@ class ZmqPort:
         os.close(self.alive_w)
         self.alive_w = -1
         os.close(self.alive_r)
-        self.spawner.close()
         deadline = time.monotonic() + 1.0
         for handle in list(self.handles.values()):
             try:
@@ -342,6 +341,7 @@ class ZmqPort:
             except subprocess.TimeoutExpired:
                 handle.kill()
                 handle.proc.wait()
+        self.spawner.close()  # after the workers: it saw the end of the alive pipe too, and is gone by now
         self.nudge_keeper()
         if self.keeper is not None:
             self.keeper.join()

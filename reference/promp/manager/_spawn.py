@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import resource
 import secrets
 import shlex
 import subprocess
@@ -25,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .. import _cgroups, _env, _state
+from .. import _cgroups, _env, _fds, _state
 from .._errors import ProMPError
 from ._zygote import AdoptedProcess, Zygote, ZygoteError
 
@@ -53,23 +52,19 @@ def launch_prefix() -> list[str]:
 
 
 def check_fd_budget(starting: int = 0) -> None:
-    """Refuse a worker the process has no file descriptors for, before libzmq finds out by aborting.
+    """Make room for another worker's descriptors (``_fds``: the soft limit is raised if need be), or refuse it.
 
     ``starting`` workers have not said hello yet: their connections, which cost descriptors when
     the manager's sockets accept them, may not be counted in what is open now.
     """
     try:
-        in_use = len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    needed = FDS_PER_WORKER + _CONNECTIONS * starting + _FDS_SPARE
-    if limit != resource.RLIM_INFINITY and in_use + needed > limit:
+        _fds.BUDGET.reserve(FDS_PER_WORKER, later=_CONNECTIONS * starting + _FDS_SPARE)
+    except _fds.DescriptorsExhausted as exc:
         raise ProMPError(
-            f"cannot start another worker: {in_use} of the process's {limit} file descriptors are in use, {starting} "
-            f"worker(s) still starting will need {_CONNECTIONS * starting} more, and a worker needs {FDS_PER_WORKER} "
-            "(raise the limit with ulimit -n or resource.setrlimit)"
-        )
+            f"cannot start another worker: {exc.in_use} of the process's {exc.limit} file descriptors are in use, "
+            f"{starting} worker(s) still starting will need {_CONNECTIONS * starting} more, and a worker needs "
+            f"{FDS_PER_WORKER} (the hard limit allows no more: raise it with ulimit -Hn, or see limits.conf)"
+        ) from None
 
 
 def new_identity() -> bytes:

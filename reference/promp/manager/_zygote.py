@@ -30,7 +30,6 @@ string.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -41,6 +40,7 @@ import time
 import msgpack
 
 from .. import _env
+from .._fds import readable_within
 from .._procs import is_subreaper, kill_tree, parent_of, set_subreaper, stopped_in
 
 FORK_TIMEOUT = 2.0  # seconds for a zygote that is up to fork a worker (it takes milliseconds)
@@ -76,7 +76,7 @@ class AdoptedProcess:
                 fd = None
             if fd is not None:
                 try:
-                    if not select.select([fd], [], [], max(0.0, timeout))[0]:
+                    if not readable_within(fd, timeout):
                         raise subprocess.TimeoutExpired([str(self.pid)], timeout)
                 finally:
                     os.close(fd)
@@ -160,7 +160,7 @@ class Zygote:
     def _answer(self, timeout: float) -> bytes:
         """The zygote's next answer; a stopped zygote (or intermediate fork) is given up on at once, not waited out."""
         deadline = time.monotonic() + timeout
-        while not select.select([self._sock], [], [], max(0.0, min(LOOK_EVERY, deadline - time.monotonic())))[0]:
+        while not readable_within(self._sock, min(LOOK_EVERY, deadline - time.monotonic())):
             if stopped_in(self.pid):
                 raise ZygoteError("the zygote is stopped")
             if time.monotonic() >= deadline:

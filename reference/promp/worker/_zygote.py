@@ -30,8 +30,11 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-zygote")
     sock.send(_env.ZYGOTE_READY)
+    poll = select.poll()  # not select.select: the manager's descriptor numbers may be past 1,024
+    for fd in (sock.fileno(), alive_fd):
+        poll.register(fd, select.POLLIN)
     while True:
-        readable = select.select([sock, alive_fd], [], [], float(idle))[0]
+        readable = [fd for fd, _ in poll.poll(float(idle) * 1000)]
         if not readable or alive_fd in readable:  # unused for a heartbeat timeout, or the manager is gone
             os._exit(0)
         try:
