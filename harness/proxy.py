@@ -114,15 +114,18 @@ def prefix(*rules: str, seed: int = 0) -> str:
     return shlex.join([sys.executable, "-m", "harness.proxy", "--seed", str(seed), *rules, "--"])
 
 
-def kinds_of(data: bytes) -> set[str]:
-    """The kinds a frame carries (its own, and for a batch those inside); ``?`` if it does not parse."""
+def kinds_of(data: bytes | tuple[bytes, ...]) -> set[str]:
+    """The kinds a message carries (its own, and for a batch those inside); ``?`` if it does not parse.
+    ``data``: its frame, or its frames (a message may be two, chapter 13)."""
+    frames = data if data.__class__ is tuple else (data,)
+    first = frames[0]
     try:
-        (size,) = struct.unpack(">I", data[32:36])
-        head = msgpack.unpackb(data[36 : 36 + size])
+        (size,) = struct.unpack(">I", first[32:36])
+        head = msgpack.unpackb(first[36 : 36 + size])
         kind = head["k"]
         if kind != "batch":
             return {kind}
-        return {kind} | {inner[0]["k"] for inner in msgpack.unpackb(data[36 + size :])}
+        return {kind} | {inner[0]["k"] for inner in msgpack.unpackb(first[36 + size :] + b"".join(frames[1:]))}
     except Exception:  # noqa: BLE001 - whatever is malformed is forwarded as it is, under kind "?"
         return {"?"}
 
@@ -142,8 +145,10 @@ class Faults:
     rng: random.Random
     forwarded: Counter = field(default_factory=Counter)
 
-    def apply(self, data: bytes, socket: str, direction: str, channel: Channel, now: float) -> list[tuple[float, bytes]]:
-        """When (absolute times) and what to send for one frame: none, one, or more."""
+    def apply(
+        self, data: bytes | tuple[bytes, ...], socket: str, direction: str, channel: Channel, now: float
+    ) -> list[tuple[float, bytes | tuple[bytes, ...]]]:
+        """When (absolute times) and what to send for one message (its frame, or its frames): none, one, or more."""
         kinds = kinds_of(data) if self.rules else {"?"}
         chosen = {rule.fault: rule for rule in reversed(self.rules) if rule.selector.matches(kinds, socket, direction)}
         self.forwarded[f"{socket}:{direction}"] += 1
@@ -250,16 +255,17 @@ class Proxy:
             now = time.monotonic()
             for name, sock in self.near.items():
                 while sock in events and sock.poll(0):
-                    _, data = sock.recv_multipart()[:2]
-                    self._take(name, "up", data, now)
+                    _, *frames = sock.recv_multipart()
+                    self._take(name, "up", frames[0] if len(frames) == 1 else tuple(frames), now)
             for name, sock in self.far.items():
                 while sock in events and sock.poll(0):
-                    self._take(name, "down", sock.recv(), now)
+                    frames = sock.recv_multipart()
+                    self._take(name, "down", frames[0] if len(frames) == 1 else tuple(frames), now)
             ended = pidfd in events
             self._release(now, flush=ended)
         os.close(pidfd)
 
-    def _take(self, name: str, direction: str, data: bytes, now: float) -> None:
+    def _take(self, name: str, direction: str, data: bytes | tuple[bytes, ...], now: float) -> None:
         for at, frame in self.faults.apply(data, name, direction, self.channels[name, direction], now):
             heapq.heappush(self.due, (at, next(self.order), name, direction, frame))
 
@@ -275,10 +281,11 @@ class Proxy:
             try:
                 if (name, direction) in blocked:  # an earlier frame of its channel is waiting: keep the order
                     raise zmq.Again()
+                frames = list(frame) if frame.__class__ is tuple else [frame]  # a message of two frames stays whole
                 if direction == "up":
-                    self.far[name].send(frame, zmq.NOBLOCK)
+                    self.far[name].send_multipart(frames, zmq.NOBLOCK)
                 else:
-                    self.near[name].send_multipart([self.identity, frame], zmq.NOBLOCK)
+                    self.near[name].send_multipart([self.identity, *frames], zmq.NOBLOCK)
             except zmq.ZMQError:  # a full queue, or the worker not connected yet (or gone): try again shortly
                 if not flush:
                     blocked.add((name, direction))

@@ -51,12 +51,28 @@ def frame(secret: bytes, header: dict, payload: bytes = b"", identity: bytes = b
     return signature(secret, identity, body) + body
 
 
-def parse(secret: bytes, data: bytes, identity: bytes = b"") -> tuple[dict, bytes]:
-    signed, body = data[:32], data[32:]
+def split_frame(data: bytes, at: int) -> list[bytes]:
+    """A message's frame as two frames, the payload cut ``at`` bytes in: the signature stays as it is (it covers
+    both frames as if they were one)."""
+    (size,) = struct.unpack(">I", data[32:36])
+    cut = 36 + size + at
+    return [data[:cut], data[cut:]]
+
+
+def parse(secret: bytes, data: bytes, identity: bytes = b"", tail: bytes | None = None) -> tuple[dict, bytes]:
+    """(header, payload) of a message: one frame, or two (``tail``: the second, the rest of the payload)."""
+    signed, body = data[:32], data[32:] + (tail or b"")
     if not hmac.compare_digest(signed, signature(secret, identity, body)):
         raise ValueError("bad signature")
     (size,) = struct.unpack(">I", body[:4])
     return msgpack.unpackb(body[4 : 4 + size]), body[4 + size :]
+
+
+def parse_frames(secret: bytes, frames: list[bytes], identity: bytes = b"") -> tuple[dict, bytes]:
+    """``parse`` for a message as received: one frame or two; more is not a message."""
+    if not 1 <= len(frames) <= 2:
+        raise ValueError(f"a message is one frame or two, got {len(frames)}")
+    return parse(secret, frames[0], identity, frames[1] if len(frames) == 2 else None)
 
 
 def worker_dealer(ctx: zmq.Context, identity: bytes, endpoint: str, linger: int = 0) -> zmq.Socket:
@@ -139,12 +155,15 @@ class FakeManager:
         sock = self.sockets[socket]
         if not sock.poll(int(timeout * 1000)):
             return None
-        identity, data = sock.recv_multipart()
+        identity, *frames = sock.recv_multipart()
         assert identity == self.identity, identity
-        return parse(self.secret, data, self.identity)
+        return parse_frames(self.secret, frames, self.identity)
 
-    def send(self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None) -> None:
-        self.sockets[socket].send_multipart([self.identity, frame(secret or self.secret, header, payload, self.identity)])
+    def send(self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None,
+             split: int | None = None) -> None:
+        """Send a signed message; ``split``: as two frames, the second holding the payload from that byte on."""
+        data = frame(secret or self.secret, header, payload, self.identity)
+        self.sockets[socket].send_multipart([self.identity, *([data] if split is None else split_frame(data, split))])
 
     def send_raw(self, *frames: bytes, socket: str = "task") -> None:
         self.sockets[socket].send_multipart([self.identity, *frames])
@@ -240,11 +259,13 @@ class FakeWorker:
         self.send({"k": "hello", "pid": self.pid, "level": int(self.env["PROMP_LEVEL"])})
 
     def send(
-        self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None, identity: bytes | None = None
+        self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None, identity: bytes | None = None,
+        split: int | None = None,
     ) -> bytes:
-        """Send a signed frame (by default as this worker, with the secret); returns it, for replays."""
+        """Send a signed frame (by default as this worker, with the secret); returns it, for replays.
+        ``split``: as two frames, the second holding the payload from that byte on."""
         data = frame(secret or self.secret, header, payload, self.identity if identity is None else identity)
-        self.sockets[socket].send(data)
+        self.sockets[socket].send_multipart([data] if split is None else split_frame(data, split))
         return data
 
     def send_raw(self, *frames: bytes, socket: str = "task") -> None:
@@ -265,7 +286,7 @@ class FakeWorker:
             if time.monotonic() >= deadline:
                 return None
             sock.poll(10)
-        return parse(self.secret, sock.recv(), self.identity)
+        return parse_frames(self.secret, sock.recv_multipart(), self.identity)
 
     def echo_pings(self, timeout: float) -> int:
         """Send back the manager's pings for ``timeout`` seconds, as a worker must; returns how many."""

@@ -69,6 +69,20 @@ def test_a_batch_carries_its_kind_and_the_kinds_inside_it():
     assert kinds_of(b"garbage") == {"?"}
 
 
+def test_a_message_of_two_frames_is_read_by_its_first():
+    whole = frame(b"s" * 32, {"k": "done", "t": 1, "ok": True}, b"\xc6" + b"x" * 100)
+    assert kinds_of((whole[:-60], whole[-60:])) == {"done"}
+
+
+def test_a_large_result_crosses_the_proxy_in_its_two_frames_whole(manager, monkeypatch):
+    behind_proxy(monkeypatch, "--delay", "done=0.01")
+    w = manager.startWorker()
+    manager.evalPythonFunction(w, "def f():\n    return bytes(range(256)) * 4096\n", "f", None, True)
+    manager.evalPythonFunction(w, "def f():\n    return 'small'\n", "f", None, True)
+    pump_until(manager, lambda: not manager.isBusy(), 30)
+    assert manager.takeResult(w) == bytes(range(256)) * 4096 and manager.takeResult(w) == "small"
+
+
 def faults(*rules: tuple[str, str]) -> Faults:
     return Faults([Rule.parse(fault, text) for fault, text in rules], random.Random(1))
 

@@ -151,3 +151,37 @@ def test_the_schema_has_one_class_per_kind_and_each_class_its_fields_as_slots():
         slots = {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())}
         assert set(cls.FIELDS) <= slots and "payload" in slots
     assert set(wire.OPERATIONS) == {"code", "script", "func_code", "func_script", "test", "testbox"}
+
+
+def test_a_large_result_goes_as_a_second_frame_sent_from_where_it_lies_and_reads_back_with_one_copy():
+    from promp import _values
+    from promp.manager._driver import result_value
+
+    value = bytes(range(256)) * 1024
+    first, tail = encode(SIGNER, Done(9, True, 0.1, _values.pack_parts(value)))
+    assert tail is value and len(first) < 200  # no copy of the value into a frame
+    (done,) = decode(SIGNER, first, tail)
+    assert done.t == 9 and done.payload.__class__ is list
+    assert result_value(1, True, done.payload) == value
+    text = "é" * 50_000
+    (done,) = decode(SIGNER, *encode(SIGNER, Done(10, True, None, _values.pack_parts(text))))
+    assert result_value(1, True, done.payload) == text
+
+
+@pytest.mark.parametrize("at", [0, 1, 3, 40])
+def test_a_message_cut_anywhere_into_two_frames_is_the_same_message(at: int):
+    msg = Task(3, "func_code", True, src="def f(*a): pass", fn="f", payload=msgpack.packb(["x" * 50, 7]))
+    whole = encode(SIGNER, msg)
+    size = int.from_bytes(whole[32:36], "big")
+    cut = 36 + size + at
+    assert decode(SIGNER, whole[:cut], whole[cut:]) == decode(SIGNER, whole)
+    (back,) = decode(SIGNER, whole[:cut], whole[cut:])
+    assert bytes(back.payload) == msg.payload
+
+
+def test_the_signature_covers_the_second_frame_too():
+    first, tail = encode(SIGNER, Done(9, True, None, [b"\xc6" + (70_000).to_bytes(4, "big"), b"a" * 70_000]))
+    with pytest.raises(ProtocolError, match="signature"):
+        decode(SIGNER, first, b"b" + tail[1:])
+    with pytest.raises(ProtocolError, match="signature"):
+        decode(SIGNER, first)  # its second frame lost

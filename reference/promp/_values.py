@@ -62,6 +62,15 @@ def pack_parts(value: Any) -> bytes | list:
     return pack(value)
 
 
+def unpack_parts(parts: list) -> Any:
+    """A value whose payload came in two parts (two frames): ``pack_parts``'s head and the value's bytes are read
+    with one copy, out of the frame into the ``bytes`` or ``str`` the user gets; any other split is joined first."""
+    head, data = parts
+    if len(head) == 5 and head[:1] in (_BIN32, _STR32) and int.from_bytes(head[1:5], "big") == len(data):
+        return bytes(data) if head[:1] == _BIN32 else str(data, "utf-8")
+    return unpack(b"".join(parts))
+
+
 def unpack(data: bytes) -> Any:
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)

@@ -90,6 +90,8 @@ BROKEN = {
     "wait_gives_up_on_exits": "BAD-7",
     "unsigned_frames_accepted": "WIRE-4",
     "header_length_unchecked": "WIRE-4",
+    "second_frame_refused_by_workers": "WIRE-15",
+    "second_frame_refused_by_manager": "WIRE-15",
     "wait_ignores_timeout": "EXT-1",
     "stop_never_kills": "EXT-3",
     "manager_keeps_its_timeout": "EXT-5",

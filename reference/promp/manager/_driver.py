@@ -202,12 +202,12 @@ class ManagerDriver:
         return bool(self.keeper)
 
 
-def result_value(wid: int, ok: bool, payload: bytes | memoryview) -> Any:
+def result_value(wid: int, ok: bool, payload: bytes | memoryview | list) -> Any:
     """What ``takeResult`` gives for a done: the value, or a ``ProMPRemoteError`` for a failure or a value that cannot be read."""
     if not payload:
         return None
     try:
-        value = _values.unpack(payload)
+        value = _values.unpack_parts(payload) if payload.__class__ is list else _values.unpack(payload)
     except Exception as exc:
         return ProMPRemoteError("ProtocolError", f"the result could not be decoded: {exc}", "", wid)
     if ok:

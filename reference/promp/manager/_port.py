@@ -234,9 +234,9 @@ class ZmqPort:
         try:
             if wid is None:
                 raise wire.ProtocolError("not a worker of this manager")
-            if len(frames) != 2:
-                raise wire.ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
-            return wid, wire.decode(self.handles[wid].signer, frames[1])
+            if not 2 <= len(frames) <= 3:
+                raise wire.ProtocolError(f"expected 1 or 2 frames after the identity, got {len(frames) - 1}")
+            return wid, wire.decode(self.handles[wid].signer, *frames[1:])
         except (ValueError, KeyError) as exc:
             self.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return None

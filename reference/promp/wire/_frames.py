@@ -1,8 +1,9 @@
 """Frames: signing, encoding, and the one decoder every inbound frame goes through.
 
-Every message is one ZeroMQ frame (after the identity frame a ROUTER adds)::
+Every message is one ZeroMQ frame (after the identity frame a ROUTER adds), or two::
 
     signature (32 bytes) | header length (4 bytes, big-endian) | header | payload
+    [the rest of the payload]
 
 * ``signature`` is HMAC-SHA256, keyed with the manager's per-session secret, of the worker's
   identity (its length in one byte, then the identity) and everything after the signature: a
@@ -12,7 +13,10 @@ Every message is one ZeroMQ frame (after the identity frame a ROUTER adds)::
   fields are the kind's (``_messages``).  ``payload`` (possibly empty) is the user data.
 
 One frame rather than one per part: on this machine each extra frame costs about 15 us per
-message, which is most of the budget of a round trip; a large payload costs one memory copy.
+message, which is most of the budget of a round trip.  But a large payload (``LARGE`` and more: a
+64 MiB result, say) would cost a copy into that one frame, as large as the value, and on this
+machine most of it in page faults: so its end (the value's bytes) travels as a second frame,
+sent from where it lies, and the signature covers both frames as if they were one.
 
 ``decode`` is the only way inbound frames become messages: it checks size, signature, msgpack,
 version, kind and every field, unpacks a ``batch``, and raises ``ProtocolError`` naming why.
@@ -100,16 +104,16 @@ class Rejects:
             self._quiet_since = now
 
 
-def encode(signer: Signer, msg: Message) -> bytes:
-    """The frame for one message (without the ROUTER identity frame).
+def encode(signer: Signer, msg: Message) -> bytes | tuple[bytes, bytes]:
+    """The frame for one message (without the ROUTER identity frame), or two frames for a large payload.
 
     A payload may be a list of parts (a large value's, see ``_values.pack_parts``): they are
-    signed where they lie and copied once, into the frame.
+    signed where they lie, and the last one, large, is the second frame.
     """
     return _frame(signer, msg.header(), msg.payload)
 
 
-def encode_many(signer: Signer, msgs: list[Message]) -> bytes:
+def encode_many(signer: Signer, msgs: list[Message]) -> bytes | tuple[bytes, bytes]:
     """One frame for ``msgs``: the message itself, or a ``batch`` of them under one signature."""
     if len(msgs) == 1:
         msg = msgs[0]
@@ -123,21 +127,27 @@ def encode_header(signer: Signer, header: dict, payload: bytes = b"") -> bytes:
     return _frame(signer, header if "v" in header else {"v": PROTOCOL_VERSION, **header}, payload)
 
 
-def _frame(signer: Signer, header: dict, payload: bytes | memoryview | list) -> bytes:
+def _frame(signer: Signer, header: dict, payload: bytes | memoryview | list) -> bytes | tuple[bytes, bytes]:
     head = _pack_header(header)
-    if payload.__class__ is list or len(payload) >= LARGE:  # signed where it lies, copied once: into the frame
-        parts = (_LENGTH.pack(len(head)), head, *(payload if payload.__class__ is list else (payload,)))
-        return b"".join((signer.sign_parts(parts), *parts))
-    body = b"".join((_LENGTH.pack(len(head)), head, payload))
+    parts = payload if payload.__class__ is list else [payload]
+    tail = parts[-1]
+    if len(tail) >= LARGE:  # the second frame, sent from where it lies (immutable: ZeroMQ sends it later)
+        if tail.__class__ is not bytes:
+            tail = bytes(tail)
+        first = (_LENGTH.pack(len(head)), head, *parts[:-1])
+        return b"".join((signer.sign_parts((*first, tail)), *first)), tail
+    body = b"".join((_LENGTH.pack(len(head)), head, *parts))
     return signer.sign(body) + body
 
 
-def decode(signer: Signer, frame: bytes | memoryview) -> list[Message]:
-    """The messages of one inbound frame (several for a ``batch``); ``ProtocolError`` says why one is refused."""
+def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview | None = None) -> list[Message]:
+    """The messages of one inbound frame (several for a ``batch``), and of its second frame if it has one (``tail``:
+    the rest of its payload); ``ProtocolError`` says why one is refused."""
     if len(frame) < _PREFIX:
         raise ProtocolError(f"frame of {len(frame)} bytes is shorter than the {_PREFIX}-byte prefix")
     view = memoryview(frame)
-    if not _compare_digest(view[:SIGNATURE_BYTES], signer.sign(view[SIGNATURE_BYTES:])):
+    signed = signer.sign(view[SIGNATURE_BYTES:]) if tail is None else signer.sign_parts((view[SIGNATURE_BYTES:], tail))
+    if not _compare_digest(view[:SIGNATURE_BYTES], signed):
         raise ProtocolError("bad or missing signature")
     (size,) = _LENGTH.unpack_from(view, SIGNATURE_BYTES)
     end = _PREFIX + size
@@ -149,12 +159,15 @@ def decode(signer: Signer, frame: bytes | memoryview) -> list[Message]:
     if header.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"unsupported protocol version {header.get('v')!r} (expected {PROTOCOL_VERSION})")
     kind = header.get("k")
+    payload: memoryview | bytes | list = view[end:]
+    if tail is not None:  # a large value's bytes, as they came: copied once at most, by whoever reads them
+        payload = memoryview(tail) if not payload else [payload, memoryview(tail)]
     if kind == "batch":
-        return _unbatch(header, view[end:])
+        return _unbatch(header, b"".join(payload) if payload.__class__ is list else payload)
     cls = KINDS.get(kind) if kind.__class__ is str else None
     if cls is None:
         raise ProtocolError(f"unknown message kind {kind!r}")
-    return [cls.from_header(header, view[end:])]
+    return [cls.from_header(header, payload)]
 
 
 def _message(header: dict, payload: bytes | memoryview) -> Message:

@@ -56,9 +56,10 @@ class Message:
         return head
 
     @classmethod
-    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+    def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
+        """``payload``: a list of two parts when it came in two frames (only a ``done`` keeps them apart)."""
         msg = cls(*_check(cls.kind, header, cls.FIELDS))
-        msg.payload = payload
+        msg.payload = b"".join(payload) if payload.__class__ is list else payload
         return msg
 
     def __eq__(self, other: object) -> bool:
@@ -116,7 +117,7 @@ class Task(Message):
         return head
 
     @classmethod
-    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+    def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
         t, op, want = _check("task", header, cls.FIELDS)
         operands = OPERATIONS.get(op)
         try:
@@ -128,7 +129,7 @@ class Task(Message):
         src = header["src"] if "src" in operands else None  # only its operation's operands: the others are not its
         path = header["path"] if "path" in operands else None
         fn = header["fn"] if "fn" in operands else None
-        return cls(t, op, want, src, path, fn, payload)
+        return cls(t, op, want, src, path, fn, b"".join(payload) if payload.__class__ is list else payload)
 
     @property
     def what(self) -> tuple[str, str | None, str | None]:
@@ -193,7 +194,7 @@ class Done(Message):
         return head
 
     @classmethod
-    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+    def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
         t, ok = _check("done", header, cls.FIELDS)
         dt = header.get("dt")
         if dt is not None and not (isinstance(dt, (int, float)) and dt.__class__ is not bool):

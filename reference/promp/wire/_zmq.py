@@ -27,14 +27,18 @@ _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
 
-def send_frame(sock: zmq.Socket, frame: bytes, flags: int = 0) -> None:
+def send_frame(sock: zmq.Socket, frame: bytes | tuple[bytes, bytes], flags: int = 0) -> None:
+    """A message's frame, or its two frames (``wire.encode``'s for a large payload: the second is sent where it lies)."""
+    if frame.__class__ is tuple:
+        _send(sock, frame[0], flags | SNDMORE, len(frame[0]) < LARGE)
+        frame = frame[1]
     _send(sock, frame, flags, len(frame) < LARGE)
 
 
-def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes) -> None:
-    """One frame to the peer ``identity`` of a ROUTER."""
+def send_routed(sock: zmq.Socket, identity: bytes, frame: bytes | tuple[bytes, bytes]) -> None:
+    """A message to the peer ``identity`` of a ROUTER."""
     _send(sock, identity, SNDMORE, True)
-    _send(sock, frame, 0, len(frame) < LARGE)
+    send_frame(sock, frame)
 
 
 def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[bytes | memoryview]:

@@ -105,9 +105,9 @@ class WorkerPort:
 
     def _decode(self, frames: list, where: str) -> list[wire.Message]:
         try:
-            if len(frames) != 1:
-                raise wire.ProtocolError(f"expected 1 frame, got {len(frames)}")
-            return wire.decode(self.signer, frames[0])
+            if not 1 <= len(frames) <= 2:
+                raise wire.ProtocolError(f"expected 1 or 2 frames, got {len(frames)}")
+            return wire.decode(self.signer, *frames)
         except wire.ProtocolError as exc:
             self.reject(f"{where}{exc}")
             return []
