@@ -63,3 +63,21 @@ def test_a_manager_whose_process_holds_descriptors_past_1024_starts_and_stops_wo
     figures, stderr = run_many(4096, 4, hold=1100)
     assert figures["answers"] == 4, stderr[-3000:]
     assert "cold" not in stderr and "Traceback" not in stderr, stderr[-3000:]
+
+
+def test_an_orderly_close_is_told_from_a_death_by_a_byte_before_the_end_of_the_alive_pipe():
+    """A closing manager ends its workers' cgroups itself: they need not each move out of it first (which a thousand
+    at once wait on each other for); a manager that dies writes nothing, and its workers clean up after it."""
+    import os
+
+    from promp.manager._port import ORDERLY_CLOSE
+    from promp.worker._control import unread_bytes
+
+    for written in (ORDERLY_CLOSE, b""):
+        r, w = os.pipe()
+        os.write(w, written)
+        os.close(w)
+        try:
+            assert unread_bytes(r) == len(written)
+        finally:
+            os.close(r)

@@ -53,6 +53,7 @@ from ._zygote import Zygote
 log = logging.getLogger("promp")
 
 WAKE_IDENTITY = b"wake"
+ORDERLY_CLOSE = b"c"  # written to the alive pipe by close(): see ``worker._control``
 TASK_QUEUE = 1000  # frames read ahead from one peer of the task socket
 SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, before ZeroMQ drops
 SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
@@ -331,6 +332,10 @@ class ZmqPort:
         _PORTS.discard(self)
         if os.getpid() != self._creator:  # a forked copy of this process: the workers are not ours to end
             return {}
+        try:  # a byte before the end of file: an orderly close, whose cgroups and socket directory this manager ends
+            os.write(self.alive_w, ORDERLY_CLOSE)
+        except OSError:
+            pass
         os.close(self.alive_w)
         self.alive_w = -1
         os.close(self.alive_r)

@@ -95,7 +95,7 @@ def new_context() -> zmq.Context:
     libzmq aborts the process if the policy cannot be set, hence the probe.
     """
     ctx = zmq.Context()
-    if _batch_policy_allowed():
+    if batch_policy_allowed():
         ctx.set(zmq.THREAD_SCHED_POLICY, os.SCHED_BATCH)
     return ctx
 
@@ -103,7 +103,8 @@ def new_context() -> zmq.Context:
 _batch_allowed: bool | None = None
 
 
-def _batch_policy_allowed() -> bool:
+def batch_policy_allowed() -> bool:
+    """Whether this process may run threads under ``SCHED_BATCH``: asked once, on a thread of its own."""
     global _batch_allowed
     if _batch_allowed is None:
         outcome: list[bool] = []

@@ -8,11 +8,20 @@ an interrupt of the running task, sending results the main thread held past thei
 of the process: at once when the pipe reaches end of file (the manager process is gone, however it
 died), when the manager stays silent past the heartbeat timeout (frozen, or cut off), or when an
 aborted task outlives the time ``abortOperation`` gave it.
+
+A manager's ``close()`` writes a byte into the pipe before it closes it: that end of file is an
+orderly close, and the manager, alive, ends the worker's cgroup and removes its socket directory
+itself.  The worker then leaves both alone: a thousand workers each moving out of its cgroup at
+once wait on each other in the kernel (closing 1,024 workers took 0.4 s more).  A manager that
+dies writes nothing, and its workers clean up after it.
 """
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
+import termios
 import time
 
 import zmq
@@ -20,6 +29,16 @@ import zmq
 from .._constants import LONGEST_POLL_MS
 from ._executors import ControlExecutor
 from ._port import WorkerPort, die
+
+
+def unread_bytes(fd: int) -> int:
+    """How many bytes wait in the pipe ``fd`` (0 at a bare end of file)."""
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    except OSError:
+        return 0
+    return count[0]
 
 
 class ControlThread:
@@ -40,6 +59,8 @@ class ControlThread:
             while True:
                 events = dict(poller.poll(min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_POLL_MS)))
                 if self.alive_fd in events:
+                    if unread_bytes(self.alive_fd):
+                        die("manager closed", orderly=True)
                     die("manager process ended", leftover_dir=self.socket_dir)
                 messages = []
                 if port.beat in events:

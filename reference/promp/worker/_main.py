@@ -202,13 +202,15 @@ def hold_what_tasks_start(cgroup: str | None) -> None:
         set_subreaper(True)
 
 
-def main() -> None:
+def main(signals_set: bool = False) -> None:
+    """The worker; ``signals_set``: forked by the zygote, whose dispositions (all default) it inherits."""
     env = {name: os.environ.pop(name, None) for name in _env.ALL}
     missing = [name for name, value in env.items() if value is None]
     if missing:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
     hold_what_tasks_start(os.environ.pop(_env.CGROUP_DIR, None))
-    default_signals()
+    if not signals_set:
+        default_signals()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-worker")
     for stream in (sys.stdout, sys.stderr):

@@ -38,13 +38,13 @@ def _say(line: str) -> None:
         pass
 
 
-def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None) -> None:
-    """End the worker now, and everything it started."""
+def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = None, orderly: bool = False) -> None:
+    """End the worker now, and everything it started (``orderly``: its manager, alive, ends its cgroup)."""
     # The main thread may be spinning in Python: without this, each file this thread reads
     # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
     sys.setswitchinterval(1e-5)
     end_descendants()
-    if _state.cgroup is not None:  # what escaped to init: no live manager will end the cgroup
+    if _state.cgroup is not None and not orderly:  # what escaped to init: no live manager will end the cgroup
         _cgroups.leave_and_end(_state.cgroup)
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
         shutil.rmtree(leftover_dir, ignore_errors=True)

@@ -6,6 +6,7 @@ and no thread, so its forks are clean: each becomes a worker as a cold one does 
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -19,6 +20,7 @@ import msgpack
 
 from .. import _env
 from .._procs import default_signals, set_process_name
+from ..wire._zmq import batch_policy_allowed
 from . import _main
 
 
@@ -29,6 +31,8 @@ def serve() -> None:
     default_signals()  # it reaps what it forks: a SIGCHLD its manager ignores would leave it nothing to wait for
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
     set_process_name(b"promp-zygote")
+    batch_policy_allowed()  # probed once, on a thread that ends here, before any fork: each fork inherits the answer
+    gc.freeze()  # what is imported now is never traversed by a worker's collections: its pages stay shared
     sock.send(_env.ZYGOTE_READY)
     poll = select.poll()  # not select.select: the manager's descriptor numbers may be past 1,024
     for fd in (sock.fileno(), alive_fd):
@@ -103,12 +107,15 @@ def _become_worker(env: dict[str, str], cwd: str, fds: list[int], sock: socket.s
         sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
         sys.stderr = sys.__stderr__ = open(2, "w", closefd=False, errors="backslashreplace")
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.environ.clear()
-        os.environ.update(env)
-        os.environ[_env.SECRET_FD] = str(secret)
+        env[_env.SECRET_FD] = str(secret)
+        for name in [name for name in os.environ if name not in env]:  # only what differs: mostly the PROMP_ variables
+            del os.environ[name]
+        for name, value in env.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
         os.chdir(cwd)
         try:
-            _main.main()
+            _main.main(signals_set=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
