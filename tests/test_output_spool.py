@@ -9,7 +9,7 @@ import io
 import json
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 from promp._stdio import STDERR, STDOUT
 from promp.manager._output import OutputAssembler
@@ -81,53 +81,12 @@ def test_spooled_records_longer_than_a_read_block_come_back_whole():
     assert spool.take() is None
 
 
-SEED_LOOP = """
-import json, resource, sys, tempfile, time, logging
-from promp import ProManager, ProMPOpt_RedirectOutput
-logging.basicConfig()
-LINES = int(sys.argv[1])
+PUMPED = Path(__file__).resolve().parent.parent / "tools" / "pumped_output.py"
 
 
-class Sink:  # where the workers' lines go: it checks them and keeps nothing
-    def __init__(self):
-        self.n, self.bad, self.rest = 0, 0, ""
-
-    def write(self, text):
-        parts = (self.rest + text).split("\\n")
-        self.rest = parts.pop()
-        for line in parts:
-            self.bad += line != "%07d" % self.n + "x" * 92
-            self.n += 1
-
-    def flush(self):
-        pass
-
-
-with ProManager() as m:
-    if sys.argv[2] == "no-spool":
-        tempfile.tempdir = "/nonexistent/promp-test"  # the spool cannot be created: workers must wait instead
-    m.setOptions(ProMPOpt_RedirectOutput)
-    w = m.startWorker()
-    m.evalPythonFunction(w, "def f():\\n    return 1\\n", "f", None, True)
-    while m.isBusy():
-        m.wait()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sink = sys.stdout = Sink()
-    began = time.perf_counter()
-    m.evalPythonCode(w, f"for i in range({LINES}):\\n    print('%07d' % i + 'x' * 92)")
-    while m.isBusy():  # the seed's loop
-        m.processMessages()
-        time.sleep(0.5)
-    m.processMessages()
-    took = time.perf_counter() - began
-    sys.stdout = sys.__stdout__
-    grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-print(json.dumps({"seconds": took, "lines": sink.n, "bad": sink.bad, "grew_mib": grew / 1024}))
-"""
-
-
-def run_seed_loop(lines_printed: int, mode: str) -> tuple[dict, str]:
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(SEED_LOOP), str(lines_printed), mode],
+def run_seed_loop(lines_printed: int, *options: str) -> tuple[dict, str]:
+    """A task printing ``lines_printed`` lines of 100 bytes under the seed's loop (a pump every 0.5 s)."""
+    proc = subprocess.run([sys.executable, str(PUMPED), str(lines_printed), "0.5", *options],
                           capture_output=True, text=True, timeout=100)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
@@ -136,14 +95,14 @@ def run_seed_loop(lines_printed: int, mode: str) -> tuple[dict, str]:
 def test_a_worker_printing_20_mb_under_the_seeds_loop_is_not_held_back_by_the_pumps_and_memory_stays_bounded():
     """Before the spool, the manager held 1 MiB per worker and stopped reading: 20 MB took 10 s under this loop
     (one pump every 0.5 s); a busy loop took under 1 s."""
-    figures, _ = run_seed_loop(200_000, "spool")
-    assert figures["lines"] == 200_000 and figures["bad"] == 0
+    figures, _ = run_seed_loop(200_000)
+    assert figures["lines"] == 200_000 and figures["wrong"] == 0
     assert figures["seconds"] < 5.0, figures
-    assert figures["grew_mib"] < 32, figures
+    assert figures["grew"] < 32 * 2**20, figures
 
 
 def test_without_a_spool_the_worker_waits_and_nothing_is_lost_and_the_log_says_why_once():
-    figures, stderr = run_seed_loop(60_000, "no-spool")
-    assert figures["lines"] == 60_000 and figures["bad"] == 0
+    figures, stderr = run_seed_loop(60_000, "--no-spool")
+    assert figures["lines"] == 60_000 and figures["wrong"] == 0
     assert stderr.count("output spool cannot be written") == 1, stderr
-    assert figures["grew_mib"] < 32, figures
+    assert figures["grew"] < 32 * 2**20, figures

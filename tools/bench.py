@@ -56,6 +56,7 @@ from rich.table import Table
 from harness.helpers import gone, wait_until
 from promp import ProManager, ProMPOpt_RedirectOutput, ProWorker_All
 
+PUMPED = Path(__file__).with_name("pumped_output.py")
 GETPID = "import os\ndef f():\n    return os.getpid()\n"
 MiB = 1 << 20
 
@@ -271,10 +272,11 @@ print(json.dumps({"answering": answering, "close": time.perf_counter() - t, "ans
 """
 
 
-def _json_run(script: str, *args: object, timeout: float = 300) -> dict:
-    """A measure run in a process of its own (its own descriptor limit, memory and children), its figures as JSON."""
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+def _json_run(script: str | Path, *args: object, timeout: float = 300) -> dict:
+    """A measure run in a process of its own (its own descriptor limit, memory and children), its figures as JSON.
+    ``script``: its code, or the path of a script."""
+    command = [str(script)] if isinstance(script, Path) else ["-c", textwrap.dedent(script)]
+    done = subprocess.run([sys.executable, *command, *map(str, args)], capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"a benchmark process failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.splitlines()[-1])
@@ -356,49 +358,6 @@ def output_lines(sizes: Sizes, console: Console) -> list[Row]:
             assert sink.getvalue().count("\n") >= sizes.lines
             rates.append(sizes.lines / elapsed)
     return [Row("forwarded output lines per second", {"promp": median(rates)}, unit="/s"), pumped_output(sizes, console)]
-
-
-PUMPED = """
-import json, resource, sys, time
-from promp import ProManager, ProMPOpt_RedirectOutput
-lines, pause = int(sys.argv[1]), float(sys.argv[2])
-LINE = "x" * 92  # with its number and newline: 100 bytes a line
-
-
-class Checked:  # the user's stdout: every line whole and in order, nothing kept
-    def __init__(self):
-        self.count, self.wrong, self.rest = 0, 0, ""
-
-    def write(self, text):
-        *whole, self.rest = (self.rest + text).split("\\n")
-        for line in whole:
-            self.wrong += line != "%07d%s" % (self.count, LINE)
-            self.count += 1
-
-    def flush(self):
-        pass
-
-
-with ProManager() as m:
-    m.setOptions(ProMPOpt_RedirectOutput)
-    w = m.startWorker()
-    m.evalPythonFunction(w, "def up():\\n    return 1\\n", "up", None, True)
-    while m.isBusy():
-        m.wait()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = sys.stdout = Checked()
-    t = time.perf_counter()
-    m.evalPythonCode(w, f"for i in range({lines}):\\n    print('%07d' % i + {LINE!r})")
-    while m.isBusy():  # the seed's loop, with or without its pause
-        m.processMessages()
-        if pause:
-            time.sleep(pause)
-    m.processMessages()
-    took = time.perf_counter() - t
-    sys.stdout = sys.__stdout__
-grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
-print(json.dumps({"seconds": took, "lines": out.count, "wrong": out.wrong, "grew": grew}))
-"""
 
 
 def pumped_output(sizes: Sizes, console: Console) -> Row:
