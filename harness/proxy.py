@@ -114,6 +114,13 @@ def prefix(*rules: str, seed: int = 0) -> str:
     return shlex.join([sys.executable, "-m", "harness.proxy", "--seed", str(seed), *rules, "--"])
 
 
+def readable_now(fd: int) -> bool:
+    """Whether ``fd`` is readable (its end reached, for the alive pipe): poll, which takes any descriptor number."""
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
 def kinds_of(data: bytes | tuple[bytes, ...]) -> set[str]:
     """The kinds a message carries (its own, and for a batch those inside); ``?`` if it does not parse.
     ``data``: its frame, or its frames (a message may be two, chapter 13)."""
@@ -345,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         proxy.run(worker, record)
     finally:
         code = worker.wait()
-        proxy.close(manager_alive=alive is None or not select.select([alive], [], [], 0)[0])
+        proxy.close(manager_alive=alive is None or not readable_now(alive))
         if record is not None:
             record(code)
     if code < 0:  # killed by a signal: so is the proxy, so that the manager sees the same end

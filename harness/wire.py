@@ -341,11 +341,14 @@ def _stub(path: str) -> None:
         secret = pipe.read().decode()
     conn.sendall((json.dumps({"env": env, "pid": os.getpid(), "secret": secret}) + "\n").encode())
     alive = int(env["PROMP_ALIVE_FD"])
+    poll = select.poll()  # not select(): the manager's descriptor numbers may be past 1,024
+    for fd in (conn.fileno(), alive):
+        poll.register(fd, select.POLLIN)
     while True:
-        ready, _, _ = select.select([conn, alive], [], [])
-        if alive in ready and not os.read(alive, 1):
-            os._exit(120)  # the manager is gone: what a worker does
-        if conn in ready:
+        ready = [fd for fd, _ in poll.poll()]
+        if alive in ready:
+            os._exit(120)  # the manager is gone, or closing (a byte, then the end): what a worker does
+        if conn.fileno() in ready:
             line = conn.recv(64)
             os._exit(int(line) if line.strip() else 0)
 

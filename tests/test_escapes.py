@@ -117,6 +117,27 @@ def test_what_a_task_started_ends_when_its_manager_closes(escape, mark, containm
     wait_until(lambda: not marked(mark), 5)
 
 
+def test_what_a_task_started_ends_even_when_its_managers_close_is_cut_short(mark, containment, make_manager):
+    """close() tells its workers it is an orderly close (they then leave the cgroup's removal to it): a Ctrl-C in the
+    middle of that close must not leave a daemon of a task alive in the cgroup nobody removes."""
+    m = make_manager()
+    w = m.startWorker()
+    call(m, w, task_code("daemon"), "start", mark)
+    started(mark, "daemon")
+    proc = m._port.handles[w].proc
+    wait = proc.wait
+
+    def cut_short(timeout=None):
+        wait()  # the worker has ended, as an orderly close asked
+        raise KeyboardInterrupt
+
+    proc.wait = cut_short
+    with pytest.raises(KeyboardInterrupt):
+        m.close()
+    wait_until(lambda: not marked(mark), 5)
+    assert not marked(mark)
+
+
 @pytest.mark.parametrize("escape", list(ESCAPES))
 def test_what_a_task_started_ends_when_its_manager_is_killed(escape, mark, containment):
     script = textwrap.dedent(

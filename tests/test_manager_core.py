@@ -497,3 +497,18 @@ def test_a_task_for_any_worker_is_dispatched_without_walking_every_worker_howeve
     submit(s, ProWorker_All, now=now)
     s.send_message(ProWorker_All, 1, b"")
     assert CountedWorkers.walks == 0
+
+
+def test_busy_workers_whose_task_may_be_long_do_not_hide_those_completing_quick_ones():
+    """Issue 20's review: eight workers whose running task had run long sat at the front of the candidates, and a
+    quick task waited though four workers further on were completing quick ones."""
+    s, ids = ready_session(12, pipeline_depth=4)
+    warm = task_ids([a for _ in ids for a in submit(s, ProWorker_Any, now=0.0)])
+    for wid, t in warm:
+        s.on_done(wid, t, None, 0.0001, 0.001)  # quick: depth grows, the kind is known quick
+    running = dict(task_ids([a for _ in ids for a in submit(s, ProWorker_Any, now=1.0)]))
+    for wid in ids[8:]:  # these four complete theirs and take new ones at once; the first eight run on
+        s.on_done(wid, running[wid], None, 0.0001, 2.0)
+        task_ids(submit(s, ProWorker_Any, now=2.0))
+    (pipelined,) = task_ids(submit(s, ProWorker_Any, now=2.0))
+    assert pipelined[0] in ids[8:]

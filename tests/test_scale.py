@@ -70,9 +70,18 @@ def test_an_orderly_close_is_told_from_a_death_by_a_byte_before_the_end_of_the_a
     at once wait on each other for); a manager that dies writes nothing, and its workers clean up after it."""
     import os
 
+    from promp import ProManager
     from promp.manager._port import ORDERLY_CLOSE
     from promp.worker._control import unread_bytes
 
+    m = ProManager()
+    m.startWorker()
+    seen = os.dup(m._port.alive_r)  # what every worker and the zygote hold
+    try:
+        m.close()
+        assert unread_bytes(seen) == len(ORDERLY_CLOSE)
+    finally:
+        os.close(seen)
     for written in (ORDERLY_CLOSE, b""):
         r, w = os.pipe()
         os.write(w, written)
@@ -81,3 +90,28 @@ def test_an_orderly_close_is_told_from_a_death_by_a_byte_before_the_end_of_the_a
             assert unread_bytes(r) == len(written)
         finally:
             os.close(r)
+
+
+MIDWAY = """
+import logging, os, resource
+from promp import ProManager, ProWorker_All
+logging.basicConfig()
+resource.setrlimit(resource.RLIMIT_NOFILE, (512, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+m = ProManager()
+ws = [m.startWorker() for _ in range(10)]
+held = [os.dup(0) for _ in range(380)]  # the application opens many files between two starts
+ws += [m.startWorker() for _ in range(12)]
+m.evalPythonFunction(ProWorker_All, "def f():\\n    return 1\\n", "f", None, True)
+while m.isBusy():
+    m.wait()
+print(sum(m.takeResult(w) == 1 for w in ws))
+m.close()
+"""
+
+
+@pytest.mark.skipif(HARD != resource.RLIM_INFINITY and HARD < 4096, reason=f"the hard limit ({HARD}) allows no raise")
+def test_descriptors_the_application_opened_between_two_starts_are_counted_before_the_next():
+    """The manager counts open descriptors only near the limit: its estimate must see what others opened since."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(MIDWAY)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.split() == ["22"], proc.stderr[-3000:]
+    assert "raised this process's soft limit of open files from 512" in proc.stderr

@@ -90,8 +90,8 @@ class FakeManager:
         """The worker's next message, taken out of its batch if it came in one."""
         if not self.pending:
             assert self.task.poll(int(timeout * 1000)), "the worker sent nothing"
-            ident, frame = self.task.recv_multipart()
-            self.pending.extend(decode(self.signer, frame))
+            ident, *frames = self.task.recv_multipart()  # one frame, or two for a large payload
+            self.pending.extend(decode(self.signer, *frames))
         return self.pending.popleft()
 
     def send(self, *frames: bytes) -> None:

@@ -78,7 +78,7 @@ def test_the_control_thread_sends_overdue_results_without_touching_the_std_strea
         thread.join(5)
         assert not thread.is_alive(), "the control thread waited on sys.stdout"
         assert peer.poll(5000)
-        assert [m.t for m in decode(signer, peer.recv())] == [1]
+        assert [m.t for m in decode(signer, *peer.recv_multipart())] == [1]
     finally:
         stream.release.set()
 
@@ -117,7 +117,7 @@ def test_no_result_is_lost_when_the_control_thread_sends_while_the_main_thread_p
         main.port.send(main.driver.take())
     got = []
     while peer.poll(100):
-        got += [m.t for m in decode(signer, peer.recv())]
+        got += [m.t for m in decode(signer, *peer.recv_multipart())]
     assert got == list(range(20000))
 
 
@@ -158,13 +158,13 @@ def test_the_main_thread_never_holds_the_lock_while_it_waits_or_runs_a_task(work
         free.append(main.lock.acquire(timeout=0.05) and (main.lock.release() or True))
 
     loop = _in_thread(main.run)
-    assert peer.poll(5000) and decode(signer, peer.recv())[0].kind == "hello"
+    assert peer.poll(5000) and decode(signer, *peer.recv_multipart())[0].kind == "hello"
     time.sleep(0.05)  # waiting for a task now
     free.append(main.lock.acquire(timeout=0.05) and (main.lock.release() or True))
     looker = _in_thread(look)
     peer.send(encode(signer, Task(1, "func_code", True, src=probe, fn="f")))
     assert peer.poll(5000)
-    (done,) = decode(signer, peer.recv())
+    (done,) = decode(signer, *peer.recv_multipart())
     assert done.t == 1 and msgpack.unpackb(done.payload) == 1
     looker.join(5)
     peer.send(encode(signer, Stop()))

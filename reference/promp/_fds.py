@@ -8,7 +8,9 @@ once in its log.  Only when even the hard limit is too low is a worker refused, 
 
 Counting what is open lists ``/proc/self/fd``, which costs in proportion to what is open: done at
 every start it made starting n workers cost n squared.  So ``Budget`` counts only when its own
-estimate (the last count, plus what each start since may have opened) comes near the limit.
+estimate comes near the limit, or every ``RECOUNT_EVERY`` starts: the last count, plus what each
+start since may have opened, and at least the lowest free descriptor's number (every one below
+it is open: what the application opened meanwhile shows there, at the cost of one ``dup``).
 
 Past 1,024 descriptors ``select.select`` fails (``FD_SETSIZE``): ``readable_within`` polls instead.
 """
@@ -24,6 +26,7 @@ import threading
 log = logging.getLogger("promp")
 
 NEAR = 0.75  # an estimate past this share of the soft limit is checked by counting
+RECOUNT_EVERY = 32  # starts between two counts, however far the limit seems
 
 
 def open_count() -> int | None:
@@ -32,6 +35,25 @@ def open_count() -> int | None:
         return len(os.listdir("/proc/self/fd"))
     except OSError:
         return None
+
+
+def lowest_free() -> int:
+    """The lowest descriptor number not open: every number below it is (0 if none is free)."""
+    try:
+        fd = os.dup(0) if _is_open(0) else 0
+    except OSError:
+        return 0
+    if fd:
+        os.close(fd)
+    return fd
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 def readable_within(fd: int, timeout: float) -> bool:
@@ -47,6 +69,7 @@ class Budget:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # managers on several threads share the process's limit
         self._estimate: int | None = None  # descriptors open, at most (a count, plus what starts since took)
+        self._since_count = 0
         self._raised = False
 
     def reserve(self, needed: int, later: int = 0) -> None:
@@ -56,11 +79,14 @@ class Budget:
             if soft == resource.RLIM_INFINITY:
                 return
             want = needed + later
-            if self._estimate is None or self._estimate + want > soft * NEAR:
+            self._since_count += 1
+            if self._estimate is not None:
+                self._estimate = max(self._estimate, lowest_free())
+            if self._estimate is None or self._estimate + want > soft * NEAR or self._since_count >= RECOUNT_EVERY:
                 counted = open_count()
                 if counted is None:
                     return
-                self._estimate = counted
+                self._estimate, self._since_count = counted, 0
                 if counted + want > soft:
                     soft = self._raise(soft, hard, counted + want)
                 if counted + want > soft:

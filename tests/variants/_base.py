@@ -39,8 +39,8 @@ def from_any_thread(*names: str) -> None:
         setattr(_api.ProManager, name, unchecked(getattr(_api.ProManager, name)))
 
 
-def decode_unchecked(signer: wire.Signer, frame: bytes) -> list[wire.Message]:
-    """``decode`` without the signature check: the frame is re-signed with a throwaway key first."""
-    body = bytes(frame[32:])
+def decode_unchecked(signer: wire.Signer, frame: bytes, tail: bytes | None = None) -> list[wire.Message]:
+    """``decode`` without the signature check: the message is re-signed with a throwaway key first."""
+    body = bytes(frame[32:]) + (bytes(tail) if tail is not None else b"")
     key = wire.Signer(b"any key")
     return _frames.decode(key, key.sign(body) + body)

@@ -701,26 +701,27 @@ class ManagerSession:
         if not self._known_quick(self.any_queue[0].kind):
             return None  # never run, or slow: only an idle worker may take it
         # Every worker is busy: a quick task may queue in one completing quick ones, the least loaded of the
-        # first few that may (``_flowing``); the one chosen goes to the back, so the load turns round them all.
+        # first few that may (``_flowing``, whose entries that may not are dropped on the way); the one chosen
+        # goes to the back, so the load turns round them all.
         best: WorkerRecord | None = None
         best_load = 0
         flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
-        flowing, dropped = self._flowing, []
-        for looked, rec in enumerate(flowing.values()):
+        flowing, dropped, looked = self._flowing, [], 0
+        for rec in flowing.values():  # what is dropped is not counted: each entry is dropped once per time it is added
             if looked == PICK_LOOKS_AT_MOST:
                 break
             load = len(rec.assigned)
             if rec.state != READY or load >= rec.depth:
-                dropped.append(rec.id)  # it comes back when a done leaves it room
+                dropped.append(rec.id)  # it comes back when a done leaves it room, or a task it gets
                 continue
             if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
                 best = rec
                 break
-            if (
-                (best is None or load < best_load)
-                and rec.head_since > flowing_since
-                and self._known_quick(next(iter(rec.assigned.values())).kind)  # nothing queues behind a task that may be long
-            ):
+            if rec.head_since <= flowing_since or not self._known_quick(next(iter(rec.assigned.values())).kind):
+                dropped.append(rec.id)  # its head may be long (nothing queues behind it): back with its next done
+                continue
+            looked += 1
+            if best is None or load < best_load:
                 best, best_load = rec, load
         for wid in dropped:
             del flowing[wid]

@@ -47,7 +47,7 @@ from ._links import Links
 from ._output import OutputBatch, OutputWriter
 from ._socket_dir import SocketDir
 from ._spawn import FDS_PER_WORKER, Spawner, check_fd_budget, new_identity
-from ._spool import Spool
+from ._spool import SPOOL_AT_MOST, SPOOL_IN_TMPFS_AT_MOST, Spool
 from ._zygote import Zygote
 
 log = logging.getLogger("promp")
@@ -63,7 +63,27 @@ _PORTS: weakref.WeakSet[ZmqPort] = weakref.WeakSet()
 
 def output_spool() -> Spool:
     """Where output past the memory bound waits for the user's thread: an unlinked temporary file (``_spool``)."""
-    return Spool(lambda: tempfile.TemporaryFile(prefix="promp-output-", buffering=0), on_trouble=log.warning)
+    at_most = SPOOL_IN_TMPFS_AT_MOST if fs_type(tempfile.gettempdir()) == "tmpfs" else SPOOL_AT_MOST
+    return Spool(lambda: tempfile.TemporaryFile(prefix="promp-output-", buffering=0), at_most, on_trouble=log.warning)
+
+
+def fs_type(path: str) -> str | None:
+    """The type of the file system ``path`` is on (``/proc/self/mounts``: the longest mount point above it)."""
+    path = os.path.realpath(path)
+    best, found = -1, None
+    try:
+        with open("/proc/self/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                point = fields[1].replace("\\040", " ")
+                inside = path == point or path.startswith(point.rstrip("/") + "/")
+                if inside and len(point) > best:
+                    best, found = len(point), fields[2]
+    except OSError:
+        return None
+    return found
 
 
 def _after_fork_in_child() -> None:
@@ -339,24 +359,25 @@ class ZmqPort:
         os.close(self.alive_w)
         self.alive_w = -1
         os.close(self.alive_r)
-        deadline = time.monotonic() + 1.0
-        for handle in list(self.handles.values()):
-            try:
-                handle.proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                handle.kill()
-                handle.proc.wait()
-        self.spawner.close()  # after the workers: it saw the end of the alive pipe too, and is gone by now
-        self.nudge_keeper()
-        if self.keeper is not None:
-            self.keeper.join()
-        codes = {wid: handle.proc.returncode for wid, handle in self.handles.items()}
-        for handle in self.handles.values():
-            handle.close()
-        self.task.close()
-        self.links.close()
-        self.waker.close()
-        self._ctx.term()
-        os.close(self.nudge_fd)
-        self._dir.remove()
-        return codes
+        try:
+            deadline = time.monotonic() + 1.0
+            for handle in list(self.handles.values()):
+                try:
+                    handle.proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    handle.kill()
+                    handle.proc.wait()
+        finally:  # even when something cuts the close short (Ctrl-C): the cgroups and the directory go, as promised
+            self.spawner.close()  # after the workers: it saw the end of the alive pipe too, and is gone by now
+            self.nudge_keeper()
+            if self.keeper is not None:
+                self.keeper.join()
+            for handle in self.handles.values():
+                handle.close()
+            self.task.close()
+            self.links.close()
+            self.waker.close()
+            self._ctx.term()
+            os.close(self.nudge_fd)
+            self._dir.remove()
+        return {wid: handle.proc.returncode for wid, handle in self.handles.items()}

@@ -12,8 +12,10 @@ came; ``take`` hands the whole file to the user's thread, which replays it (``Sp
 closes it, while the next chunks go to a new file.  Reading it back costs the user's thread one
 pass over the file in blocks of ``READ_BLOCK``: memory stays bounded however much was spooled.
 
-Bounded on disk too: past ``SPOOL_AT_MOST`` bytes between two takes, or when a write fails (a full
-disk, a missing temporary directory), the spool takes nothing more until it is taken, and the
+Bounded on disk too: past ``SPOOL_AT_MOST`` bytes between two takes (``SPOOL_IN_TMPFS_AT_MOST``
+where the temporary directory is a tmpfs, whose files are memory; while the user's thread replays
+one file the next may fill, so twice that at most), or when a write fails (a full disk, a missing
+temporary directory), the spool takes nothing more until it is taken, and the
 assembler falls back to what it did without one: it keeps the chunk and stops reading that pipe,
 so the worker waits in its write.  Nothing is lost either way, and the manager says so once in its
 log.  This module does no I/O of its own: the file comes from ``open_file`` (a temporary file in
@@ -26,7 +28,8 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-SPOOL_AT_MOST = 1 << 30  # bytes spooled between two takes by the user's thread; past it, pipes wait
+SPOOL_AT_MOST = 256 << 20  # bytes spooled between two takes by the user's thread; past it, pipes wait
+SPOOL_IN_TMPFS_AT_MOST = 64 << 20  # the same where the spool's file lives in memory (a tmpfs)
 READ_BLOCK = 1 << 20  # bytes read back at once
 RECORD = struct.Struct("<iBI")  # worker id, stream, length of the bytes that follow
 

@@ -69,7 +69,7 @@ class Message:
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{s}={getattr(self, s)!r}" for s in _slots(self) if s != "payload")
-        size = len(self.payload)
+        size = sum(map(len, self.payload)) if self.payload.__class__ is list else len(self.payload)
         return f"{type(self).__name__}({fields}{', payload=' + str(size) + ' bytes' if size else ''})"
 
 

@@ -10,10 +10,11 @@ died), when the manager stays silent past the heartbeat timeout (frozen, or cut 
 aborted task outlives the time ``abortOperation`` gave it.
 
 A manager's ``close()`` writes a byte into the pipe before it closes it: that end of file is an
-orderly close, and the manager, alive, ends the worker's cgroup and removes its socket directory
-itself.  The worker then leaves both alone: a thousand workers each moving out of its cgroup at
-once wait on each other in the kernel (closing 1,024 workers took 0.4 s more).  A manager that
-dies writes nothing, and its workers clean up after it.
+orderly close, and the manager, alive, removes the worker's cgroup and its socket directory
+itself.  The worker then kills what is in its cgroup from inside it (should the close be cut
+short) rather than first moving out of it: a thousand workers each moving out at once wait on
+each other in the kernel (closing 1,024 workers took 0.4 s more).  A manager that dies writes
+nothing, and its workers clean up after it.
 """
 
 from __future__ import annotations

@@ -44,8 +44,11 @@ def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = N
     # (psutil scans /proc) costs it a whole switch interval (5 ms) to get the GIL back.
     sys.setswitchinterval(1e-5)
     end_descendants()
-    if _state.cgroup is not None and not orderly:  # what escaped to init: no live manager will end the cgroup
-        _cgroups.leave_and_end(_state.cgroup)
+    if _state.cgroup is not None:  # what escaped to init is in the cgroup
+        if orderly:  # the manager removes the cgroup; what is in it goes now, should its close be cut short
+            _cgroups.kill_others(_state.cgroup)
+        else:  # no live manager will end the cgroup
+            _cgroups.leave_and_end(_state.cgroup)
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
         shutil.rmtree(leftover_dir, ignore_errors=True)
     try:
