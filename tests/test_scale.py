@@ -115,3 +115,40 @@ def test_descriptors_the_application_opened_between_two_starts_are_counted_befor
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(MIDWAY)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.split() == ["22"], proc.stderr[-3000:]
     assert "raised this process's soft limit of open files from 512" in proc.stderr
+
+
+CUT_SHORT = """
+import os, signal, sys, threading
+from promp import ProManager, ProWorker_All
+m = ProManager()
+ws = [m.startWorker() for _ in range(150)]
+m.evalPythonFunction(ProWorker_All, "def f():\\n    return 1\\n", "f", None, True)
+while m.isBusy():
+    m.wait()
+pids = [m.workerPid(w) for w in ws]
+threading.Timer(0.03, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    m.close()
+    threading.Event().wait(2)  # a Ctrl-C that never came: it would show as "not interrupted"
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+
+
+def state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+print(*sorted({state(pid) for pid in pids}), os.path.exists(m._port._dir.path))
+"""
+
+
+def test_a_ctrl_c_during_close_comes_once_the_close_is_done_and_leaves_no_zombie():
+    """A Ctrl-C cut close() short: its workers stayed unreaped (zombies for the rest of the process's life) and its
+    socket directory stayed. It is now held until the close is done, then raised."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(CUT_SHORT)], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["interrupted", "gone", "False"], (proc.stdout, proc.stderr[-2000:])

@@ -107,7 +107,8 @@ class Budget:
         if not self._raised:
             self._raised = True
             log.warning("raised this process's soft limit of open files from %d to %d (the hard limit is %s) "
-                        "for more workers; each costs its manager 7", soft, new,
+                        "for more workers, each of which costs its manager 7 descriptors; raised again as needed, "
+                        "without a word, and not lowered after", soft, new,
                         "unlimited" if hard == resource.RLIM_INFINITY else hard)
         return new
 

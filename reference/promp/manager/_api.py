@@ -115,7 +115,7 @@ class ProManager:
         try:
             self._port.start_worker(wid, starting)
         except BaseException:
-            self._user.call(self._driver.on_exit, wid, None, time.monotonic())
+            self._user.call(self._driver.forget_worker, wid)  # the caller never got its id: it never was
             raise
         return wid
 

@@ -291,6 +291,18 @@ class ManagerSession:
         self._wake_at((_START, wid), rec.start_by)
         return wid
 
+    def forget_worker(self, wid: int) -> None:
+        """A worker whose process could not be started: as if it never was (its id was never given out)."""
+        rec = self.workers.get(wid)
+        if rec is None or rec.assigned or rec.gate:
+            raise LifecycleError(f"worker {wid}: only a worker that was never given anything can be forgotten")
+        del self.workers[wid]
+        for table in (self._taking, self._idle, self._flowing):
+            table.pop(wid, None)
+        for ids in (self._gated, self._unstarted, self._exiting):
+            ids.discard(wid)
+        self._wakes.pop((_START, wid), None)
+
     def on_hello(self, wid: int, pid: int, now: float) -> list[Action]:
         rec = self.workers.get(wid)
         if rec is None:
@@ -455,8 +467,8 @@ class ManagerSession:
         kind, wid = key
         if kind in (_START, _SETTLE):
             return self._wakes.get(key)
-        rec = self.workers[wid]
-        if not rec.running or rec.kill_reason:  # one kill ends every timer of the worker
+        rec = self.workers.get(wid)
+        if rec is None or not rec.running or rec.kill_reason:  # one kill ends every timer of the worker (or it never was)
             return None
         if kind == _BEAT:
             return rec.clock.next_deadline()

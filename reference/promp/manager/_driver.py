@@ -104,6 +104,10 @@ class ManagerDriver:
     def add_worker(self, now: float) -> int:
         return self.session.add_worker(now)
 
+    def forget_worker(self, wid: int) -> None:
+        """Its process could not be started: the id is not given out, nothing of it is reported."""
+        self.session.forget_worker(wid)
+
     def submit(self, target: int, fields: dict, payload: Any, want: bool, now: float) -> None:
         self._route(self.session.submit(target, fields, payload, want, now))
 

@@ -22,10 +22,12 @@ finalizer that closes it holds the port, not the manager.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import tempfile
 import threading
@@ -59,6 +61,30 @@ SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, 
 SMALL_FRAME = 4096  # bytes: no heartbeat or control frame comes near it
 
 _PORTS: weakref.WeakSet[ZmqPort] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """On the main thread, a SIGINT during the block is held, then handled as it would have been once the block ends."""
+    held: list[object] = []
+    previous = signal.getsignal(signal.SIGINT)  # None: a handler set outside Python, which could not be put back
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        try:
+            signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+        except ValueError:  # not the main interpreter's main thread after all
+            previous = None
+    else:
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+            if held:
+                if callable(previous):
+                    previous(signal.SIGINT, held[0])  # Python's default handler: KeyboardInterrupt, now
+                elif previous == signal.SIG_DFL:
+                    os.kill(os.getpid(), signal.SIGINT)
 
 
 def output_spool() -> Spool:
@@ -345,7 +371,14 @@ class ZmqPort:
 
     # ------------------------------------------------------------- closing
     def close(self) -> dict[int, int | None]:
-        """End every worker (they see EOF on the alive pipe at once), then the threads and sockets; their exit codes."""
+        """End every worker (they see EOF on the alive pipe at once), then the threads and sockets; their exit codes.
+
+        A Ctrl-C meanwhile waits for the end of it (on the main thread): a close cut short left workers unreaped
+        (zombies for the rest of the process's life) and the socket directory behind."""
+        with interrupts_deferred():
+            return self._close()
+
+    def _close(self) -> dict[int, int | None]:
         if self.closed:
             return {}
         self.closed = True
@@ -367,12 +400,15 @@ class ZmqPort:
                 except subprocess.TimeoutExpired:
                     handle.kill()
                     handle.proc.wait()
-        finally:  # even when something cuts the close short (Ctrl-C): the cgroups and the directory go, as promised
+        finally:  # even when something cuts the close short: the workers are reaped, the cgroups and directory go
             self.spawner.close()  # after the workers: it saw the end of the alive pipe too, and is gone by now
             self.nudge_keeper()
             if self.keeper is not None:
                 self.keeper.join()
             for handle in self.handles.values():
+                if handle.proc.returncode is None:
+                    handle.kill()
+                    handle.proc.wait()
                 handle.close()
             self.task.close()
             self.links.close()

@@ -62,8 +62,9 @@ def check_fd_budget(starting: int = 0) -> None:
     except _fds.DescriptorsExhausted as exc:
         raise ProMPError(
             f"cannot start another worker: {exc.in_use} of the process's {exc.limit} file descriptors are in use, "
-            f"{starting} worker(s) still starting will need {_CONNECTIONS * starting} more, and a worker needs "
-            f"{FDS_PER_WORKER} (the hard limit allows no more: raise it with ulimit -Hn, or see limits.conf)"
+            f"{starting} worker(s) still starting will need {_CONNECTIONS * starting} more, a worker needs "
+            f"{FDS_PER_WORKER}, and {_FDS_SPARE} stay spare for libzmq, which aborts the process when it runs out "
+            "(the hard limit allows no more: raise it with ulimit -Hn, or see limits.conf)"
         ) from None
 
 
