@@ -105,33 +105,23 @@ def kill(leaf: str) -> None:
         _write(os.path.join(leaf, "cgroup.freeze"), "1")
     except OSError:
         pass
-    for _round in range(100):  # a process forking meanwhile (no freezer) needs another round
-        pids = []
-        for directory, _, _ in os.walk(leaf):
-            try:
-                with open(os.path.join(directory, "cgroup.procs")) as f:
-                    pids += [int(line) for line in f if line.strip()]
-            except OSError:
-                continue
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
+    _kill_listed(leaf, rounds=100)  # a process forking meanwhile (no freezer) needs another round
 
 
 def kill_others(leaf: str) -> None:
     """SIGKILL every process in ``leaf`` and below but this one, without leaving it (moving out is costly: a thousand
     workers doing it at once wait on each other in the kernel).  A few rounds, for what forks meanwhile."""
-    me = os.getpid()
-    for _round in range(20):
+    _kill_listed(leaf, rounds=20, spare=os.getpid())
+
+
+def _kill_listed(leaf: str, rounds: int, spare: int | None = None) -> None:
+    """SIGKILL the processes ``leaf`` and the cgroups below it list (but ``spare``), until none is left or ``rounds`` pass."""
+    for _round in range(rounds):
         pids = []
         for directory, _, _ in os.walk(leaf):
             try:
                 with open(os.path.join(directory, "cgroup.procs")) as f:
-                    pids += [int(line) for line in f if line.strip() and int(line) != me]
+                    pids += [pid for line in f if line.strip() and (pid := int(line)) != spare]
             except OSError:
                 continue
         if not pids:
