@@ -24,7 +24,7 @@ def test_past_the_memory_bound_output_goes_to_the_spool_and_comes_back_in_order_
     out = OutputAssembler(Spool(io.BytesIO), held_at_most=100)
     feeds = [(1 + i % 2, STDOUT if i % 3 else STDERR, lines(10, 10 * i)) for i in range(40)]
     assert all(out.feed(wid, stream, data, now=0.0) for wid, stream, data in feeds)  # no pipe waits
-    assert out.held < 100 + 70 and out.spooled
+    assert out.held < 100 + 70 and out.spool.holding
     batch = out.take()
     assert list(batch) == feeds
     batch.close()

@@ -40,20 +40,11 @@ def open_count() -> int | None:
 def lowest_free() -> int:
     """The lowest descriptor number not open: every number below it is (0 if none is free)."""
     try:
-        fd = os.dup(0) if _is_open(0) else 0
-    except OSError:
+        fd = os.dup(0)
+    except OSError:  # 0 is free itself (or none is: then nothing is learnt)
         return 0
-    if fd:
-        os.close(fd)
+    os.close(fd)
     return fd
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-        return True
-    except OSError:
-        return False
 
 
 def readable_within(fd: int, timeout: float) -> bool:

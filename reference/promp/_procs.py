@@ -63,8 +63,7 @@ def stopped_in(pid: int) -> bool:
     (A tracing stop, under strace or a debugger, passes by itself: it does not count.)"""
     try:
         root = psutil.Process(pid)
-        below = [psutil.Process(p) for p in descendants(pid)] if _CHILDREN_FILES else root.children(recursive=True)
-        for proc in [root, *below]:
+        for proc in [root, *_below(root)]:
             if proc.status() == psutil.STATUS_STOPPED:
                 return True
     except psutil.Error:  # (one that ended meanwhile is not stopped; the others are looked at again by the caller)
@@ -101,21 +100,21 @@ def descendants(pid: int) -> list[int] | None:
 
 
 def _below(root: psutil.Process) -> list[psutil.Process]:
+    """The live processes below ``root`` (psutil's walk only where /proc has no children files)."""
     pids = descendants(root.pid)
-    try:
-        if pids is None:
-            return [p for p in root.children(recursive=True) if _alive(p)]
-    except psutil.Error:
-        return []
-    below = []
-    for pid in pids:
+    if pids is None:
         try:
-            proc = psutil.Process(pid)
+            procs = root.children(recursive=True)
         except psutil.Error:
-            continue
-        if _alive(proc):
-            below.append(proc)
-    return below
+            return []
+    else:
+        procs = []
+        for pid in pids:
+            try:
+                procs.append(psutil.Process(pid))
+            except psutil.Error:  # ended meanwhile
+                continue
+    return [proc for proc in procs if _alive(proc)]
 
 
 def _alive(proc: psutil.Process) -> bool:

@@ -8,7 +8,7 @@ from promp.manager import _output
 
 class _Assembler(_output.OutputAssembler):
     def _add(self, wid, stream, chunk):
-        if chunk and self.spooled and self.spool.refusing:
+        if chunk and self._spooling() and self.spool.refusing:
             self.chunks.append((wid, stream, chunk))
             return False
         return super()._add(wid, stream, chunk)

@@ -41,7 +41,6 @@ class Keeper:
         self.poller = zmq.Poller()
         self.epoll = select.epoll()  # the workers' and zygotes' descriptors
         self.watched: dict[int, tuple[object, object]] = {}  # fd -> (handle or zygote, PIDFD / ZYGOTE / stream)
-        self._fds_of: dict[int, set[int]] = {}  # id(owner) -> its watched descriptors
         self._asked: list[tuple[int, object, object]] = []  # (fd, owner, what) to watch, asked by other threads
         self._thread = threading.Thread(target=self._run, name="promp-keeper", daemon=True)
         port.keeper = self
@@ -69,20 +68,16 @@ class Keeper:
             self._watch(fd, handle, stream)
 
     def unwatch(self, handle: WorkerHandle) -> None:
-        for fd in list(self._fds_of.get(id(handle), ())):
-            self._unwatch(fd)
+        for fd in (handle.pidfd, *handle.pipes.descriptors):
+            if fd is not None and self.watched.get(fd, (None,))[0] is handle:
+                self._unwatch(fd)
 
     def _watch(self, fd: int, owner: object, what: object) -> None:
         self.watched[fd] = (owner, what)
-        self._fds_of.setdefault(id(owner), set()).add(fd)
         self.epoll.register(fd, select.EPOLLIN)
 
     def _unwatch(self, fd: int) -> None:
-        owner, _ = self.watched.pop(fd)
-        fds = self._fds_of[id(owner)]
-        fds.discard(fd)
-        if not fds:
-            del self._fds_of[id(owner)]
+        del self.watched[fd]
         self.epoll.unregister(fd)
 
     def join(self) -> None:

@@ -50,8 +50,7 @@ class OutputAssembler:
         self.held_at_most = held_at_most
         self.chunks: list[tuple[int, int, bytes]] = []  # (worker, stream, data) in memory, for the user's thread
         self.held = 0  # bytes in ``chunks``
-        self.spool = spool
-        self.spooled = False  # chunks since the memory bound are in the spool
+        self.spool = spool  # what came past the memory bound, once anything did (until taken)
         self.overflow: list[tuple[int, int, bytes]] = []  # chunks neither could take: their pipes wait
         # (worker, stream) -> (line so far, when it is due out: UNFINISHED_LINE_WAIT after its last piece, capped)
         self.unfinished: dict[tuple[int, int], tuple[bytes, float]] = {}
@@ -60,7 +59,10 @@ class OutputAssembler:
     @property
     def pending(self) -> bool:
         """Whether output waits for the user's thread."""
-        return bool(self.chunks) or self.spooled or bool(self.overflow)
+        return bool(self.chunks) or self._spooling() or bool(self.overflow)
+
+    def _spooling(self) -> bool:
+        return self.spool is not None and self.spool.holding
 
     def feed(self, wid: int, stream: int, data: bytes, now: float) -> bool:
         """A read of a worker's pipe (b"" at its end); False when its pipe should wait until the output is taken."""
@@ -115,19 +117,18 @@ class OutputAssembler:
     def take(self) -> OutputBatch:
         """The output so far, for the user's thread (which must close it)."""
         batch = OutputBatch(self.chunks, self.spool.take() if self.spool is not None else None, self.overflow)
-        self.chunks, self.held, self.spooled, self.overflow = [], 0, False, []
+        self.chunks, self.held, self.overflow = [], 0, []
         return batch
 
     def _add(self, wid: int, stream: int, chunk: bytes) -> bool:
         """Hold ``chunk`` for the user's thread; False: held, but its pipe must wait until the output is taken."""
         if not chunk:
             return not self.overflow
-        if self.held < self.held_at_most and not self.spooled and not self.overflow:
+        if self.held < self.held_at_most and not self._spooling() and not self.overflow:
             self.chunks.append((wid, stream, chunk))
             self.held += len(chunk)
             return self.held < self.held_at_most or (self.spool is not None and not self.spool.refusing)
         if not self.overflow and self.spool is not None and self.spool.append(wid, stream, chunk):
-            self.spooled = True
             return True
         self.overflow.append((wid, stream, chunk))
         return False

@@ -60,6 +60,11 @@ class OutputPipes:
                 budget -= len(data)
         return reads
 
+    @property
+    def descriptors(self) -> tuple[int, ...]:
+        """Both pipes' descriptors, read to their end or not, until ``close``."""
+        return tuple(file.fileno() for file in self._files if not file.closed)
+
     def close(self) -> None:
         self.fds.clear()
         for file in self._files:

@@ -397,16 +397,16 @@ class ZmqPort:
             for handle in list(self.handles.values()):
                 try:
                     handle.proc.wait(max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    handle.kill()
-                    handle.proc.wait()
-        finally:  # even when something cuts the close short: the workers are reaped, the cgroups and directory go
+                except subprocess.TimeoutExpired:  # killed below
+                    pass
+        finally:  # even when something cuts the close short: every worker is reaped (killed if still there), the
+            # cgroups and the directory go
             self.spawner.close()  # after the workers: it saw the end of the alive pipe too, and is gone by now
             self.nudge_keeper()
             if self.keeper is not None:
                 self.keeper.join()
             for handle in self.handles.values():
-                if handle.proc.returncode is None:
+                if handle.proc.returncode is None:  # past the second it had, or the close was cut short
                     handle.kill()
                     handle.proc.wait()
                 handle.close()

@@ -76,6 +76,11 @@ class Spool:
             self._on_trouble(f"{reason}: workers wait in their writes until processMessages() takes their output")
         return False
 
+    @property
+    def holding(self) -> bool:
+        """Whether chunks wait in the spool for the user's thread."""
+        return self.size > 0
+
     def take(self) -> SpooledOutput | None:
         """What was spooled, for the user's thread (which must close it); the spool starts afresh."""
         self.refusing = False

@@ -160,10 +160,13 @@ def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview |
         raise ProtocolError(f"unsupported protocol version {header.get('v')!r} (expected {PROTOCOL_VERSION})")
     kind = header.get("k")
     payload: memoryview | bytes | list = view[end:]
-    if tail is not None:  # a large value's bytes, as they came: copied once at most, by whoever reads them
-        payload = memoryview(tail) if not payload else [payload, memoryview(tail)]
+    if tail is not None:  # a large value's bytes, as they came: a done keeps the two parts (one copy, by its reader)
+        if not payload:
+            payload = memoryview(tail)
+        else:
+            payload = [payload, memoryview(tail)] if kind == "done" else b"".join((payload, tail))
     if kind == "batch":
-        return _unbatch(header, b"".join(payload) if payload.__class__ is list else payload)
+        return _unbatch(header, payload)
     cls = KINDS.get(kind) if kind.__class__ is str else None
     if cls is None:
         raise ProtocolError(f"unknown message kind {kind!r}")

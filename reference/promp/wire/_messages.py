@@ -56,10 +56,9 @@ class Message:
         return head
 
     @classmethod
-    def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
-        """``payload``: a list of two parts when it came in two frames (only a ``done`` keeps them apart)."""
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
         msg = cls(*_check(cls.kind, header, cls.FIELDS))
-        msg.payload = b"".join(payload) if payload.__class__ is list else payload
+        msg.payload = payload
         return msg
 
     def __eq__(self, other: object) -> bool:
@@ -117,7 +116,7 @@ class Task(Message):
         return head
 
     @classmethod
-    def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
         t, op, want = _check("task", header, cls.FIELDS)
         operands = OPERATIONS.get(op)
         try:
@@ -129,7 +128,7 @@ class Task(Message):
         src = header["src"] if "src" in operands else None  # only its operation's operands: the others are not its
         path = header["path"] if "path" in operands else None
         fn = header["fn"] if "fn" in operands else None
-        return cls(t, op, want, src, path, fn, b"".join(payload) if payload.__class__ is list else payload)
+        return cls(t, op, want, src, path, fn, payload)
 
     @property
     def what(self) -> tuple[str, str | None, str | None]:
@@ -195,6 +194,7 @@ class Done(Message):
 
     @classmethod
     def from_header(cls, header: dict, payload: bytes | memoryview | list) -> Message:
+        """``payload``: two parts when it came in two frames (``_values.unpack_parts`` reads them with one copy)."""
         t, ok = _check("done", header, cls.FIELDS)
         dt = header.get("dt")
         if dt is not None and not (isinstance(dt, (int, float)) and dt.__class__ is not bool):
