@@ -17,6 +17,7 @@ from ._values import NTVariantList
 from .worker._api import ProMPAborted, ProWorker, ProWorkerWait
 
 if TYPE_CHECKING:
+    from .executor import Executor
     from .manager import (
         NTSimpleWait,
         ProManager,
@@ -43,9 +44,13 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
+    if name == "Executor":  # the concurrent.futures face (``promp.executor``), imported on first use too
+        module = ".executor"
+    elif name in _LAZY:
+        module = ".manager"
+    else:
         raise AttributeError(f"module 'promp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(".manager", __name__), name)
+    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
@@ -66,6 +71,7 @@ def proWorkerProcessLevel() -> int:
 
 
 __all__ = [
+    "Executor",
     "NTSimpleWait",
     "NTVariantList",
     "ProMPAborted",

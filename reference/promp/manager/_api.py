@@ -216,7 +216,7 @@ class ProManager:
             os.sched_yield()
 
     def wait(self, timeout_ms: int = -1) -> bool:
-        """Process messages until something arrives or nothing is left to do (extension).
+        """Process messages until something arrives, nothing is left to do, or ``wakeUp()`` is called (extension).
 
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
@@ -287,6 +287,26 @@ class ProManager:
         self._target(target, any_allowed=False)
         self._user.call(self._driver.abort, target, wait_ms, time.monotonic())
 
+    def wakeUp(self) -> None:
+        """Make the wait in progress on the manager's thread return True now, or its next one at once (extension).
+
+        The one call any thread may make: a thread that hands work to the manager's thread wakes it
+        with it (``promp.Executor`` does).  Calls before the wait sees them count once; after
+        ``close()`` it does nothing.
+        """
+        self._port.alarm()
+
+    def fileno(self) -> int:
+        """A file descriptor that becomes readable when something may have arrived (extension).
+
+        For event loops (``loop.add_reader``; ``promp.aio`` does it): once it is readable, call
+        ``processMessages()`` or ``wait(0)``; it is readable again only when something more arrives,
+        so look (``wait(0)``) before watching it again.  It is ZeroMQ's ``ZMQ_FD`` of the task socket,
+        which the keeper's wake-ups and ``wakeUp()`` reach too.  Do not read it or close it.
+        """
+        self._check()
+        return self._port.task.getsockopt(zmq.FD)
+
     def _wait_until(self, done: Callable[[int], bool], limit: float | None) -> bool:
         """Pump until ``done(events just handled)``, blocking on the task socket in between; False after ``limit`` s.
 
@@ -300,10 +320,11 @@ class ProManager:
         """
         self._check()
         deadline = None if limit is None else time.monotonic() + limit
-        if done(0):
+        port = self._port
+        if done(0) or port.take_alarm():
             self._pump()
             return True
-        task = self._port.task
+        task = port.task
         routes = self._routes
         while True:
             now = time.monotonic()
@@ -326,7 +347,7 @@ class ProManager:
             except zmq.Again:
                 frames = None
             self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
-            if done(self._pump(frames)):
+            if done(self._pump(frames)) or (port.alarmed and port.take_alarm()):
                 return True
 
     def _pump(self, first: list | None = None) -> int:

@@ -13,8 +13,9 @@ their owners:
   thread (they reach a worker while its main thread is busy).
 
 The keeper wakes a user's thread blocked on the task socket by sending it an empty message from
-inside the process: one socket to block on, no poller on the hot path.  Other threads wake the
-keeper through an eventfd (``nudge_keeper``).
+inside the process: one socket to block on, no poller on the hot path.  Any other thread does the
+same through a socket of its own, under a lock (``alarm``: ``ProManager.wakeUp``).  Other threads
+wake the keeper through an eventfd (``nudge_keeper``).
 
 The port never refers back to the ``ProManager``, so ``m = None`` really lets the manager go: the
 finalizer that closes it holds the port, not the manager.
@@ -54,7 +55,9 @@ from ._zygote import Zygote
 
 log = logging.getLogger("promp")
 
-WAKE_IDENTITY = b"wake"
+WAKE_IDENTITY = b"wake"  # the keeper's wake-ups
+ALARM_IDENTITY = b"wake-any"  # any other thread's (``alarm``)
+_WAKES = (WAKE_IDENTITY, ALARM_IDENTITY)
 ORDERLY_CLOSE = b"c"  # written to the alive pipe by close(): see ``worker._control``
 TASK_QUEUE = 1000  # frames read ahead from one peer of the task socket
 SMALL_QUEUE = 1000  # frames queued on a heartbeat or control socket, each way, before ZeroMQ drops
@@ -169,6 +172,13 @@ class ZmqPort:
         self.waker.setsockopt(zmq.LINGER, 0)
         self.waker.connect(f"inproc://promp-wake-{id(self)}")
         self.wake_pending = False
+        self._alarm = self._ctx.socket(zmq.DEALER)
+        self._alarm.setsockopt(zmq.IDENTITY, ALARM_IDENTITY)
+        self._alarm.setsockopt(zmq.LINGER, 0)
+        self._alarm.connect(f"inproc://promp-wake-{id(self)}")
+        self._alarm_lock = threading.Lock()  # the one socket any thread may use: one at a time
+        self._alarm_pending = False  # a wake-up sent and not yet read: another adds nothing
+        self.alarmed = False  # set by ``alarm``, taken by the user's thread (``take_alarm``)
         self.nudge_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> keeper
         self.links = Links(self.task)
         self.spawner = Spawner(self.endpoints, self.alive_r, self.secret, heartbeat, start_timeout, warm_start, self._new_zygote)
@@ -255,7 +265,7 @@ class ZmqPort:
 
     # ---------------------------------------------------- the user's thread
     def messages(self, first: list | None = None) -> Iterator[tuple[int, list[wire.Message]]]:
-        if first is not None and first[0] != WAKE_IDENTITY:  # the hot path: one frame, already received
+        if first is not None and first[0] not in _WAKES:  # the hot path: one frame, already received
             decoded = self._decode(first)
             return (decoded,) if decoded is not None else ()
         return self._read_through(first)
@@ -269,6 +279,8 @@ class ZmqPort:
                 frames = recv_frames(task, NOBLOCK, routed=True)
             if frames[0] == WAKE_IDENTITY:
                 self.wake_pending = False
+            elif frames[0] == ALARM_IDENTITY:
+                self._alarm_pending = False
             else:
                 decoded = self._decode(frames)
                 if decoded is not None:
@@ -369,6 +381,23 @@ class ZmqPort:
             self.wake_pending = True
             self.waker.send(b"")
 
+    def alarm(self) -> None:
+        """Any thread: make the user's thread's wait return (``ProManager.wakeUp``); nothing once closed."""
+        with self._alarm_lock:
+            if self.closed:
+                return
+            self.alarmed = True
+            if not self._alarm_pending:
+                self._alarm_pending = True
+                self._alarm.send(b"")
+
+    def take_alarm(self) -> bool:
+        """The user's thread: whether ``alarm`` was called since it last asked."""
+        if not self.alarmed:
+            return False
+        self.alarmed = False
+        return True
+
     # ------------------------------------------------------------- closing
     def close(self) -> dict[int, int | None]:
         """End every worker (they see EOF on the alive pipe at once), then the threads and sockets; their exit codes.
@@ -381,7 +410,8 @@ class ZmqPort:
     def _close(self) -> dict[int, int | None]:
         if self.closed:
             return {}
-        self.closed = True
+        with self._alarm_lock:
+            self.closed = True
         _PORTS.discard(self)
         if os.getpid() != self._creator:  # a forked copy of this process: the workers are not ours to end
             return {}
@@ -413,6 +443,8 @@ class ZmqPort:
             self.task.close()
             self.links.close()
             self.waker.close()
+            with self._alarm_lock:
+                self._alarm.close()
             self._ctx.term()
             os.close(self.nudge_fd)
             self._dir.remove()

@@ -1,0 +1,157 @@
+"""``promp.Executor``: a ``concurrent.futures`` process pool on a ``ProManager`` (its pool thread: ``_pool``).
+
+What it adds to ``ProcessPoolExecutor``'s interface: a worker that dies fails only its own calls
+(``WorkerExitedError``) and is replaced; ``abort(future, grace)`` stops a running call for real;
+``submit_async`` for asyncio.  What it keeps: the signatures, the errors (``RuntimeError`` after
+shutdown, ``BrokenProcessPool`` once an initializer failed), ``map``'s chunks, and done-callbacks
+run on the pool's own thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor as _StdExecutor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any
+
+from . import _task
+from ._pickling import dump_call, function_key
+from ._pool import Call, Pool
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+_exiting = False
+
+
+def _at_exit() -> None:
+    """The interpreter is ending: every pool finishes what it was given, then ends (its thread is joined next)."""
+    global _exiting
+    _exiting = True
+    for pool in list(_pools):
+        pool.close()
+
+
+if hasattr(threading, "_register_atexit"):  # runs before non-daemon threads are joined, as concurrent.futures does it
+    threading._register_atexit(_at_exit)
+
+
+class Executor(_StdExecutor):
+    """A process pool with ``ProcessPoolExecutor``'s interface, on promp's workers.
+
+    ``max_workers``: at most this many workers (default: the processors this process may use),
+    started as calls need them.  ``initializer(*initargs)`` runs first in each worker; if it raises,
+    the pool is broken (``BrokenProcessPool``), as the standard one is.  ``max_tasks_per_child``:
+    a worker ends after that many calls and another takes its place.  ``mp_context`` is accepted
+    for compatibility and not used: promp starts its workers itself (forked from a zygote).
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple = (),
+        max_tasks_per_child: int | None = None,
+        mp_context: Any = None,
+    ) -> None:
+        if _task.importing_main:
+            raise RuntimeError(
+                "an Executor was started while a worker ran the main script to find a function of __main__: guard the "
+                'script\'s top level with if __name__ == "__main__": (or install cloudpickle, which sends such functions by value)'
+            )
+        if max_workers is None:
+            max_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        elif not isinstance(max_workers, int) or isinstance(max_workers, bool):
+            raise TypeError(f"max_workers must be an int, got {type(max_workers).__name__}")
+        elif max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        if max_tasks_per_child is not None:
+            if not isinstance(max_tasks_per_child, int) or isinstance(max_tasks_per_child, bool):
+                raise TypeError("max_tasks_per_child must be an integer")
+            if max_tasks_per_child <= 0:
+                raise ValueError("max_tasks_per_child must be >= 1")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        init = dump_call(initializer, tuple(initargs), {}) if initializer is not None else None
+        self._max_workers = max_workers
+        self._pool = pool = Pool(max_workers, init, max_tasks_per_child)
+        _pools.add(pool)
+        weakref.finalize(self, pool.close)  # collected without shutdown(): the pool ends once its calls are done
+        pool.thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` in a worker; a call that cannot be pickled fails its future, not the pool."""
+        pool = self._pool
+        future: Future = Future()
+        try:
+            payload = dump_call(fn, args, kwargs)
+        except TypeError as exc:
+            payload = None
+            error = exc
+        with pool.lock:
+            if pool.broken is not None:
+                raise BrokenProcessPool(pool.broken)
+            if pool.closing:
+                raise RuntimeError(f"cannot schedule new futures after {'interpreter ' if _exiting else ''}shutdown")
+            if payload is None:
+                future.set_exception(error)
+                return future
+            pool.queue.append(Call(future, payload, function_key(fn)))
+        pool.wake()
+        return future
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1) -> Iterator[Any]:
+        """``fn`` over the iterables, in order; ``chunksize`` > 1 sends that many calls as one task."""
+        if chunksize < 1:
+            raise ValueError("chunksize must be >= 1.")
+        if chunksize == 1:
+            return super().map(fn, *iterables, timeout=timeout)
+        chunks = super().map(partial(_task.run_chunk, fn), _chunks(iterables, chunksize), timeout=timeout)
+        return itertools.chain.from_iterable(chunks)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """No new calls; with ``cancel_futures``, calls not yet given to a worker are cancelled; ``wait``: until all ended."""
+        pool = self._pool
+        with pool.lock:
+            pool.closing = True
+            if cancel_futures:
+                for call in list(pool.queue):
+                    call.future.cancel()
+        pool.wake()
+        if wait and threading.current_thread() is not pool.thread:
+            pool.thread.join()
+
+    def abort(self, future: Future, grace: float = 1.0) -> bool:
+        """Stop a call for real: cancelled if still queued; if running, ``abortOperation`` on its worker.
+
+        The running call's ``wasAborted()`` turns true; after ``grace / 2`` seconds ``ProMPAborted`` is raised
+        in its Python code; after ``grace`` its worker is killed (with the calls queued behind it) and replaced.
+        The future then fails with ``TaskAborted`` (if the call ended some other way, that stands).
+        False if the future was already done.
+        """
+        if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not grace >= 0:
+            raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+        if future.done():
+            return False
+        if future.cancel():
+            return True
+        self._pool.requests.append((future, float(grace)))
+        self._pool.wake()
+        return True
+
+    async def submit_async(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """``await executor.submit_async(fn, ...)``: the call's value, without blocking the event loop."""
+        import asyncio
+
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+
+def _chunks(iterables: tuple, chunksize: int) -> Iterator[list]:
+    it = zip(*iterables)  # noqa: B905 - map stops at the shortest, as the built-in does
+    while chunk := list(itertools.islice(it, chunksize)):
+        yield chunk

@@ -1,0 +1,372 @@
+"""The pool thread of a ``promp.Executor``: one ``ProManager``, its workers, and which calls each holds.
+
+A manager is used from one thread (BAD-4), so each Executor gives it a thread of its own, which
+creates the ``ProManager``, starts the workers and makes every call of it.  Any thread submits: the
+call is pickled on the submitting thread (on two cores that overlaps this thread's work), queued
+with its ``Future``, and this thread is woken by ``ProManager.wakeUp()``, once per burst (a flag
+says a wake-up is on its way).
+
+Calls go to workers chosen here, by id rather than ``ProWorker_Any``, so this thread knows which
+calls each worker holds: a worker that dies fails only those (the manager's ``WorkerExited``
+results for its unfinished tasks come in the order they were given), and the one it runs now is
+the one ``abort`` aims at.  A call goes to an idle worker, or to a new one while there are fewer
+than ``max_workers``.  Functions known to run in under a millisecond travel packed: one task of
+``_task.run`` carries as many queued calls as make about ``PACK_WORK`` seconds of work (one message
+each way for all of them, where each call alone would cost the manager a message, its checks and
+its bookkeeping), and a worker busy with such a pack may hold one more, so it never waits for the
+next.  Anything else waits here, where ``Future.cancel()`` still removes it.  Results are unpickled
+and set on this thread, which also runs done-callbacks (as ``ProcessPoolExecutor``'s manager
+thread does).  A worker that has ended is replaced by the next call that needs one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._constants import ProWorker_Any
+from .._errors import ProMPError, ProMPRemoteError, ProWorkerExited
+from ..worker._api import ProMPAborted
+from . import _task
+
+QUICK = 0.001  # seconds: a function that runs in less travels packed with others
+PACK_WORK = 0.002  # seconds of expected work in one pack
+PACK_AT_MOST = 512  # calls in one pack
+TASKS_HELD = 2  # tasks (packs) a worker may hold: the one it runs and the next
+WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those that ended are forgotten)
+FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
+SETUP_FAILURES_AT_MOST = 3  # workers in a row that end before their setup is done: the pool is broken
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback of a failed call, as the ``__cause__`` of the exception ``result()`` raises."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.tb = text
+
+    def __str__(self) -> str:
+        return self.tb
+
+
+class WorkerExitedError(ProMPError, BrokenProcessPool):
+    """The worker running the call ended before it finished (killed, crashed, ``os._exit`` ...).
+
+    Only that worker's calls fail; the Executor replaces it and goes on (``ProcessPoolExecutor``
+    breaks for good).  A ``BrokenProcessPool`` too, so code written for the standard pool catches it.
+    ``worker_id``: which worker; the message says how it ended (its exit code or signal, or why it was killed).
+    """
+
+    def __init__(self, message: str, worker_id: int | None) -> None:
+        super().__init__(message)
+        self.worker_id = worker_id
+
+
+class TaskAborted(ProMPError):
+    """The call was stopped by ``Executor.abort`` (``__cause__``: how it ended in the worker)."""
+
+
+@dataclass(slots=True)
+class Call:
+    future: Future | None  # None: a worker's setup
+    payload: bytes
+    key: str  # the function's module and qualified name: run times are learnt per function
+    abort_grace: float | None = None  # set by Executor.abort: abortOperation once its task runs
+
+
+@dataclass(slots=True)
+class Worker:
+    id: int
+    tasks: dict[int, list[Call]] = field(default_factory=dict)  # given and not done, by tag, in the order given
+    slow: int = 0  # of those, tasks with a call not known to be quick: nothing goes behind them
+    given: int = 0  # calls given, for max_tasks_per_child
+    set_up: bool = False
+    retiring: bool = False  # it has ended, or will (max_tasks_per_child): no more calls for it
+
+
+class Pool:
+    """What the pool thread owns, and the few fields other threads touch (``queue``, ``requests``, ``wake``, the flags)."""
+
+    def __init__(self, max_workers: int, initializer: bytes | None, max_tasks_per_child: int | None) -> None:
+        self.max_workers = max_workers
+        self.initializer = initializer
+        self.max_tasks_per_child = max_tasks_per_child
+        self.queue: deque[Call] = deque()  # submitted, not yet given to a worker: appended by any thread
+        self.requests: deque[tuple[Future, float]] = deque()  # Executor.abort of calls given to workers
+        self.lock = threading.Lock()  # orders submit against shutdown and breakage
+        self.closing = False  # shutdown() was called: end once everything queued is done
+        self.broken: str | None = None  # why the pool cannot go on
+        self.manager: Any = None
+        self.wake_sent = False
+        self.workers: dict[int, Worker] = {}
+        self.idle: dict[int, Worker] = {}  # workers with nothing to do, the one idle longest first
+        self.tasks: dict[int, Worker] = {}  # the worker of each task given and not done, by tag
+        self.run_times: dict[str, float] = {}
+        self.tags = itertools.count(1)
+        self.setup_failures = 0
+        self.watched_at = 0.0
+        self.thread = threading.Thread(target=self.serve, name="promp-executor")
+
+    # ------------------------------------------------------------- any thread
+    def wake(self) -> None:
+        if not self.wake_sent:
+            self.wake_sent = True
+            manager = self.manager
+            if manager is not None:
+                manager.wakeUp()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closing = True
+        self.wake()
+
+    # --------------------------------------------------------- the pool thread
+    def serve(self) -> None:
+        from ..manager import ProManager, ProMPOpt_RedirectOutput
+
+        try:
+            manager = ProManager()
+            manager.setOptions(ProMPOpt_RedirectOutput)  # workers' prints show, as a standard pool's do
+        except BaseException as exc:  # noqa: BLE001 - whatever it is, every future must hear of it
+            self.break_pool(f"the pool's manager could not start: {type(exc).__name__}: {exc}")
+            return
+        self.manager = manager
+        anything = lambda events: events > 0  # noqa: E731 - the wait returns on any arrival, and on wakeUp()
+        try:
+            while True:
+                self.wake_sent = False  # before looking: a submission after this wakes the wait below
+                if self.requests:
+                    self.take_aborts()
+                self.give()
+                if self.broken is not None or (self.closing and not self.queue and not self.tasks):
+                    break
+                manager._wait_until(anything, WATCH_EVERY)
+                self.collect()
+                if time.monotonic() - self.watched_at >= WATCH_EVERY:
+                    self.watch()
+        except BaseException as exc:  # noqa: BLE001
+            self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
+        finally:
+            self.manager = None
+            manager.close()
+            self.fail_all()
+
+    def give(self) -> None:
+        """Hand queued calls to workers while some may take them."""
+        queue = self.queue
+        while queue and self.broken is None:
+            key = queue[0].key
+            worker = self.pick(key)
+            if worker is None:
+                return
+            pack: list[Call] = []
+            room = self.pack_size(key)
+            while queue and len(pack) < room and (not pack or self.quick(queue[0].key)):
+                call = queue.popleft()
+                if call.future.set_running_or_notify_cancel():  # False: cancelled while it was queued
+                    pack.append(call)
+            if not pack:
+                if not worker.tasks:
+                    self.idle[worker.id] = worker
+                continue
+            try:
+                self.send(worker, pack)
+            except ProWorkerExited:  # it ended since it was last seen: a new worker runs the pack
+                worker.retiring = True
+                self.send(self.start_worker(), pack)
+
+    def pick(self, key: str) -> Worker | None:
+        idle = self.idle
+        while idle:
+            worker = idle.pop(next(iter(idle)))
+            if not worker.tasks and not worker.retiring:
+                return worker
+        taking = [w for w in self.workers.values() if not w.retiring]
+        if len(taking) < self.max_workers:
+            return self.start_worker()
+        if not self.quick(key):
+            return None
+        best = None
+        for worker in taking:
+            if worker.slow == 0 and len(worker.tasks) < TASKS_HELD and (best is None or len(worker.tasks) < len(best.tasks)):
+                best = worker
+        return best
+
+    def quick(self, key: str) -> bool:
+        return self.run_times.get(key, QUICK) < QUICK
+
+    def pack_size(self, key: str) -> int:
+        known = self.run_times.get(key)
+        if known is None or known >= QUICK:
+            return 1
+        return min(PACK_AT_MOST, max(1, int(PACK_WORK / max(known, 1e-7))))
+
+    def start_worker(self) -> Worker:
+        wid = self.manager.startWorker()
+        worker = self.workers[wid] = Worker(wid)
+        main = getattr(sys.modules.get("__main__"), "__file__", None)
+        setup = [list(sys.path), os.path.abspath(main) if main else None, self.initializer]
+        self.send(worker, [Call(None, b"", "setup")], setup)
+        return worker
+
+    def send(self, worker: Worker, pack: list[Call], setup: list | None = None) -> None:
+        """Give ``pack`` to ``worker`` (the manager first: a worker that has ended raises ``ProWorkerExited``, and nothing changed)."""
+        tag = next(self.tags)
+        if setup is None:
+            self.manager.evalPythonFunction(worker.id, _task.SOURCE, "run", [tag, [call.payload for call in pack]], True)
+        else:
+            self.manager.evalPythonFunction(worker.id, _task.SETUP_SOURCE, "setup", [tag, *setup], True)
+        worker.tasks[tag] = pack
+        self.tasks[tag] = worker
+        if not self.quick(pack[0].key):
+            worker.slow += 1
+        worker.given += len(pack)
+        limit = self.max_tasks_per_child
+        if limit is not None and setup is None and worker.given >= limit:
+            worker.retiring = True  # it exits once its calls are done, and another takes its place
+            self.manager.stopWorker(worker.id)
+
+    def collect(self) -> None:
+        manager = self.manager
+        while manager.hasResults():
+            result = manager.takeResult(ProWorker_Any)
+            if result.__class__ is list:
+                tag, outcomes = result
+                worker = self.tasks.pop(tag)
+                pack = self.finished(worker, tag)
+                for call, (ok, data, seconds) in zip(pack, outcomes, strict=True):
+                    self.done(worker, call, ok, data, seconds)
+            elif isinstance(result, ProMPRemoteError) and result.workerId in self.workers:
+                worker = self.workers[result.workerId]
+                tag = next(iter(worker.tasks))
+                del self.tasks[tag]
+                if result.type == "WorkerExited":
+                    worker.retiring = True  # it has ended: no more calls for it, and another may start
+                for call in self.finished(worker, tag):
+                    self.failed(worker, call, result)
+
+    def finished(self, worker: Worker, tag: int) -> list[Call]:
+        """Task ``tag`` of ``worker`` is over: its calls, and the worker's next task aborted if it was asked."""
+        pack = worker.tasks.pop(tag)
+        if not self.quick(pack[0].key):
+            worker.slow -= 1
+        if worker.tasks:
+            head = next(iter(worker.tasks.values()))
+            grace = next((c.abort_grace for c in head if c.abort_grace is not None), None)
+            if grace is not None:  # aborted while it waited behind the task that just ended
+                self.abort(worker.id, grace)
+        elif not worker.retiring:
+            self.idle[worker.id] = worker
+        return pack
+
+    def done(self, worker: Worker, call: Call, ok: bool, data: bytes, seconds: float) -> None:
+        future = call.future
+        if future is None:  # a worker's setup
+            if ok:
+                worker.set_up = True
+                self.setup_failures = 0
+            else:
+                exc = _error(data)
+                self.break_pool(f"the initializer failed in worker {worker.id}: {type(exc).__name__}: {exc}")
+            return
+        known = self.run_times.pop(call.key, None)
+        self.run_times[call.key] = seconds if known is None else 0.8 * known + 0.2 * seconds
+        if len(self.run_times) > FUNCTIONS_REMEMBERED:
+            del self.run_times[next(iter(self.run_times))]
+        if ok:
+            try:
+                value = pickle.loads(data)
+            except BaseException as exc:  # noqa: BLE001 - a value the manager cannot rebuild fails its own call
+                future.set_exception(TypeError(f"the result cannot be unpickled here: {type(exc).__name__}: {exc}"))
+                return
+            future.set_result(value)
+        else:
+            future.set_exception(self.aborted(call, _error(data)))
+
+    def failed(self, worker: Worker, call: Call, error: ProMPRemoteError) -> None:
+        """The manager's error for a call's task: its worker ended before it finished (or the task could not run)."""
+        if error.type == "WorkerExited":
+            exc: BaseException = WorkerExitedError(error.message, error.workerId)
+        else:
+            exc = RuntimeError(f"the call could not run in worker {worker.id}: {error}")
+            if error.traceback:
+                exc.__cause__ = RemoteTraceback(error.traceback)
+        if call.future is not None:
+            call.future.set_exception(self.aborted(call, exc))
+        elif not worker.set_up:
+            self.setup_failures += 1
+            if self.setup_failures >= SETUP_FAILURES_AT_MOST:
+                self.break_pool(f"{self.setup_failures} workers in a row ended before they were set up; the last: {error.message}")
+
+    @staticmethod
+    def aborted(call: Call, exc: BaseException) -> BaseException:
+        """The exception a failed call's future gets: ``TaskAborted`` if an abort was asked for it or stopped it."""
+        if call.abort_grace is None and not isinstance(exc, ProMPAborted):
+            return exc
+        aborted = TaskAborted(f"the call was aborted: {type(exc).__name__}: {exc}")
+        aborted.__cause__ = exc
+        return aborted
+
+    def watch(self) -> None:
+        """Forget the workers that have ended with nothing left to report; the next call that needs one starts another."""
+        self.watched_at = time.monotonic()
+        manager = self.manager
+        for wid, worker in list(self.workers.items()):
+            if manager.workerState(wid) == "exited":
+                worker.retiring = True
+                self.idle.pop(wid, None)
+                if not worker.tasks:
+                    del self.workers[wid]
+
+    def take_aborts(self) -> None:
+        while self.requests:
+            future, grace = self.requests.popleft()
+            for worker in self.workers.values():
+                for position, pack in enumerate(worker.tasks.values()):
+                    call = next((c for c in pack if c.future is future), None)
+                    if call is not None and call.abort_grace is None:
+                        call.abort_grace = grace
+                        if position == 0:  # its task runs now; otherwise once it comes to run (``finished``)
+                            self.abort(worker.id, grace)
+
+    def abort(self, wid: int, grace: float) -> None:
+        if self.manager.workerState(wid) != "exited":
+            self.manager.abortOperation(wid, max(0, round(grace * 1000)))
+
+    def break_pool(self, why: str) -> None:
+        with self.lock:
+            if self.broken is None:
+                self.broken = why
+        self.fail_all()
+
+    def fail_all(self) -> None:
+        """Every future not done fails: the pool is broken, or its thread is ending with calls left."""
+        why = self.broken or "the pool ended before the call finished"
+        for worker in self.workers.values():
+            for pack in worker.tasks.values():
+                for call in pack:
+                    if call.future is not None and not call.future.done():
+                        call.future.set_exception(BrokenProcessPool(why))
+        while self.queue:
+            future = self.queue.popleft().future
+            if future.set_running_or_notify_cancel():
+                future.set_exception(BrokenProcessPool(why))
+
+
+def _error(data: bytes) -> BaseException:
+    """The exception a worker sent back, with its traceback as ``__cause__``."""
+    try:
+        exc, text = pickle.loads(data)
+    except BaseException as unpickling:  # noqa: BLE001
+        return RuntimeError(f"the call failed, and its exception cannot be unpickled here: {unpickling}")
+    exc.__cause__ = RemoteTraceback(text)
+    return exc
