@@ -87,7 +87,7 @@ class Executor(_StdExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Schedule ``fn(*args, **kwargs)`` in a worker; a call that cannot be pickled fails its future, not the pool."""
         pool = self._pool
-        future: Future = Future()
+        future = _Future(pool)
         try:
             payload = dump_call(fn, args, kwargs)
         except TypeError as exc:
@@ -102,7 +102,7 @@ class Executor(_StdExecutor):
                 future.set_exception(error)
                 return future
             pool.queue.append(Call(future, payload, function_key(fn)))
-        pool.wake()
+        pool.kick()
         return future
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1) -> Iterator[Any]:
@@ -149,6 +149,24 @@ class Executor(_StdExecutor):
         import asyncio
 
         return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+
+class _Future(Future):
+    """A future whose waiter drives the pool's manager itself when no other thread does (no hand-off on a round trip)."""
+
+    def __init__(self, pool: Pool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            self._pool.drive_until(self, timeout)
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if not self.done():
+            self._pool.drive_until(self, timeout)
+        return super().exception(timeout)
 
 
 def _chunks(iterables: tuple, chunksize: int) -> Iterator[list]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import select
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ from typing import Any
 
 from .._constants import ProWorker_Any
 from .._errors import ProMPError, ProMPRemoteError, ProWorkerExited
+from ..wire._zmq import readable
 from ..worker._api import ProMPAborted
 from . import _task
 
@@ -45,6 +47,11 @@ TASKS_HELD = 2  # tasks (packs) a worker may hold: the one it runs and the next
 WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those that ended are forgotten)
 FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
 SETUP_FAILURES_AT_MOST = 3  # workers in a row that end before their setup is done: the pool is broken
+
+
+def _anything(events: int) -> bool:
+    """A wait of the pool returns on any arrival, and on ``wakeUp()``."""
+    return events > 0
 
 
 class RemoteTraceback(Exception):
@@ -105,10 +112,11 @@ class Pool:
         self.lock = threading.Lock()  # orders submit against shutdown and breakage
         self.closing = False  # shutdown() was called: end once everything queued is done
         self.broken: str | None = None  # why the pool cannot go on
-        self.manager: Any = None
-        self.wake_sent = False
+        self.manager: Any = None  # set while the pool thread runs
+        self.task_socket: Any = None
+        self.drive = threading.RLock()  # whoever holds it makes the manager's calls: the pool thread, or a thread in result()
         self.workers: dict[int, Worker] = {}
-        self.idle: dict[int, Worker] = {}  # workers with nothing to do, the one idle longest first
+        self.idle: dict[int, Worker] = {}  # workers with nothing to do, in the order they became idle
         self.tasks: dict[int, Worker] = {}  # the worker of each task given and not done, by tag
         self.run_times: dict[str, float] = {}
         self.tags = itertools.count(1)
@@ -118,19 +126,52 @@ class Pool:
 
     # ------------------------------------------------------------- any thread
     def wake(self) -> None:
-        if not self.wake_sent:
-            self.wake_sent = True
-            manager = self.manager
-            if manager is not None:
-                manager.wakeUp()
+        """Make whoever drives look again (the pool thread polls the manager's descriptor, a driver waits in it)."""
+        manager = self.manager
+        if manager is not None:
+            manager.wakeUp()
 
     def close(self) -> None:
         with self.lock:
             self.closing = True
         self.wake()
 
-    # --------------------------------------------------------- the pool thread
+    def kick(self) -> None:
+        """A call was queued: give it now from this thread if nobody drives, else wake whoever does."""
+        if self.manager is not None and self.drive.acquire(blocking=False):
+            try:
+                if self.manager is not None:
+                    self.own()
+                    self.give()
+                    self.settle()
+            finally:
+                self.drive.release()
+        else:
+            self.wake()
+
+    def drive_until(self, future: Future, timeout: float | None) -> None:
+        """A thread waiting for ``future`` makes the manager's calls itself while nobody else does: no hand-off.
+
+        Returns when the future is done, when ``timeout`` passed, or at once if another thread drives
+        (which then sets the future)."""
+        if self.manager is None or not self.drive.acquire(blocking=False):
+            return
+        try:
+            if self.manager is None:
+                return
+            self.own()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not future.done() and self.broken is None:
+                limit = None if deadline is None else deadline - time.monotonic()
+                if limit is not None and limit <= 0:
+                    break
+                self.step(limit)
+        finally:
+            self.drive.release()
+
+    # ----------------------------------------------------------- the driver
     def serve(self) -> None:
+        """The pool thread: drives whenever something arrives and no other thread does."""
         from ..manager import ProManager, ProMPOpt_RedirectOutput
 
         try:
@@ -139,26 +180,53 @@ class Pool:
         except BaseException as exc:  # noqa: BLE001 - whatever it is, every future must hear of it
             self.break_pool(f"the pool's manager could not start: {type(exc).__name__}: {exc}")
             return
+        arrivals = select.poll()
+        arrivals.register(manager.fileno(), select.POLLIN)
+        self.task_socket = manager._port.task
         self.manager = manager
-        anything = lambda events: events > 0  # noqa: E731 - the wait returns on any arrival, and on wakeUp()
         try:
             while True:
-                self.wake_sent = False  # before looking: a submission after this wakes the wait below
-                if self.requests:
-                    self.take_aborts()
-                self.give()
-                if self.broken is not None or (self.closing and not self.queue and not self.tasks):
-                    break
-                manager._wait_until(anything, WATCH_EVERY)
-                self.collect()
-                if time.monotonic() - self.watched_at >= WATCH_EVERY:
-                    self.watch()
+                with self.drive:
+                    self.own()
+                    self.step(0)
+                    if self.broken is not None or (self.closing and not self.queue and not self.tasks):
+                        break
+                arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
             self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
         finally:
-            self.manager = None
-            manager.close()
-            self.fail_all()
+            with self.drive:
+                self.own()
+                self.manager = None
+                manager.close()
+                self.fail_all()
+
+    def own(self) -> None:
+        """The driving thread takes the manager (used by one thread at a time, under ``drive``)."""
+        self.manager._owner = threading.get_ident()
+
+    def step(self, limit: float | None) -> None:
+        """Give what is queued, handle what arrives within ``limit`` s (None: wait for it; 0: what is there), give again."""
+        if self.requests:
+            self.take_aborts()
+        self.give()
+        self.manager._wait_until(_anything, limit)
+        self.collect()
+        self.settle()
+        if time.monotonic() - self.watched_at >= WATCH_EVERY:
+            self.watch()
+
+    def settle(self) -> None:
+        """Leave the task socket with nothing to read, its last operation a look: its descriptor then signals the next arrival.
+
+        (ZeroMQ's descriptor is an edge: a send may take in what arrived and clear it.)"""
+        if self.requests:
+            self.take_aborts()
+        self.give()
+        while readable(self.task_socket):
+            self.manager._wait_until(_anything, 0)
+            self.collect()
+            self.give()
 
     def give(self) -> None:
         """Hand queued calls to workers while some may take them."""
@@ -187,7 +255,7 @@ class Pool:
     def pick(self, key: str) -> Worker | None:
         idle = self.idle
         while idle:
-            worker = idle.pop(next(iter(idle)))
+            worker = idle.popitem()[1]  # the one idle the shortest: its threads are likely still awake
             if not worker.tasks and not worker.retiring:
                 return worker
         taking = [w for w in self.workers.values() if not w.retiring]
@@ -229,9 +297,11 @@ class Pool:
         self.tasks[tag] = worker
         if not self.quick(pack[0].key):
             worker.slow += 1
+        if setup is not None:
+            return
         worker.given += len(pack)
         limit = self.max_tasks_per_child
-        if limit is not None and setup is None and worker.given >= limit:
+        if limit is not None and worker.given >= limit:
             worker.retiring = True  # it exits once its calls are done, and another takes its place
             self.manager.stopWorker(worker.id)
 

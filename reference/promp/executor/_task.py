@@ -33,6 +33,7 @@ SETUP_SOURCE = "from promp.executor._task import setup\n"
 
 importing_main = False  # true while the manager's main script runs here as __mp_main__
 _main_path: str | None = None
+_main_loaded = False
 
 
 def run(tag: int, payloads: list) -> list:
@@ -81,7 +82,9 @@ def setup(tag: int, sys_path: list, main_path: str | None, initializer: bytes | 
     present = set(sys.path)
     sys.path[:0] = [p for p in sys_path if p not in present]
     _main_path = main_path
-    return run(tag, [initializer] if initializer is not None else [])
+    if initializer is None:
+        return [tag, [[True, pickle.dumps(None), 0.0]]]
+    return run(tag, [initializer])
 
 
 def loads(data: bytes) -> Any:
@@ -100,8 +103,8 @@ class _MainUnpickler(pickle.Unpickler):
 
 
 def _load_main() -> None:
-    global importing_main
-    if "__mp_main__" in sys.modules:
+    global importing_main, _main_loaded
+    if _main_loaded:
         return
     if _main_path is None:
         raise RuntimeError(
@@ -118,7 +121,8 @@ def _load_main() -> None:
     module = types.ModuleType("__mp_main__")
     module.__dict__.update(namespace)
     module.__file__ = _main_path
-    sys.modules["__mp_main__"] = module
+    sys.modules["__mp_main__"] = module  # in place of multiprocessing's alias of this process's own __main__
+    _main_loaded = True
 
 
 def dump_error(exc: BaseException) -> bytes:

@@ -1,0 +1,349 @@
+"""promp.Executor: ProcessPoolExecutor's interface, and what it adds (a dead worker fails only its calls, abort)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import promp
+from promp.executor import RemoteTraceback, TaskAborted, WorkerExitedError, _pickling
+from tests import executor_calls as calls
+from tests.conftest import wait_until
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ex():
+    executor = promp.Executor(2)
+    yield executor
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def test_submit_map_and_keyword_arguments_give_what_the_function_returns(ex):
+    assert ex.submit(calls.square, 7).result(timeout=30) == 49
+    assert ex.submit(calls.kwargs_echo, 1, (2, 3), key={"a": b"b"}).result(timeout=30) == ((1, (2, 3)), {"key": {"a": b"b"}})
+    assert list(ex.map(calls.square, range(50))) == [x * x for x in range(50)]
+    assert list(ex.map(calls.square, range(50), chunksize=7)) == [x * x for x in range(50)]
+    assert list(ex.map(pow, range(5), [2, 2, 2])) == [0, 1, 4]  # stops at the shortest, as map does
+
+
+def test_a_failed_call_raises_its_exception_with_the_workers_traceback_as_cause(ex):
+    future = ex.submit(calls.fail, "bad input")
+    with pytest.raises(ValueError, match="bad input") as raised:
+        future.result(timeout=30)
+    assert isinstance(raised.value.__cause__, RemoteTraceback)
+    assert "in fail" in str(raised.value.__cause__) and "executor_calls.py" in str(raised.value.__cause__)
+    assert ex.submit(calls.square, 3).result(timeout=30) == 9  # the pool goes on
+
+
+def test_a_killed_worker_fails_only_its_own_calls_and_the_pool_goes_on(ex):
+    slow = [ex.submit(calls.slow_pid, 0.5) for _ in range(2)]  # one on each worker
+    victim = ex.submit(calls.kill_self)
+    with pytest.raises(WorkerExitedError) as raised:
+        victim.result(timeout=30)
+    assert isinstance(raised.value, cf.process.BrokenProcessPool)  # what code written for the standard pool catches
+    assert raised.value.worker_id is not None and "signal" in str(raised.value).lower() or "-9" in str(raised.value)
+    pids = {f.result(timeout=30) for f in slow}
+    assert len(pids) == 2  # both slow calls finished, on their own workers
+    assert ex.submit(calls.square, 5).result(timeout=30) == 25  # a replacement runs the next ones
+
+
+def test_an_exit_in_a_call_names_the_worker_and_its_code(ex):
+    with pytest.raises(WorkerExitedError, match="code 42") as raised:
+        ex.submit(calls.die, 42).result(timeout=30)
+    assert f"worker {raised.value.worker_id}" in str(raised.value)
+    assert ex.submit(calls.square, 6).result(timeout=30) == 36
+
+
+def test_cancel_removes_a_queued_call_and_running_ones_cannot_be_cancelled():
+    with promp.Executor(1) as executor:
+        running = executor.submit(calls.slow_pid, 1.0)
+        queued = executor.submit(calls.square, 2)
+        wait_until(running.running, 30)
+        assert queued.cancel() and queued.cancelled()
+        assert not running.cancel()
+        running.result(timeout=30)
+        with pytest.raises(cf.CancelledError):
+            queued.result()
+
+
+def test_abort_stops_a_running_call_for_real_and_the_pool_goes_on(tmp_path):
+    with promp.Executor(1) as executor:
+        started = tmp_path / "started"
+        sleeping = executor.submit(calls.touch_then_sleep, str(started), 60)
+        wait_until(started.exists, 30)
+        begun = time.monotonic()
+        assert executor.abort(sleeping, grace=1.0)
+        with pytest.raises(TaskAborted):
+            sleeping.result(timeout=30)
+        assert time.monotonic() - begun < 5
+        spinning = executor.submit(calls.spin_forever)  # no Python-level wait to interrupt: killed after the grace
+        wait_until(spinning.running, 30)
+        executor.abort(spinning, grace=0.4)
+        with pytest.raises(TaskAborted):
+            spinning.result(timeout=30)
+        assert executor.submit(calls.square, 4).result(timeout=30) == 16
+        assert not executor.abort(spinning)  # done already
+
+
+def test_a_call_that_cannot_be_pickled_fails_its_future_and_not_the_pool(ex, monkeypatch):
+    lock_future = ex.submit(calls.square, threading.Lock())
+    with pytest.raises(TypeError, match="cannot send the call of square"):
+        lock_future.result(timeout=30)
+    unpicklable_result = ex.submit(calls.return_unpicklable)
+    with pytest.raises(TypeError, match="result of return_unpicklable cannot be sent back"):
+        unpicklable_result.result(timeout=30)
+    monkeypatch.setattr(_pickling, "cloudpickle", None)
+    with pytest.raises(TypeError, match="install cloudpickle"):
+        ex.submit(lambda: 1).result(timeout=30)
+    assert ex.submit(calls.square, 8).result(timeout=30) == 64
+
+
+@pytest.mark.skipif(_pickling.cloudpickle is None, reason="cloudpickle is not installed")
+def test_with_cloudpickle_lambdas_and_closures_go_by_value(ex):
+    offset = 10
+    assert ex.submit(lambda x: x + offset, 5).result(timeout=30) == 15
+
+
+def test_errors_of_the_standard_pool_after_shutdown_and_on_bad_arguments():
+    executor = promp.Executor(1)
+    executor.shutdown()
+    with pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown"):
+        executor.submit(calls.square, 1)
+    with pytest.raises(ValueError, match="max_workers must be greater than 0"):
+        promp.Executor(0)
+    with pytest.raises(ValueError, match="max_tasks_per_child must be >= 1"):
+        promp.Executor(1, max_tasks_per_child=0)
+    with promp.Executor(1) as executor, pytest.raises(ValueError, match="chunksize must be >= 1"):
+        executor.map(calls.square, [1], chunksize=0)
+    with promp.Executor(1) as executor, pytest.raises(TimeoutError):
+        list(executor.map(calls.slow_pid, [5], timeout=0.2))
+
+
+def test_shutdown_cancel_futures_cancels_what_no_worker_has_yet():
+    executor = promp.Executor(1)
+    first = executor.submit(calls.slow_pid, 0.5)
+    rest = [executor.submit(calls.square, i) for i in range(20)]
+    wait_until(first.running, 30)
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert first.result() > 0
+    assert all(f.cancelled() for f in rest)
+
+
+def test_the_initializer_runs_first_in_each_worker_and_a_failing_one_breaks_the_pool():
+    with promp.Executor(1, initializer=calls.remember, initargs=("ready",)) as executor:
+        assert executor.submit(calls.remembered).result(timeout=30) == ["ready"]
+    executor = promp.Executor(1, initializer=calls.refuse_init)
+    future = executor.submit(calls.square, 2)
+    with pytest.raises(cf.process.BrokenProcessPool, match="will not start"):
+        future.result(timeout=30)
+    with pytest.raises(cf.process.BrokenProcessPool):
+        executor.submit(calls.square, 3)
+    executor.shutdown()
+
+
+def test_max_tasks_per_child_replaces_the_worker_after_that_many_calls():
+    with promp.Executor(1, max_tasks_per_child=2) as executor:
+        pids = [executor.submit(calls.pid).result(timeout=30) for _ in range(6)]
+    assert len(set(pids)) == 3 and pids[0] == pids[1] and pids[2] == pids[3]
+
+
+def test_any_thread_submits_and_waits(ex):
+    results: list[int] = []
+
+    def client(base: int) -> None:
+        futures = [ex.submit(calls.square, base + i) for i in range(200)]
+        results.extend(f.result(timeout=60) for f in futures)
+
+    threads = [threading.Thread(target=client, args=(k * 1000,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == sorted((k * 1000 + i) ** 2 for k in range(4) for i in range(200))
+
+
+def test_wait_and_as_completed_need_no_one_to_call_result(ex):
+    futures = [ex.submit(calls.square, i) for i in range(100)]
+    done, not_done = cf.wait(futures, timeout=60)
+    assert not not_done and sorted(f.result() for f in done) == [i * i for i in range(100)]
+    assert sorted(f.result() for f in cf.as_completed([ex.submit(calls.square, i) for i in range(10)], timeout=60)) == [
+        i * i for i in range(10)
+    ]
+
+
+def test_done_callbacks_run_and_may_submit_more(ex):
+    seen = []
+    finished = threading.Event()
+
+    def again(future):
+        seen.append(future.result())
+        if len(seen) < 3:
+            ex.submit(calls.square, len(seen) + 1).add_done_callback(again)
+        else:
+            finished.set()
+
+    ex.submit(calls.square, 1).add_done_callback(again)
+    assert finished.wait(30) and seen == [1, 4, 9]
+
+
+def test_worker_output_is_shown(tmp_path):
+    script = tmp_path / "prints.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import promp
+            from tests.executor_calls import print_line
+            if __name__ == "__main__":
+                with promp.Executor(1) as ex:
+                    ex.submit(print_line, "from the worker").result(timeout=30)
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO, env=_env())
+    assert out.returncode == 0, out.stderr
+    assert "from the worker" in out.stdout
+
+
+def test_functions_of_a_scripts_main_are_found_without_cloudpickle(tmp_path):
+    script = tmp_path / "main_functions.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import promp
+            from promp.executor import _pickling
+            _pickling.cloudpickle = None  # by reference: the worker runs this script as __mp_main__
+
+            class Point:
+                def __init__(self, x):
+                    self.x = x
+
+            def double(point):
+                return Point(point.x * 2)
+
+            if __name__ == "__main__":
+                with promp.Executor(1) as ex:
+                    print(ex.submit(double, Point(21)).result(timeout=30).x)
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO, env=_env())
+    assert out.returncode == 0 and out.stdout.split() == ["42"], out.stderr
+
+
+def test_an_unguarded_script_gets_a_clear_error_rather_than_pools_without_end(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import promp
+            from promp.executor import _pickling
+            _pickling.cloudpickle = None
+
+            def double(x):
+                return 2 * x
+
+            if promp.proWorkerProcessLevel() == 0:
+                print("top level")
+            with promp.Executor(1) as ex:
+                try:
+                    ex.submit(double, 1).result(timeout=30)
+                except RuntimeError as exc:
+                    print("refused:", exc)
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO, env=_env())
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "__name__" in out.stdout
+
+
+@pytest.mark.parametrize("ending", ["exit without shutdown", "SIGKILL"])
+def test_no_worker_outlives_its_interpreter(tmp_path, ending):
+    script = tmp_path / "ends.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, signal, promp
+            from tests.executor_calls import pid, slow_pid
+            if __name__ == "__main__":
+                ex = promp.Executor(2)
+                busy = ex.submit(slow_pid, 0.3)
+                print(ex.submit(pid).result(timeout=30), busy.result(timeout=30), flush=True)
+                last = ex.submit(slow_pid, 0.5 if {ending!r} == "exit without shutdown" else 60)
+                if {ending!r} == "SIGKILL":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                # the interpreter ends here: the pool finishes the last call, as the standard one does, then ends
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO, env=_env())
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+    assert out.returncode == (0 if ending == "exit without shutdown" else -signal.SIGKILL), out.stderr
+
+    def ended(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    wait_until(lambda: all(ended(p) for p in pids), 10)
+
+
+def test_asyncio_run_in_executor_submit_async_and_aio_wait():
+    import asyncio
+
+    import promp.aio
+
+    async def main():
+        ticks = 0
+
+        async def tick():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(tick())
+        with promp.Executor(1) as executor:
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(executor, calls.square, 3) == 9
+            assert await executor.submit_async(calls.slow_pid, 0.2) > 0
+        m = promp.ProManager()
+        try:
+            w = m.startWorker()
+            m.evalPythonFunction(w, "import time\ndef f():\n    time.sleep(0.3)\n    return 7\n", "f", None, True)
+            before = ticks
+            while not m.hasResults():
+                assert await promp.aio.wait(m, 5000)
+            assert m.takeResult() == 7 and ticks - before >= 10  # the loop ran meanwhile
+            assert not await promp.aio.wait_for_message(m, w, 50)
+        finally:
+            m.close()
+            ticker.cancel()
+
+    asyncio.run(main())
+
+
+def test_results_and_exceptions_keep_their_python_types(ex):
+    value = {"tuple": (1, 2), "set": {3}, "bytes": bytearray(b"x"), "nested": [(4,)]}
+    assert ex.submit(pickle.loads, pickle.dumps(value)).result(timeout=30) == value
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "reference"), env.get("PYTHONPATH", "")])
+    return env
