@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from . import _task
-from ._pickling import dump_call, function_key
+from ._pickling import UnpicklableCall, dump_call, function_key
 from ._pool import Call, Pool
 
 _pools: weakref.WeakSet[Pool] = weakref.WeakSet()
@@ -90,7 +90,7 @@ class Executor(_StdExecutor):
         future = _Future(pool)
         try:
             payload = dump_call(fn, args, kwargs)
-        except TypeError as exc:
+        except UnpicklableCall as exc:
             payload = None
             error = exc
         with pool.lock:

@@ -8,7 +8,7 @@ Without it, a script's ``__main__`` functions are found by running the script in
 ``__mp_main__`` (``_task``), as multiprocessing's spawn does.
 
 Pickling happens on the submitting thread, so a call that cannot be pickled fails its own future
-with a ``TypeError`` that says why and what to do, never the pool.
+with an ``UnpicklableCall`` that says why and what to do, never the pool.
 """
 
 from __future__ import annotations
@@ -28,14 +28,20 @@ if "__main__" in sys.modules:
     sys.modules.setdefault("__mp_main__", sys.modules["__main__"])
 
 
+class UnpicklableCall(pickle.PicklingError, TypeError):
+    """A call (its function, an argument) cannot be pickled to go to a worker: what ``result()`` raises for it.
+
+    A ``PicklingError`` and a ``TypeError``: what pickle raises for such objects, and what code catches."""
+
+
 def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
-    """The pickle of ``(fn, args, kwargs)``; a ``TypeError`` naming ``fn`` when it cannot be made."""
+    """The pickle of ``(fn, args, kwargs)``; ``UnpicklableCall`` naming ``fn`` when it cannot be made."""
     call = (fn, args, kwargs)
     try:
         data = pickle.dumps(call, 5)
-    except Exception as exc:  # noqa: BLE001 - pickling raises many types (PicklingError, AttributeError, TypeError)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - pickling raises many types, and a __reduce__ may even exit
         if cloudpickle is None:
-            raise TypeError(
+            raise UnpicklableCall(
                 f"cannot send the call of {_name(fn)} to a worker: {type(exc).__name__}: {exc}. Functions and values "
                 "go by reference (module and name): define them at a module's top level, or install cloudpickle "
                 "(pip install cloudpickle) to send lambdas and closures by value"
@@ -44,8 +50,8 @@ def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
     if cloudpickle is not None and (data is None or b"__main__" in data):
         try:
             data = cloudpickle.dumps(call, 5)
-        except Exception as exc:  # noqa: BLE001
-            raise TypeError(f"cannot send the call of {_name(fn)} to a worker: {type(exc).__name__}: {exc}") from exc
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            raise UnpicklableCall(f"cannot send the call of {_name(fn)} to a worker: {type(exc).__name__}: {exc}") from exc
     return data
 
 

@@ -175,7 +175,7 @@ class Pool:
         from ..manager import ProManager, ProMPOpt_RedirectOutput
 
         try:
-            manager = ProManager()
+            manager = ProManager(max_queued_bytes=None)  # calls wait in the pool's own queue: workers hold two tasks at most
             manager.setOptions(ProMPOpt_RedirectOutput)  # workers' prints show, as a standard pool's do
         except BaseException as exc:  # noqa: BLE001 - whatever it is, every future must hear of it
             self.break_pool(f"the pool's manager could not start: {type(exc).__name__}: {exc}")
