@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
-from bench_peers import BIG_CODE, PrompPeer, RawPeer, available_pools, sleeper
+from bench_peers import BIG_CODE, PrompPeer, RawPeer, available_pools, executor_peer, inc, inc_or_die, sleeper
 from rich.console import Console
 from rich.table import Table
 
@@ -87,10 +87,11 @@ class Sizes:
     idle_seconds: float
     scaling: tuple[int, ...]
     printed: int  # bytes a worker prints under the seed's loop and a busy loop
+    map_items: int  # tiny items in an Executor's map
 
 
-FULL = Sizes(5, 200, 20, 20000, 4000, 1024, 64 * MiB, 200_000, 32, 5.0, (1, 2, 4, 8), 100 * 1000 * 1000)
-QUICK = Sizes(1, 20, 2, 200, 100, 8, 1 * MiB, 1000, 4, 0.5, (1, 2), 2 * 1000 * 1000)
+FULL = Sizes(5, 200, 20, 20000, 4000, 1024, 64 * MiB, 200_000, 32, 5.0, (1, 2, 4, 8), 100 * 1000 * 1000, 100_000)
+QUICK = Sizes(1, 20, 2, 200, 100, 8, 1 * MiB, 1000, 4, 0.5, (1, 2), 2 * 1000 * 1000, 2000)
 
 
 def median(values: list[float]) -> float:
@@ -158,6 +159,93 @@ def throughput(sizes: Sizes, pools: dict, console: Console, workers: int = 2) ->
     if fastest_pool:
         row.ratio, row.ratio_value = f"x {fastest_pool} (fastest pool)", med["promp"] / med[fastest_pool]
         row.target, row.met = ">= 2x fastest pool", row.ratio_value >= 2
+    return row
+
+
+# ---------------------------------------------------------------- Executor
+FUTURES_POOLS = ("ProcessPoolExecutor", "loky", "pebble")
+
+
+def executor(sizes: Sizes, pools: dict, console: Console) -> list[Row]:
+    """promp.Executor beside ProManager.wait() and the futures pools: round trip, map, a crash in a map."""
+    return [executor_round_trip(sizes, pools, console), *executor_maps(sizes, pools, console), map_crash(sizes, pools, console)]
+
+
+def executor_round_trip(sizes: Sizes, pools: dict, console: Console) -> Row:
+    peers = {"promp wait()": PrompPeer(1), "promp.Executor": executor_peer(1)}
+    peers.update({name: pools[name](1) for name in FUTURES_POOLS if name in pools})
+    per_call: dict[str, list[float]] = {name: [] for name in peers}
+    ratios: list[float] = []
+    try:
+        for block in range(sizes.blocks):
+            if block % 5 == 0:
+                console.log(f"Executor round trip: block {block + 1}/{sizes.blocks}")
+            for name, peer in peers.items():
+                per_call[name].append(timed(lambda peer=peer: [peer.call(i) for i in range(sizes.calls)]) / sizes.calls)
+            ratios.append(per_call["promp.Executor"][-1] / per_call["promp wait()"][-1])
+    finally:
+        for peer in peers.values():
+            peer.close()
+    row = Row("round trip, `Executor.submit().result()`", {name: median(v) for name, v in per_call.items()})
+    row.ratio, row.ratio_value = "x promp wait() (median of paired blocks)", median(ratios)
+    row.target, row.met = "<= 1.3x wait()", row.ratio_value <= 1.3
+    return row
+
+
+def executor_maps(sizes: Sizes, pools: dict, console: Console) -> list[Row]:
+    rows = []
+    for chunksize in (1, 1000):
+        rates: dict[str, list[float]] = {}
+        makers = {"promp.Executor": executor_peer, **{name: pools[name] for name in FUTURES_POOLS if name in pools}}
+        for r in range(min(sizes.rounds, 2)):
+            for name, make in makers.items():
+                console.log(f"map of {sizes.map_items:,} tiny items, chunksize {chunksize}: {name}, round {r + 1}")
+                peer = make(2)
+                try:
+                    spent = timed(lambda peer=peer, name=name, c=chunksize: list(_map(peer, name, sizes.map_items, c)))
+                finally:
+                    peer.close()
+                rates.setdefault(name, []).append(sizes.map_items / spent)
+        med = {name: median(v) for name, v in rates.items()}
+        row = Row(f"`map` over {sizes.map_items:,} tiny items, chunksize {chunksize}, 2 workers", med, unit="/s")
+        if "ProcessPoolExecutor" in med:
+            row.ratio, row.ratio_value = "x ProcessPoolExecutor", med["promp.Executor"] / med["ProcessPoolExecutor"]
+            if chunksize == 1:
+                row.target, row.met = ">= 3x ProcessPoolExecutor", row.ratio_value >= 3
+        rows.append(row)
+    return rows
+
+
+def _map(peer, name: str, items: int, chunksize: int):
+    results = peer.ex.map(inc, range(items), chunksize=chunksize)
+    return results.result() if name == "pebble" else results  # pebble's map gives a future of the iterator
+
+
+def map_crash(sizes: Sizes, pools: dict, console: Console) -> Row:
+    """One call of a map ends its worker: how many of the others still get their value, and does the pool go on."""
+    n = sizes.map_items // 10
+    kept: dict[str, float] = {}
+    notes = []
+    makers = {"promp.Executor": executor_peer, **{name: pools[name] for name in FUTURES_POOLS if name in pools}}
+    for name, make in makers.items():
+        console.log(f"a crash in the middle of a map of {n:,}: {name}")
+        peer = make(2)
+        try:
+            futures = [peer.submit(inc_or_die, i, n // 2) for i in range(n)]
+            cf.wait(futures, timeout=120)
+            kept[name] = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
+            try:
+                goes_on = peer.submit(inc, 1).result(timeout=60) == 2
+            except Exception:
+                goes_on = False
+            notes.append(f"{name}: {'goes on' if goes_on else 'broken'}")
+        finally:
+            try:
+                peer.close()
+            except Exception:
+                pass
+    row = Row(f"a crash in the middle of a map of {n:,}: calls that still got their value", kept, unit="calls")
+    row.note = "; ".join(notes)
     return row
 
 
@@ -575,6 +663,8 @@ def show(value: float, unit: str) -> str:
         return f"{value * 1e6:.0f} us" if value < 1e-3 else f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "/s":
         return f"{value:,.0f}/s"
+    if unit == "calls":
+        return f"{value:,.0f} calls"
     return f"{value:.2f}{'%' if unit.startswith('%') else ' ' + unit}"
 
 
@@ -657,6 +747,7 @@ MEASURES: dict[str, Callable] = {
     "orphans": lambda sizes, pools, console: orphans(sizes, console),
     "idle": idle,
     "scaling": scaling,
+    "executor": executor,
 }
 
 if __name__ == "__main__":

@@ -39,6 +39,13 @@ def inc(x: int) -> int:
     return x + 1
 
 
+def inc_or_die(x: int, die_at: int) -> int:
+    """``inc``, except that the call for ``die_at`` ends its worker: a crash in the middle of a map."""
+    if x == die_at:
+        os._exit(1)
+    return x + 1
+
+
 def sleeper(path: str) -> None:
     """Say which process runs it (in ``path``), then sleep: a busy worker to kill."""
     with open(path + ".tmp", "w") as f:
@@ -214,6 +221,12 @@ def pebble_peer(workers: int, warm: bool = True) -> FuturesPeer:
     peer = FuturesPeer("pebble", pool, submit=lambda fn, *args: pool.schedule(fn, args), warm=warm)
     peer.close = lambda: (pool.stop(), pool.join())
     return peer
+
+
+def executor_peer(workers: int, warm: bool = True) -> FuturesPeer:
+    import promp
+
+    return FuturesPeer("promp.Executor", promp.Executor(workers), warm=warm)
 
 
 POOLS = {"multiprocessing.Pool": PoolPeer, "ProcessPoolExecutor": ppe, "loky": loky_peer, "pebble": pebble_peer}

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import pickle
 import sys
+from functools import partial
 from typing import Any
+
+from ._task import run_chunk
 
 try:  # optional: pip install 'promp[cloudpickle]'
     import cloudpickle
@@ -56,10 +59,13 @@ def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
 
 
 def function_key(fn: Any) -> str:
-    """Which function a call runs, as run times are learnt: its module and qualified name."""
-    inner = getattr(fn, "func", None)  # functools.partial: the function it wraps
-    target = inner if inner is not None and callable(inner) else fn
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', type(target).__qualname__)}"
+    """Which function a call runs, as run times are learnt: its module and qualified name (a partial's function's;
+    ``map``'s chunks of ``f`` are a kind of their own)."""
+    if isinstance(fn, partial):
+        if fn.func is run_chunk and fn.args:
+            return function_key(fn.args[0]) + " (chunks)"
+        fn = fn.func
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
 
 
 def _name(fn: Any) -> str:

@@ -42,7 +42,7 @@ from . import _task
 
 QUICK = 0.001  # seconds: a function that runs in less travels packed with others
 PACK_WORK = 0.002  # seconds of expected work in one pack
-PACK_AT_MOST = 512  # calls in one pack
+PACK_AT_MOST = 128  # calls in one pack: if its worker dies, they all fail (they may have run; a call runs at most once)
 TASKS_HELD = 2  # tasks (packs) a worker may hold: the one it runs and the next
 WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those that ended are forgotten)
 FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
@@ -273,10 +273,13 @@ class Pool:
         return self.run_times.get(key, QUICK) < QUICK
 
     def pack_size(self, key: str) -> int:
+        """How many calls of ``key`` go in one task: 1 unless quick; else about ``PACK_WORK`` of work, and no more
+        than a share of what is queued, so that the workers get even loads."""
         known = self.run_times.get(key)
         if known is None or known >= QUICK:
             return 1
-        return min(PACK_AT_MOST, max(1, int(PACK_WORK / max(known, 1e-7))))
+        share = len(self.queue) // (TASKS_HELD * self.max_workers)
+        return max(1, min(PACK_AT_MOST, int(PACK_WORK / max(known, 1e-7)), share))
 
     def start_worker(self) -> Worker:
         wid = self.manager.startWorker()
