@@ -110,5 +110,7 @@ BROKEN = {
     "survives_sys_exit": "FLT-9",
     "os_exit_loses_sends": "FLT-9",
     "watches_parent_pid": "FLT-10",
+    "wake_up_ignored": "EXT-12",
+    "fileno_never_signals": "EXT-12",
 }
 
