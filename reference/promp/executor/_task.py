@@ -87,6 +87,21 @@ def setup(tag: int, sys_path: list, main_path: str | None, initializer: bytes | 
     return run(tag, [initializer])
 
 
+_rebuilt: dict[bytes, Any] = {}  # functions sent by value (cloudpickle), by their pickle
+REBUILT_AT_MOST = 256
+
+
+def by_value(blob: bytes) -> Any:
+    """A function the manager sent by value, rebuilt once per distinct pickle (a map over it sends the same one)."""
+    fn = _rebuilt.get(blob)
+    if fn is None:
+        fn = pickle.loads(blob)
+        if len(_rebuilt) >= REBUILT_AT_MOST:
+            del _rebuilt[next(iter(_rebuilt))]
+        _rebuilt[blob] = fn
+    return fn
+
+
 def loads(data: bytes) -> Any:
     """Unpickle; names of the manager's ``__main__`` are looked up in its script, run here as ``__mp_main__``."""
     if b"__main__" not in data:  # the fast path: nothing of __main__ (or not by reference)
