@@ -225,6 +225,22 @@ def test_done_callbacks_run_and_may_submit_more(ex):
     assert finished.wait(30) and seen == [1, 4, 9]
 
 
+def test_shutdown_from_a_done_callback_does_not_wait_for_itself():
+    executor = promp.Executor(1)
+    shut = threading.Event()
+
+    def stop(future):
+        executor.shutdown(wait=True)
+        shut.set()
+
+    future = executor.submit(calls.slow_pid, 0.3)
+    future.add_done_callback(stop)
+    assert future.result(timeout=30) > 0  # this thread waits, drives, collects it and runs the callback itself
+    assert shut.wait(30)
+    executor._pool.thread.join(30)
+    assert not executor._pool.thread.is_alive()
+
+
 def test_worker_output_is_shown(tmp_path):
     script = tmp_path / "prints.py"
     script.write_text(

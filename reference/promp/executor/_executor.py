@@ -123,7 +123,7 @@ class Executor(_StdExecutor):
                 for call in list(pool.queue):
                     call.future.cancel()
         pool.wake()
-        if wait and threading.current_thread() is not pool.thread:
+        if wait and threading.current_thread() is not pool.thread and not pool.drives_here():  # else: from a done-callback
             pool.thread.join()
 
     def abort(self, future: Future, grace: float = 1.0) -> bool:

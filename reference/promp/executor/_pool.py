@@ -144,6 +144,8 @@ class Pool:
                     self.own()
                     self.give()
                     self.settle()
+            except Exception as exc:  # noqa: BLE001 - as on the pool thread: every future hears of it
+                self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
             finally:
                 self.drive.release()
         else:
@@ -153,7 +155,7 @@ class Pool:
         """A thread waiting for ``future`` makes the manager's calls itself while nobody else does: no hand-off.
 
         Returns when the future is done, when ``timeout`` passed, or at once if another thread drives
-        (which then sets the future)."""
+        (which then sets the future).  A Ctrl-C while it waits is raised to the caller; the pool goes on."""
         if self.manager is None or not self.drive.acquire(blocking=False):
             return
         try:
@@ -166,8 +168,14 @@ class Pool:
                 if limit is not None and limit <= 0:
                     break
                 self.step(limit)
+        except Exception as exc:  # noqa: BLE001
+            self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
         finally:
             self.drive.release()
+
+    def drives_here(self) -> bool:
+        """Whether this thread holds ``drive`` (a done-callback runs under it): it must not wait for the pool thread."""
+        return self.drive._is_owned()
 
     # ----------------------------------------------------------- the driver
     def serve(self) -> None:
@@ -318,7 +326,7 @@ class Pool:
                 pack = self.finished(worker, tag)
                 for call, (ok, data, seconds) in zip(pack, outcomes, strict=True):
                     self.done(worker, call, ok, data, seconds)
-            elif isinstance(result, ProMPRemoteError) and result.workerId in self.workers:
+            elif isinstance(result, ProMPRemoteError) and self.workers.get(result.workerId, Worker(0)).tasks:
                 worker = self.workers[result.workerId]
                 tag = next(iter(worker.tasks))
                 del self.tasks[tag]
