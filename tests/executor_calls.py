@@ -74,3 +74,25 @@ def remembered() -> list:
 
 def refuse_init() -> None:
     raise RuntimeError("no, this worker will not start")
+
+
+class TwoArgumentError(Exception):
+    def __init__(self, a: object, b: object) -> None:
+        super().__init__(f"{a} and {b}")
+
+
+def raise_two_argument_error() -> None:
+    raise TwoArgumentError(1, 2)
+
+
+def sleep_if(x: int, sleepy: int, seconds: float, path: str = "") -> int:
+    """``x``, at once unless it is ``sleepy``: then ``path`` is made and the call sleeps ``seconds``."""
+    if x == sleepy:
+        if path:
+            open(path, "w").close()
+        time.sleep(seconds)
+    return x
+
+
+def pid_of(_: object) -> int:
+    return os.getpid()

@@ -99,6 +99,76 @@ def test_abort_stops_a_running_call_for_real_and_the_pool_goes_on(tmp_path):
         assert not executor.abort(spinning)  # done already
 
 
+def test_abort_refuses_graces_abortOperation_cannot_hold_and_futures_of_others(ex):
+    running = ex.submit(calls.slow_pid, 0.5)
+    for grace in (float("inf"), 1e9, 2**70, float("nan"), -1):
+        with pytest.raises(ValueError, match="grace"):
+            ex.abort(running, grace)
+    with pytest.raises(TypeError, match="grace"):
+        ex.abort(running, None)
+    with promp.Executor(1) as other:
+        foreign = other.submit(calls.square, 2)
+        with pytest.raises(ValueError, match="future of this Executor"):
+            ex.abort(foreign)
+        with pytest.raises(ValueError, match="future of this Executor"):
+            ex.abort(cf.Future())
+        assert foreign.result(timeout=30) == 4
+    assert running.result(timeout=30) > 0 and ex.submit(calls.square, 3).result(timeout=30) == 9  # nothing broke
+
+
+def test_aborting_a_packed_call_fails_it_alone_and_its_neighbours_run(tmp_path):
+    asleep = tmp_path / "asleep"
+    with promp.Executor(1) as executor:
+        assert list(executor.map(calls.sleep_if, range(500), [-1] * 500, [0] * 500)) == list(range(500))  # known quick
+        futures = [executor.submit(calls.sleep_if, i, 300, 30, str(asleep)) for i in range(600)]
+        wait_until(asleep.exists, 30)  # call 300 runs, in a pack with others
+        assert executor.abort(futures[300], grace=0.4)
+        with pytest.raises(TaskAborted):
+            futures[300].result(timeout=30)
+        others = [f.result(timeout=60) for i, f in enumerate(futures) if i != 300]
+        assert others == [i for i in range(600) if i != 300]
+
+
+def test_max_tasks_per_child_holds_for_quick_calls_too():
+    with promp.Executor(1, max_tasks_per_child=3) as executor:
+        pids = list(executor.map(calls.pid_of, range(40)))
+    assert max(pids.count(p) for p in set(pids)) <= 3 and len(set(pids)) >= 14
+
+
+def test_result_and_map_wait_for_their_timeout_once():
+    with promp.Executor(1) as executor:
+        slow = executor.submit(calls.slow_pid, 5)
+        begun = time.monotonic()
+        with pytest.raises(TimeoutError):
+            slow.result(timeout=0.5)
+        with pytest.raises(TimeoutError):
+            slow.exception(timeout=0.5)
+        assert time.monotonic() - begun < 1.5  # each waited 0.5 s, not 1 s
+        executor.abort(slow, grace=0.2)
+
+
+def test_an_exception_that_cannot_be_rebuilt_keeps_its_type_name_message_and_traceback(ex):
+    with pytest.raises(RuntimeError, match="TwoArgumentError: 1 and 2") as raised:
+        ex.submit(calls.raise_two_argument_error).result(timeout=30)
+    assert isinstance(raised.value.__cause__, RemoteTraceback) and "raise_two_argument_error" in str(raised.value.__cause__)
+
+
+def test_an_executor_copied_by_fork_refuses_calls_in_the_child():
+    with promp.Executor(1) as executor:
+        assert executor.submit(calls.square, 2).result(timeout=30) == 4
+        pid = os.fork()
+        if pid == 0:  # the child: a clear error at once, no hang
+            try:
+                executor.submit(calls.square, 3)
+                code = 1
+            except promp.ProMPError as exc:
+                code = 0 if "os.fork()" in str(exc) else 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert executor.submit(calls.square, 5).result(timeout=30) == 25
+
+
 def test_a_call_that_cannot_be_pickled_fails_its_future_and_not_the_pool(ex, monkeypatch):
     lock_future = ex.submit(calls.square, threading.Lock())
     with pytest.raises(TypeError, match="cannot send the call of square"):
@@ -107,8 +177,10 @@ def test_a_call_that_cannot_be_pickled_fails_its_future_and_not_the_pool(ex, mon
     with pytest.raises(TypeError, match="result of return_unpicklable cannot be sent back"):
         unpicklable_result.result(timeout=30)
     monkeypatch.setattr(_pickling, "cloudpickle", None)
-    with pytest.raises(TypeError, match="install cloudpickle"):
+    with pytest.raises(TypeError, match="<lambda> cannot be pickled.*install cloudpickle"):
         ex.submit(lambda: 1).result(timeout=30)
+    with pytest.raises(TypeError, match="an argument of the call of square cannot be pickled"):
+        ex.submit(calls.square, threading.Lock()).result(timeout=30)
     assert ex.submit(calls.square, 8).result(timeout=30) == 64
 
 
@@ -259,30 +331,41 @@ def test_worker_output_is_shown(tmp_path):
     assert "from the worker" in out.stdout
 
 
-def test_functions_of_a_scripts_main_are_found_without_cloudpickle(tmp_path):
+@pytest.mark.parametrize("cloudpickle", ["without cloudpickle", "with cloudpickle"])
+def test_functions_classes_and_globals_of_a_scripts_main_work_as_with_spawn(tmp_path, cloudpickle):
+    if cloudpickle == "with cloudpickle" and _pickling.cloudpickle is None:
+        pytest.skip("cloudpickle is not installed")
     script = tmp_path / "main_functions.py"
     script.write_text(
         textwrap.dedent(
-            """
+            f"""
             import promp
             from promp.executor import _pickling
-            _pickling.cloudpickle = None  # by reference: the worker runs this script as __mp_main__
+            if {cloudpickle!r} == "without cloudpickle":
+                _pickling.cloudpickle = None
+
+            STATE = None
 
             class Point:
                 def __init__(self, x):
                     self.x = x
 
+            def init(value):
+                global STATE
+                STATE = value
+
             def double(point):
-                return Point(point.x * 2)
+                return Point(point.x * 2 + STATE)
 
             if __name__ == "__main__":
-                with promp.Executor(1) as ex:
-                    print(ex.submit(double, Point(21)).result(timeout=30).x)
+                with promp.Executor(1, initializer=init, initargs=(1,)) as ex:
+                    result = ex.submit(double, Point(20)).result(timeout=30)
+                    print(type(result).__name__, result.x, type(result) is Point)
             """
         )
     )
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO, env=_env())
-    assert out.returncode == 0 and out.stdout.split() == ["42"], out.stderr
+    assert out.returncode == 0 and out.stdout.split() == ["Point", "41", "True"], out.stderr
 
 
 def test_an_unguarded_script_gets_a_clear_error_rather_than_pools_without_end(tmp_path):

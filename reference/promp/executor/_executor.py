@@ -3,8 +3,8 @@
 What it adds to ``ProcessPoolExecutor``'s interface: a worker that dies fails only its own calls
 (``WorkerExitedError``) and is replaced; ``abort(future, grace)`` stops a running call for real;
 ``submit_async`` for asyncio.  What it keeps: the signatures, the errors (``RuntimeError`` after
-shutdown, ``BrokenProcessPool`` once an initializer failed), ``map``'s chunks, and done-callbacks
-run on the pool's own thread.
+shutdown, ``BrokenProcessPool`` once an initializer failed), and ``map``'s chunks.  Done-callbacks
+run on the thread that collected the result: the pool's thread, or one waiting in ``result()``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor as _StdExecutor
@@ -20,12 +21,23 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
+from .._errors import ProMPError
 from . import _task
 from ._pickling import UnpicklableCall, dump_call, function_key
 from ._pool import Call, Pool
 
 _pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 _exiting = False
+GRACE_AT_MOST = (2**31 - 1) // 1000  # seconds: abortOperation takes a C int of milliseconds
+
+
+def _after_fork_in_child() -> None:
+    """A child made by os.fork() has none of the pools' threads, nor their managers: their Executors refuse calls."""
+    for pool in list(_pools):
+        pool.forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _at_exit() -> None:
@@ -93,6 +105,8 @@ class Executor(_StdExecutor):
         except UnpicklableCall as exc:
             payload = None
             error = exc
+        if pool.forked:
+            raise ProMPError("this Executor belongs to the parent process (os.fork() copied it): create a new one here")
         with pool.lock:
             if pool.broken is not None:
                 raise BrokenProcessPool(pool.broken)
@@ -134,8 +148,12 @@ class Executor(_StdExecutor):
         The future then fails with ``TaskAborted`` (if the call ended some other way, that stands).
         False if the future was already done.
         """
-        if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not grace >= 0:
-            raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+        if not isinstance(grace, (int, float)) or isinstance(grace, bool):
+            raise TypeError(f"grace must be a number of seconds, got {type(grace).__name__}")
+        if not 0 <= grace <= GRACE_AT_MOST:
+            raise ValueError(f"grace must be between 0 and {GRACE_AT_MOST:,} seconds (what abortOperation's wait_ms holds), got {grace!r}")
+        if not isinstance(future, _Future) or future._pool is not self._pool:
+            raise ValueError("abort() takes a future of this Executor")
         if future.done():
             return False
         if future.cancel():
@@ -159,14 +177,18 @@ class _Future(Future):
         self._pool = pool
 
     def result(self, timeout: float | None = None) -> Any:
-        if not self.done():
-            self._pool.drive_until(self, timeout)
-        return super().result(timeout)
+        return super().result(self._drive(timeout))
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        if not self.done():
-            self._pool.drive_until(self, timeout)
-        return super().exception(timeout)
+        return super().exception(self._drive(timeout))
+
+    def _drive(self, timeout: float | None) -> float | None:
+        """Drive until done or ``timeout``; what is left of the timeout for the standard wait (0 once it passed)."""
+        if self.done():
+            return timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._pool.drive_until(self, timeout)
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _chunks(iterables: tuple, chunksize: int) -> Iterator[list]:

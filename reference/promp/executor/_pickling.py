@@ -1,14 +1,13 @@
 """How a call crosses to a worker: pickled by reference, or by value with cloudpickle.
 
 Pickle sends a function as its module and qualified name, which the worker imports: fast, and
-what ``ProcessPoolExecutor`` does.  Lambdas, closures and functions of an interactive
-``__main__`` cannot go that way; with the optional ``cloudpickle`` installed they go by value
-(and so does anything of the script's ``__main__``, which the worker then need not run).  A plain
-function of ``__main__`` is pickled by value once, at its first call, and its workers rebuild it
-once: a map over it costs what a map over a module's function does (cloudpickle takes about 50
-us a call), and its globals are those of that first call, as a forked pool's are those of the fork.
-Without it, a script's ``__main__`` functions are found by running the script in the worker as
-``__mp_main__`` (``_task``), as multiprocessing's spawn does.
+what ``ProcessPoolExecutor`` does.  What refers to the script's ``__main__`` goes the same way: the
+worker runs the script once as ``__mp_main__`` to find it (``_task``), as multiprocessing's spawn
+does, so an initializer that sets a global of the script is seen by the calls, and the script's
+classes come back as themselves.  Lambdas, closures and an interactive session's ``__main__``
+cannot go by reference; with the optional ``cloudpickle`` installed they go by value.  A plain
+function is pickled by value once, at its first call, and its workers rebuild it once: a map over
+it costs what a map over a module's function does (cloudpickle takes about 50 us a call).
 
 Pickling happens on the submitting thread, so a call that cannot be pickled fails its own future
 with an ``UnpicklableCall`` that says why and what to do, never the pool.
@@ -16,6 +15,7 @@ with an ``UnpicklableCall`` that says why and what to do, never the pool.
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import types
@@ -45,22 +45,25 @@ class UnpicklableCall(pickle.PicklingError, TypeError):
 def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
     """The pickle of ``(fn, args, kwargs)``; ``UnpicklableCall`` naming ``fn`` when it cannot be made.
 
-    By reference when it can (fast); with cloudpickle, what refers to ``__main__`` or cannot go by reference goes
-    by value: the function alone when that is enough (a plain function's pickle is made once and kept, as its
-    worker keeps what it rebuilt from it), else the whole call.
+    By reference when it can: fast, and what refers to a script's ``__main__`` is found by the worker running
+    the script as ``__mp_main__`` (its globals and classes shared, as with spawn).  With cloudpickle, what cannot
+    go by reference (lambdas, closures, an interactive session's ``__main__``) goes by value: the function alone
+    when that is enough (a plain function's pickle is made once and kept, and its worker rebuilds it once), else
+    the whole call.
     """
     try:
         data = pickle.dumps((fn, args, kwargs), 5)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - pickling raises many types, and a __reduce__ may even exit
         data, failure = None, exc
-    if data is not None and (cloudpickle is None or b"__main__" not in data):
-        return data  # by reference; without cloudpickle, __main__ is found by the worker running the script
+    if data is not None and (b"__main__" not in data or main_script() is not None):
+        return data
     if cloudpickle is None:
-        raise UnpicklableCall(
-            f"cannot send the call of {_name(fn)} to a worker: {type(failure).__name__}: {failure}. Functions and values "
-            "go by reference (module and name): define them at a module's top level, or install cloudpickle "
-            "(pip install cloudpickle) to send lambdas and closures by value"
-        ) from failure
+        if data is not None:
+            raise UnpicklableCall(
+                f"the call of {_name(fn)} refers to __main__, which has no script file for the workers to run (an "
+                "interactive session?): define what it uses in a module, or install cloudpickle to send it by value"
+            )
+        raise _unpicklable(fn, failure)
     try:
         function = _function_by_value(fn)
         data = pickle.dumps((function, args, kwargs), 5)
@@ -73,6 +76,28 @@ def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
         return cloudpickle.dumps((fn, args, kwargs), 5)
     except (Exception, SystemExit) as exc:  # noqa: BLE001
         raise UnpicklableCall(f"cannot send the call of {_name(fn)} to a worker: {type(exc).__name__}: {exc}") from exc
+
+
+def main_script() -> str | None:
+    """The manager's main script, which a worker runs as ``__mp_main__`` to find what refers to ``__main__``."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.abspath(path) if path and os.path.isfile(path) else None
+
+
+def _unpicklable(fn: Any, failure: BaseException) -> UnpicklableCall:
+    try:
+        pickle.dumps(fn, 5)
+    except (Exception, SystemExit):  # noqa: BLE001
+        what = (
+            f"the function {_name(fn)} cannot be pickled ({type(failure).__name__}: {failure}): functions go by reference "
+            "(module and name), so define it at a module's top level, or install cloudpickle (pip install cloudpickle) "
+            "to send lambdas and closures by value"
+        )
+    else:
+        what = f"an argument of the call of {_name(fn)} cannot be pickled: {type(failure).__name__}: {failure}"
+    error = UnpicklableCall(what)
+    error.__cause__ = failure
+    return error
 
 
 class _ByValue:

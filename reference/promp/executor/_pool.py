@@ -22,7 +22,6 @@ thread does).  A worker that has ended is replaced by the next call that needs o
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 import select
 import sys
@@ -39,6 +38,7 @@ from .._errors import ProMPError, ProMPRemoteError, ProWorkerExited
 from ..wire._zmq import readable
 from ..worker._api import ProMPAborted
 from . import _task
+from ._pickling import main_script
 
 QUICK = 0.001  # seconds: a function that runs in less travels packed with others
 PACK_WORK = 0.002  # seconds of expected work in one pack
@@ -98,6 +98,7 @@ class Worker:
     given: int = 0  # calls given, for max_tasks_per_child
     set_up: bool = False
     retiring: bool = False  # it has ended, or will (max_tasks_per_child): no more calls for it
+    used_up: bool = False  # given max_tasks_per_child calls: stopped once they are done
 
 
 class Pool:
@@ -108,10 +109,12 @@ class Pool:
         self.initializer = initializer
         self.max_tasks_per_child = max_tasks_per_child
         self.queue: deque[Call] = deque()  # submitted, not yet given to a worker: appended by any thread
+        self.again: deque[Call] = deque()  # running futures to give again (their task was aborted before they ran)
         self.requests: deque[tuple[Future, float]] = deque()  # Executor.abort of calls given to workers
         self.lock = threading.Lock()  # orders submit against shutdown and breakage
         self.closing = False  # shutdown() was called: end once everything queued is done
         self.broken: str | None = None  # why the pool cannot go on
+        self.forked = False  # set in a child made by os.fork(): nothing of the pool came along
         self.manager: Any = None  # set while the pool thread runs
         self.task_socket: Any = None
         self.drive = threading.RLock()  # whoever holds it makes the manager's calls: the pool thread, or a thread in result()
@@ -197,7 +200,7 @@ class Pool:
                 with self.drive:
                     self.own()
                     self.step(0)
-                    if self.broken is not None or (self.closing and not self.queue and not self.tasks):
+                    if self.broken is not None or (self.closing and not self.queue and not self.again and not self.tasks):
                         break
                 arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
@@ -237,28 +240,28 @@ class Pool:
             self.give()
 
     def give(self) -> None:
-        """Hand queued calls to workers while some may take them."""
-        queue = self.queue
-        while queue and self.broken is None:
-            key = queue[0].key
-            worker = self.pick(key)
-            if worker is None:
-                return
-            pack: list[Call] = []
-            room = self.pack_size(key)
-            while queue and len(pack) < room and (not pack or self.quick(queue[0].key)):
-                call = queue.popleft()
-                if call.future.set_running_or_notify_cancel():  # False: cancelled while it was queued
-                    pack.append(call)
-            if not pack:
-                if not worker.tasks:
-                    self.idle[worker.id] = worker
-                continue
-            try:
-                self.send(worker, pack)
-            except ProWorkerExited:  # it ended since it was last seen: a new worker runs the pack
-                worker.retiring = True
-                self.send(self.start_worker(), pack)
+        """Hand queued calls to workers while some may take them (those to give again first)."""
+        for queue in (self.again, self.queue):
+            while queue and self.broken is None:
+                key = queue[0].key
+                worker = self.pick(key)
+                if worker is None:
+                    return
+                pack: list[Call] = []
+                room = self.pack_size(key, worker)
+                while queue and len(pack) < room and (not pack or self.quick(queue[0].key)):
+                    call = queue.popleft()
+                    if queue is self.again or call.future.set_running_or_notify_cancel():  # False: cancelled while queued
+                        pack.append(call)
+                if not pack:
+                    if not worker.tasks:
+                        self.idle[worker.id] = worker
+                    continue
+                try:
+                    self.send(worker, pack)
+                except ProWorkerExited:  # it ended since it was last seen: a new worker runs the pack
+                    worker.retiring = True
+                    self.send(self.start_worker(), pack)
 
     def pick(self, key: str) -> Worker | None:
         idle = self.idle
@@ -280,20 +283,22 @@ class Pool:
     def quick(self, key: str) -> bool:
         return self.run_times.get(key, QUICK) < QUICK
 
-    def pack_size(self, key: str) -> int:
-        """How many calls of ``key`` go in one task: 1 unless quick; else about ``PACK_WORK`` of work, and no more
-        than a share of what is queued, so that the workers get even loads."""
+    def pack_size(self, key: str, worker: Worker) -> int:
+        """How many calls of ``key`` go in one task: 1 unless quick; else about ``PACK_WORK`` of work, no more than a
+        share of what is queued (so that the workers get even loads), nor than ``max_tasks_per_child`` leaves."""
         known = self.run_times.get(key)
         if known is None or known >= QUICK:
             return 1
         share = len(self.queue) // (TASKS_HELD * self.max_workers)
-        return max(1, min(PACK_AT_MOST, int(PACK_WORK / max(known, 1e-7)), share))
+        size = max(1, min(PACK_AT_MOST, int(PACK_WORK / max(known, 1e-7)), share))
+        if self.max_tasks_per_child is not None:
+            size = min(size, self.max_tasks_per_child - worker.given)
+        return size
 
     def start_worker(self) -> Worker:
         wid = self.manager.startWorker()
         worker = self.workers[wid] = Worker(wid)
-        main = getattr(sys.modules.get("__main__"), "__file__", None)
-        setup = [list(sys.path), os.path.abspath(main) if main else None, self.initializer]
+        setup = [list(sys.path), main_script(), self.initializer]
         self.send(worker, [Call(None, b"", "setup")], setup)
         return worker
 
@@ -313,8 +318,7 @@ class Pool:
         worker.given += len(pack)
         limit = self.max_tasks_per_child
         if limit is not None and worker.given >= limit:
-            worker.retiring = True  # it exits once its calls are done, and another takes its place
-            self.manager.stopWorker(worker.id)
+            worker.retiring = worker.used_up = True  # stopped once its calls are done; another takes its place
 
     def collect(self) -> None:
         manager = self.manager
@@ -324,8 +328,13 @@ class Pool:
                 tag, outcomes = result
                 worker = self.tasks.pop(tag)
                 pack = self.finished(worker, tag)
+                again = []
                 for call, (ok, data, seconds) in zip(pack, outcomes, strict=True):
-                    self.done(worker, call, ok, data, seconds)
+                    if ok is None:  # its task was aborted before it ran
+                        again.append(call)
+                    else:
+                        self.done(worker, call, ok, data, seconds)
+                self.again.extendleft(reversed(again))
             elif isinstance(result, ProMPRemoteError) and self.workers.get(result.workerId, Worker(0)).tasks:
                 worker = self.workers[result.workerId]
                 tag = next(iter(worker.tasks))
@@ -345,6 +354,12 @@ class Pool:
             grace = next((c.abort_grace for c in head if c.abort_grace is not None), None)
             if grace is not None:  # aborted while it waited behind the task that just ended
                 self.abort(worker.id, grace)
+        elif worker.used_up:  # stopped only now: a stop with tasks in flight races its last results under load
+            worker.used_up = False
+            try:
+                self.manager.stopWorker(worker.id)
+            except ProWorkerExited:  # it has ended already
+                pass
         elif not worker.retiring:
             self.idle[worker.id] = worker
         return pack
@@ -437,6 +452,8 @@ class Pool:
                 for call in pack:
                     if call.future is not None and not call.future.done():
                         call.future.set_exception(BrokenProcessPool(why))
+        while self.again:
+            self.again.popleft().future.set_exception(BrokenProcessPool(why))
         while self.queue:
             future = self.queue.popleft().future
             if future.set_running_or_notify_cancel():
@@ -444,10 +461,13 @@ class Pool:
 
 
 def _error(data: bytes) -> BaseException:
-    """The exception a worker sent back, with its traceback as ``__cause__``."""
+    """The exception a worker sent back (``_task.dump_error``), with its traceback as ``__cause__``."""
+    pickled, text, type_name, message = pickle.loads(data)
     try:
-        exc, text = pickle.loads(data)
-    except BaseException as unpickling:  # noqa: BLE001
-        return RuntimeError(f"the call failed, and its exception cannot be unpickled here: {unpickling}")
+        exc = pickle.loads(pickled) if pickled is not None else None
+    except BaseException:  # noqa: BLE001 - an exception whose __init__ takes other arguments cannot be rebuilt
+        exc = None
+    if not isinstance(exc, BaseException):
+        exc = RuntimeError(f"{type_name}: {message} (the exception itself could not be sent back)")
     exc.__cause__ = RemoteTraceback(text)
     return exc

@@ -40,16 +40,16 @@ def run(tag: int, payloads: list) -> list:
     """Run the calls of one task in order: ``[tag, [[ok, pickled value or error, seconds], ...]]``.
 
     Quick calls travel several to a task (the manager packs them): one message each way for all of
-    them.  An abort (``ProMPAborted``) ends the task: the calls after it are reported aborted, not run.
+    them.  An abort (``ProMPAborted``) ends the task: the calls after it are reported not run
+    (``ok`` None), and the manager gives them again.
     """
     outcomes = []
     for payload in payloads:
         outcome = _call(payload)
         outcomes.append(outcome)
-        if outcome[0] is None:  # aborted: what is left does not run
+        if outcome[0] is None:  # aborted: what is left does not run, and the manager gives it again
             outcome[0] = False
-            skipped = [False, dump_error(ProMPAborted("the task was aborted before this call ran")), 0.0]
-            outcomes += [skipped] * (len(payloads) - len(outcomes))
+            outcomes += [[None, b"", 0.0]] * (len(payloads) - len(outcomes))
             break
     return [tag, outcomes]
 
@@ -111,10 +111,16 @@ def loads(data: bytes) -> Any:
 
 class _MainUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if module == "__main__":
-            _load_main()
-            module = "__mp_main__"
-        return super().find_class(module, name)
+        if module != "__main__":
+            return super().find_class(module, name)
+        _load_main()
+        try:
+            return super().find_class("__mp_main__", name)
+        except AttributeError:
+            raise AttributeError(
+                f"{name} is not defined when the manager's script runs as __mp_main__ in a worker: define it at the "
+                'script\'s top level, not under if __name__ == "__main__":'
+            ) from None
 
 
 def _load_main() -> None:
@@ -141,13 +147,16 @@ def _load_main() -> None:
 
 
 def dump_error(exc: BaseException) -> bytes:
-    """``exc`` and its traceback as text, pickled; an exception that cannot be pickled goes as a RuntimeError naming it."""
+    """``(pickled exc, its traceback as text, its type and message)``, pickled: the manager rebuilds what it can.
+
+    An exception that cannot be pickled goes as its type's name and message; one that cannot be rebuilt in the
+    manager (an ``__init__`` with other arguments) is replaced there, and the traceback survives either way."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        return pickle.dumps((exc, text), 5)
+        pickled = pickle.dumps(exc, 5)
     except BaseException:  # noqa: BLE001 - whatever pickling raised, the error must still go back
-        stand_in = RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc} (the exception could not be pickled)")
-        return pickle.dumps((stand_in, text), 5)
+        pickled = None
+    return pickle.dumps((pickled, text, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc)), 5)
 
 
 def _name(fn: Any) -> str:
