@@ -313,6 +313,74 @@ def test_shutdown_from_a_done_callback_does_not_wait_for_itself():
     assert not executor._pool.thread.is_alive()
 
 
+def test_done_callbacks_run_on_the_pool_thread_so_a_lock_held_by_the_submitter_is_no_deadlock():
+    lock = threading.Lock()
+    ran_on = []
+    with promp.Executor(1) as executor:
+        first = executor.submit(calls.square, 2)
+
+        def needs_the_lock(future):
+            with lock:
+                ran_on.append(threading.current_thread().name)
+
+        first.add_done_callback(needs_the_lock)
+        with lock:  # while this thread holds the lock it submits and waits, collecting results as it drives
+            for i in range(50):
+                assert executor.submit(calls.square, i).result(timeout=30) == i * i
+        wait_until(lambda: ran_on, 30)
+    assert ran_on == ["promp-executor"]
+
+
+def test_a_callback_may_wait_for_a_call_that_travelled_in_the_same_pack():
+    with promp.Executor(1) as executor:
+        list(executor.map(calls.square, range(300)))  # known quick: what follows travels packed
+        futures = [executor.submit(calls.square, i) for i in range(200)]
+        seen = []
+        futures[0].add_done_callback(lambda f: seen.append(futures[1].result(timeout=30)))
+        assert [f.result(timeout=30) for f in futures] == [i * i for i in range(200)]
+        wait_until(lambda: seen == [1], 30)
+
+
+def test_cancel_from_another_thread_ends_a_wait_that_drives_for_it():
+    with promp.Executor(1) as executor:
+        busy = executor.submit(calls.slow_pid, 3)
+        queued = executor.submit(calls.square, 2)
+        wait_until(busy.running, 30)
+        threading.Timer(0.3, queued.cancel).start()
+        begun = time.monotonic()
+        with pytest.raises(cf.CancelledError):
+            queued.result(timeout=30)
+        assert time.monotonic() - begun < 2
+        executor.abort(busy, grace=0.2)
+
+
+def test_callbacks_of_futures_cancelled_by_shutdown_may_submit():
+    executor = promp.Executor(1)
+    busy = executor.submit(calls.slow_pid, 0.5)
+    refused = []
+
+    def resubmit(future):
+        try:
+            executor.submit(calls.square, 1)
+        except RuntimeError as exc:
+            refused.append(str(exc))
+
+    queued = [executor.submit(calls.square, i) for i in range(5)]
+    for future in queued:
+        future.add_done_callback(resubmit)
+    wait_until(busy.running, 30)
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert len(refused) == 5 and all("after shutdown" in r for r in refused)
+
+
+def test_wake_up_ends_wait_but_not_wait_for_message(manager):
+    w = manager.startWorker()
+    code = "import time\nfrom Pro.MP import *\ndef f():\n    time.sleep(0.8)\n    proWorkerObject().sendMessage(ProMPMessage(5))\n"
+    manager.evalPythonFunction(w, code, "f")
+    threading.Timer(0.2, manager.wakeUp).start()
+    assert manager.waitForMessage(w, 20000) and manager.getMessage(w).id == 5
+
+
 def test_worker_output_is_shown(tmp_path):
     script = tmp_path / "prints.py"
     script.write_text(

@@ -28,6 +28,7 @@ from ._pool import Call, Pool
 
 _pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 _exiting = False
+LOOK_AGAIN = 0.05  # seconds a thread in result() waits for another driver before it tries to drive itself
 GRACE_AT_MOST = (2**31 - 1) // 1000  # seconds: abortOperation takes a C int of milliseconds
 
 
@@ -133,9 +134,9 @@ class Executor(_StdExecutor):
         pool = self._pool
         with pool.lock:
             pool.closing = True
-            if cancel_futures:
-                for call in list(pool.queue):
-                    call.future.cancel()
+            queued = list(pool.queue) if cancel_futures else []
+        for call in queued:  # outside the lock: a cancelled future's callbacks may submit (and get the RuntimeError)
+            call.future.cancel()
         pool.wake()
         if wait and threading.current_thread() is not pool.thread and not pool.drives_here():  # else: from a done-callback
             pool.thread.join()
@@ -170,11 +171,30 @@ class Executor(_StdExecutor):
 
 
 class _Future(Future):
-    """A future whose waiter drives the pool's manager itself when no other thread does (no hand-off on a round trip)."""
+    """A future whose waiter drives the pool's manager itself when no other thread does (no hand-off on a round trip).
+
+    Its done-callbacks are run by the pool's thread, whoever set it (``Pool.run_callbacks``)."""
 
     def __init__(self, pool: Pool) -> None:
         super().__init__()
         self._pool = pool
+
+    def _invoke_callbacks(self) -> None:
+        pool = self._pool
+        if not self._done_callbacks:
+            return
+        if not pool.thread.is_alive():  # the pool has ended: nobody else would run them
+            super()._invoke_callbacks()
+            return
+        pool.callbacks_due.append(self)
+        if threading.current_thread() is not pool.thread:
+            pool.wake()
+
+    def cancel(self) -> bool:
+        cancelled = super().cancel()
+        if cancelled:
+            self._pool.wake()  # a thread driving for it returns
+        return cancelled
 
     def result(self, timeout: float | None = None) -> Any:
         return super().result(self._drive(timeout))
@@ -183,11 +203,20 @@ class _Future(Future):
         return super().exception(self._drive(timeout))
 
     def _drive(self, timeout: float | None) -> float | None:
-        """Drive until done or ``timeout``; what is left of the timeout for the standard wait (0 once it passed)."""
-        if self.done():
-            return timeout
+        """Drive until done or ``timeout``; what is left of the timeout for the standard wait (0 once it passed).
+
+        While another thread drives, wait for it, and look again every ``LOOK_AGAIN`` s: the pool's thread may
+        be held by a done-callback, and then this thread drives for itself."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._pool.drive_until(self, timeout)
+        pool = self._pool
+        while not self.done():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            if not pool.drive_until(self, remaining):
+                with self._condition:
+                    if not self.done():
+                        self._condition.wait(LOOK_AGAIN if remaining is None else min(remaining, LOOK_AGAIN))
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 

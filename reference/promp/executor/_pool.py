@@ -94,11 +94,12 @@ class Call:
 class Worker:
     id: int
     tasks: dict[int, list[Call]] = field(default_factory=dict)  # given and not done, by tag, in the order given
-    slow: int = 0  # of those, tasks with a call not known to be quick: nothing goes behind them
+    slow: set[int] = field(default_factory=set)  # of those, the tasks not known to be quick: nothing goes behind them
     given: int = 0  # calls given, for max_tasks_per_child
     set_up: bool = False
     retiring: bool = False  # it has ended, or will (max_tasks_per_child): no more calls for it
     used_up: bool = False  # given max_tasks_per_child calls: stopped once they are done
+    ended: bool = False  # its process has ended (its calls fail, if any were left)
 
 
 class Pool:
@@ -118,6 +119,7 @@ class Pool:
         self.manager: Any = None  # set while the pool thread runs
         self.task_socket: Any = None
         self.drive = threading.RLock()  # whoever holds it makes the manager's calls: the pool thread, or a thread in result()
+        self.callbacks_due: deque[Future] = deque()  # futures whose done-callbacks the pool thread runs, outside drive
         self.workers: dict[int, Worker] = {}
         self.idle: dict[int, Worker] = {}  # workers with nothing to do, in the order they became idle
         self.tasks: dict[int, Worker] = {}  # the worker of each task given and not done, by tag
@@ -125,6 +127,7 @@ class Pool:
         self.tags = itertools.count(1)
         self.setup_failures = 0
         self.watched_at = 0.0
+        self.stopping: set[int] = set()  # workers stopped after max_tasks_per_child calls, until they have ended
         self.thread = threading.Thread(target=self.serve, name="promp-executor")
 
     # ------------------------------------------------------------- any thread
@@ -154,16 +157,16 @@ class Pool:
         else:
             self.wake()
 
-    def drive_until(self, future: Future, timeout: float | None) -> None:
+    def drive_until(self, future: Future, timeout: float | None) -> bool:
         """A thread waiting for ``future`` makes the manager's calls itself while nobody else does: no hand-off.
 
-        Returns when the future is done, when ``timeout`` passed, or at once if another thread drives
-        (which then sets the future).  A Ctrl-C while it waits is raised to the caller; the pool goes on."""
+        Returns when the future is done or ``timeout`` passed, True; at once, False, if another thread drives
+        (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
         if self.manager is None or not self.drive.acquire(blocking=False):
-            return
+            return False
         try:
             if self.manager is None:
-                return
+                return False
             self.own()
             deadline = None if timeout is None else time.monotonic() + timeout
             while not future.done() and self.broken is None:
@@ -175,6 +178,7 @@ class Pool:
             self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
         finally:
             self.drive.release()
+        return True
 
     def drives_here(self) -> bool:
         """Whether this thread holds ``drive`` (a done-callback runs under it): it must not wait for the pool thread."""
@@ -200,9 +204,12 @@ class Pool:
                 with self.drive:
                     self.own()
                     self.step(0)
-                    if self.broken is not None or (self.closing and not self.queue and not self.again and not self.tasks):
-                        break
-                arrivals.poll(WATCH_EVERY * 1000)
+                    ended = self.broken is not None or (self.closing and not self.queue and not self.again and not self.tasks)
+                self.run_callbacks()
+                if ended:
+                    break
+                if not self.callbacks_due:
+                    arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
             self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
         finally:
@@ -211,6 +218,14 @@ class Pool:
                 self.manager = None
                 manager.close()
                 self.fail_all()
+            self.run_callbacks()
+
+    def run_callbacks(self) -> None:
+        """Done-callbacks, on this thread and outside ``drive``: a callback may submit, wait for a result, take a lock
+        the submitting thread holds, or shut the pool down, and none of it re-enters what set its future."""
+        due = self.callbacks_due
+        while due:
+            Future._invoke_callbacks(due.popleft())
 
     def own(self) -> None:
         """The driving thread takes the manager (used by one thread at a time, under ``drive``)."""
@@ -221,11 +236,12 @@ class Pool:
         if self.requests:
             self.take_aborts()
         self.give()
-        self.manager._wait_until(_anything, limit)
+        # never longer than WATCH_EVERY: a thread that drives for its future also sees workers end and starts others
+        self.manager._wait_until(_anything, WATCH_EVERY if limit is None else min(limit, WATCH_EVERY), alarms=True)
         self.collect()
         self.settle()
-        if time.monotonic() - self.watched_at >= WATCH_EVERY:
-            self.watch()
+        if (self.stopping or time.monotonic() - self.watched_at >= WATCH_EVERY) and self.watch():
+            self.settle()  # what waited for a worker to end starts another
 
     def settle(self) -> None:
         """Leave the task socket with nothing to read, its last operation a look: its descriptor then signals the next arrival.
@@ -235,7 +251,7 @@ class Pool:
             self.take_aborts()
         self.give()
         while readable(self.task_socket):
-            self.manager._wait_until(_anything, 0)
+            self.manager._wait_until(_anything, 0, alarms=True)
             self.collect()
             self.give()
 
@@ -258,10 +274,16 @@ class Pool:
                         self.idle[worker.id] = worker
                     continue
                 try:
-                    self.send(worker, pack)
-                except ProWorkerExited:  # it ended since it was last seen: a new worker runs the pack
-                    worker.retiring = True
-                    self.send(self.start_worker(), pack)
+                    try:
+                        self.send(worker, pack)
+                    except ProWorkerExited:  # it ended since it was last seen: a new worker runs the pack
+                        worker.retiring = worker.ended = True
+                        self.send(self.start_worker(), pack)
+                except BaseException:  # a Ctrl-C on a thread that drives: the pack waits to be given again
+                    self.again.extendleft(reversed(pack))
+                    if not worker.tasks and not worker.retiring:
+                        self.idle[worker.id] = worker
+                    raise
 
     def pick(self, key: str) -> Worker | None:
         idle = self.idle
@@ -269,14 +291,14 @@ class Pool:
             worker = idle.popitem()[1]  # the one idle the shortest: its threads are likely still awake
             if not worker.tasks and not worker.retiring:
                 return worker
-        taking = [w for w in self.workers.values() if not w.retiring]
-        if len(taking) < self.max_workers:
+        if sum(not w.ended for w in self.workers.values()) < self.max_workers:  # those on their way out count too
             return self.start_worker()
+        taking = [w for w in self.workers.values() if not w.retiring]
         if not self.quick(key):
             return None
         best = None
         for worker in taking:
-            if worker.slow == 0 and len(worker.tasks) < TASKS_HELD and (best is None or len(worker.tasks) < len(best.tasks)):
+            if not worker.slow and len(worker.tasks) < TASKS_HELD and (best is None or len(worker.tasks) < len(best.tasks)):
                 best = worker
         return best
 
@@ -303,16 +325,21 @@ class Pool:
         return worker
 
     def send(self, worker: Worker, pack: list[Call], setup: list | None = None) -> None:
-        """Give ``pack`` to ``worker`` (the manager first: a worker that has ended raises ``ProWorkerExited``, and nothing changed)."""
+        """Give ``pack`` to ``worker``; if the manager refuses (``ProWorkerExited``: it has ended) or anything cuts
+        the call short (a Ctrl-C), nothing of it is kept and the exception goes on."""
         tag = next(self.tags)
-        if setup is None:
-            self.manager.evalPythonFunction(worker.id, _task.SOURCE, "run", [tag, [call.payload for call in pack]], True)
-        else:
-            self.manager.evalPythonFunction(worker.id, _task.SETUP_SOURCE, "setup", [tag, *setup], True)
-        worker.tasks[tag] = pack
+        worker.tasks[tag] = pack  # before the send: a result may be read as soon as it is out
         self.tasks[tag] = worker
+        try:
+            if setup is None:
+                self.manager.evalPythonFunction(worker.id, _task.SOURCE, "run", [tag, [call.payload for call in pack]], True)
+            else:
+                self.manager.evalPythonFunction(worker.id, _task.SETUP_SOURCE, "setup", [tag, *setup], True)
+        except BaseException:
+            del worker.tasks[tag], self.tasks[tag]
+            raise
         if not self.quick(pack[0].key):
-            worker.slow += 1
+            worker.slow.add(tag)
         if setup is not None:
             return
         worker.given += len(pack)
@@ -326,7 +353,9 @@ class Pool:
             result = manager.takeResult(ProWorker_Any)
             if result.__class__ is list:
                 tag, outcomes = result
-                worker = self.tasks.pop(tag)
+                worker = self.tasks.pop(tag, None)
+                if worker is None:  # a task whose send was cut short after it left: its calls were given again
+                    continue
                 pack = self.finished(worker, tag)
                 again = []
                 for call, (ok, data, seconds) in zip(pack, outcomes, strict=True):
@@ -340,15 +369,14 @@ class Pool:
                 tag = next(iter(worker.tasks))
                 del self.tasks[tag]
                 if result.type == "WorkerExited":
-                    worker.retiring = True  # it has ended: no more calls for it, and another may start
+                    worker.retiring = worker.ended = True  # no more calls for it, and another may start
                 for call in self.finished(worker, tag):
                     self.failed(worker, call, result)
 
     def finished(self, worker: Worker, tag: int) -> list[Call]:
         """Task ``tag`` of ``worker`` is over: its calls, and the worker's next task aborted if it was asked."""
         pack = worker.tasks.pop(tag)
-        if not self.quick(pack[0].key):
-            worker.slow -= 1
+        worker.slow.discard(tag)
         if worker.tasks:
             head = next(iter(worker.tasks.values()))
             grace = next((c.abort_grace for c in head if c.abort_grace is not None), None)
@@ -358,6 +386,7 @@ class Pool:
             worker.used_up = False
             try:
                 self.manager.stopWorker(worker.id)
+                self.stopping.add(worker.id)  # watched at every step until it has ended: its replacement waits for it
             except ProWorkerExited:  # it has ended already
                 pass
         elif not worker.retiring:
@@ -412,16 +441,21 @@ class Pool:
         aborted.__cause__ = exc
         return aborted
 
-    def watch(self) -> None:
-        """Forget the workers that have ended with nothing left to report; the next call that needs one starts another."""
+    def watch(self) -> bool:
+        """Forget the workers that have ended with nothing left to report (the next call that needs one starts
+        another); whether one has newly ended."""
         self.watched_at = time.monotonic()
         manager = self.manager
+        newly = False
         for wid, worker in list(self.workers.items()):
             if manager.workerState(wid) == "exited":
-                worker.retiring = True
+                newly = newly or not worker.ended
+                worker.retiring = worker.ended = True
+                self.stopping.discard(wid)
                 self.idle.pop(wid, None)
                 if not worker.tasks:
                     del self.workers[wid]
+        return newly
 
     def take_aborts(self) -> None:
         while self.requests:

@@ -222,7 +222,7 @@ class ProManager:
         """
         session = self._session
         limit = _checks.timeout_ms(timeout_ms)
-        return self._wait_until(lambda events: events > 0 or not session.is_busy(), limit)
+        return self._wait_until(lambda events: events > 0 or not session.is_busy(), limit, alarms=True)
 
     def sendMessage(self, target: int, msg: ProMPMessage) -> None:
         """Send a custom message to a worker, or to every live worker with ``ProWorker_All``."""
@@ -307,7 +307,7 @@ class ProManager:
         self._check()
         return self._port.task.getsockopt(zmq.FD)
 
-    def _wait_until(self, done: Callable[[int], bool], limit: float | None) -> bool:
+    def _wait_until(self, done: Callable[[int], bool], limit: float | None, alarms: bool = False) -> bool:
         """Pump until ``done(events just handled)``, blocking on the task socket in between; False after ``limit`` s.
 
         Everything that needs handling comes through the task socket (the keeper sends a wake-up
@@ -316,12 +316,13 @@ class ProManager:
         that quickly: a thread put to sleep takes tens of microseconds to wake, as much as the rest of
         a round trip costs in Python.  Each look yields the processor (the I/O threads bringing the
         reply may need it); a reply slower than ``SPIN`` stops the watching until a quick one comes
-        again, so waits for long tasks cost no processor time.
+        again, so waits for long tasks cost no processor time.  ``alarms``: a ``wakeUp()`` ends it too
+        (``wait()``'s; ``waitForMessage`` goes on waiting for its message).
         """
         self._check()
         deadline = None if limit is None else time.monotonic() + limit
         port = self._port
-        if done(0) or port.take_alarm():
+        if done(0) or (alarms and port.take_alarm()):
             self._pump()
             return True
         task = port.task
@@ -347,12 +348,18 @@ class ProManager:
             except zmq.Again:
                 frames = None
             self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
-            if done(self._pump(frames)) or (port.alarmed and port.take_alarm()):
+            if done(self._pump(frames)) or (alarms and port.alarmed and port.take_alarm()):
                 return True
 
     def _pump(self, first: list | None = None) -> int:
-        """Handle what arrived (``first``: a message already received), then pass the ui_waits' aborts on."""
+        """Handle what arrived (``first``: a message already received), then pass the ui_waits' aborts on.
+
+        It ends with a look at the task socket: what its own sends let in is handled too, and ZeroMQ's descriptor
+        (``fileno()``), an edge that any operation may clear, then signals the next arrival."""
         events = self._user.pump(first)
+        task = self._port.task
+        while readable(task):
+            events += self._user.pump()
         if self._routes.waits:
             events += self._routes.pass_aborts()
         return events
