@@ -3,8 +3,8 @@
 What it adds to ``ProcessPoolExecutor``'s interface: a worker that dies fails only its own calls
 (``WorkerExitedError``) and is replaced; ``abort(future, grace)`` stops a running call for real;
 ``submit_async`` for asyncio.  What it keeps: the signatures, the errors (``RuntimeError`` after
-shutdown, ``BrokenProcessPool`` once an initializer failed), and ``map``'s chunks.  Done-callbacks
-run on the thread that collected the result: the pool's thread, or one waiting in ``result()``.
+shutdown, ``BrokenProcessPool`` once an initializer failed), ``map``'s chunks, and done-callbacks
+run on the pool's own thread.
 """
 
 from __future__ import annotations

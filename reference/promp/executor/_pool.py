@@ -1,22 +1,27 @@
-"""The pool thread of a ``promp.Executor``: one ``ProManager``, its workers, and which calls each holds.
+"""The pool of a ``promp.Executor``: one ``ProManager``, its workers, and which calls each holds.
 
-A manager is used from one thread (BAD-4), so each Executor gives it a thread of its own, which
-creates the ``ProManager``, starts the workers and makes every call of it.  Any thread submits: the
-call is pickled on the submitting thread (on two cores that overlaps this thread's work), queued
-with its ``Future``, and this thread is woken by ``ProManager.wakeUp()``, once per burst (a flag
-says a wake-up is on its way).
+A manager is used from one thread at a time (BAD-4).  Whoever holds ``drive`` makes its calls: the
+pool's own thread, which creates the manager and polls its descriptor (``ProManager.fileno()``)
+while it does not drive, or any thread that submits or waits in ``result()`` while nobody else
+drives (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
+where a manager owned by one thread costs a hand-off each way (measured here: 1.9x-2.9x
+``ProManager.wait()``'s round trip with one, about 1.1x without; ``tools/bench.py``).
+ZeroMQ's descriptor is an edge, so whoever lets go of ``drive`` leaves the socket with nothing to
+read, its last operation a look (``settle``).  A call is pickled on the submitting thread, and a
+submit that finds someone driving wakes them (``ProManager.wakeUp()``).  Done-callbacks run on the
+pool's thread, after it let go of ``drive`` (``run_callbacks``): a callback may submit, wait for a
+result, take a lock the submitting thread holds or shut the pool down, re-entering nothing.
 
-Calls go to workers chosen here, by id rather than ``ProWorker_Any``, so this thread knows which
-calls each worker holds: a worker that dies fails only those (the manager's ``WorkerExited``
-results for its unfinished tasks come in the order they were given), and the one it runs now is
-the one ``abort`` aims at.  A call goes to an idle worker, or to a new one while there are fewer
-than ``max_workers``.  Functions known to run in under a millisecond travel packed: one task of
+Calls go to workers chosen here, by id rather than ``ProWorker_Any``, so the pool knows which calls
+each worker holds: a worker that dies fails only those (the manager's ``WorkerExited`` results for
+its unfinished tasks come in the order they were given), and the one it runs now is the one
+``abort`` aims at.  A call goes to an idle worker, or to a new one while fewer than ``max_workers``
+have not ended.  Functions known to run in under a millisecond travel packed: one task of
 ``_task.run`` carries as many queued calls as make about ``PACK_WORK`` seconds of work (one message
 each way for all of them, where each call alone would cost the manager a message, its checks and
 its bookkeeping), and a worker busy with such a pack may hold one more, so it never waits for the
-next.  Anything else waits here, where ``Future.cancel()`` still removes it.  Results are unpickled
-and set on this thread, which also runs done-callbacks (as ``ProcessPoolExecutor``'s manager
-thread does).  A worker that has ended is replaced by the next call that needs one.
+next.  Anything else waits here, where ``Future.cancel()`` still removes it.  A worker that has
+ended is replaced by the next call that needs one.
 """
 
 from __future__ import annotations

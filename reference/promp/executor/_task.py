@@ -7,13 +7,14 @@ the value or the exception (with its traceback as text, which the manager chains
 ``__cause__``, as ``ProcessPoolExecutor`` does), and how long the call took, from which the
 manager learns which functions are quick enough to queue behind one another.
 
-Functions of the manager's ``__main__`` travel by reference when cloudpickle is not installed;
-the worker then runs the manager's main script once as ``__mp_main__`` to find them, as
-multiprocessing's spawn does, so the script's top level must be guarded by
+What refers to the manager's script's ``__main__`` travels by reference; the worker runs the
+script once as ``__mp_main__`` to find it, as multiprocessing's spawn does, so the script's top level must be guarded by
 ``if __name__ == "__main__":`` (an Executor started while the script is being run that way
-raises, rather than start workers without end).
+raises, rather than start workers without end).  Functions cloudpickle sent by value are rebuilt
+once per distinct pickle (``by_value``).
 
-Only the standard library is imported here: a worker that never runs a pool task pays nothing.
+Only the standard library is imported here, and what a worker has already: a worker that never
+runs a pool task pays nothing.
 """
 
 from __future__ import annotations
