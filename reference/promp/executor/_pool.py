@@ -50,10 +50,6 @@ PACK_WORK = 0.002  # seconds of expected work in one pack
 PACK_AT_MOST = 128  # calls in one pack: if its worker dies, they all fail (they may have run; a call runs at most once)
 TASKS_HELD = 2  # tasks (packs) a worker may hold: the one it runs and the next
 WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those that ended are forgotten)
-# seconds a thread that would drive waits for the drive: the pool thread holds it for a step (tens of microseconds), and
-# driving oneself after that beats a hand-off; a thread that holds it longer waits for its own result, and is left to it
-BRIEFLY = 0.002
-REST = 0.005  # seconds the pool thread leaves arrivals to the threads that drove last, before it watches again
 FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
 SETUP_FAILURES_AT_MOST = 3  # workers in a row that end before their setup is done: the pool is broken
 
@@ -129,10 +125,6 @@ class Pool:
         self.task_socket: Any = None
         self.drive = threading.RLock()  # whoever holds it makes the manager's calls: the pool thread, or a thread in result()
         self.callbacks_due: deque[Future] = deque()  # futures whose done-callbacks the pool thread runs, outside drive
-        self.foreign = 0  # threads other than the pool's that hold the drive (0 or 1; more while one re-enters)
-        self.drove_at = 0.0  # when the last of them let go
-        self.resting = threading.Condition()  # the pool thread rests on it while they drive (``rest``)
-        self.poked = False
         self.workers: dict[int, Worker] = {}
         self.idle: dict[int, Worker] = {}  # workers with nothing to do, in the order they became idle
         self.tasks: dict[int, Worker] = {}  # the worker of each task given and not done, by tag
@@ -157,8 +149,7 @@ class Pool:
 
     def kick(self) -> None:
         """A call was queued: give it now from this thread if nobody drives, else wake whoever does."""
-        if self.manager is not None and self.drive.acquire(timeout=BRIEFLY):
-            self.foreign += 1
+        if self.manager is not None and self.drive.acquire(blocking=False):
             try:
                 if self.manager is not None:
                     self.own()
@@ -167,7 +158,7 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - as on the pool thread: every future hears of it
                 self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
             finally:
-                self.let_go()
+                self.drive.release()
         else:
             self.wake()
 
@@ -176,9 +167,8 @@ class Pool:
 
         Returns when the future is done or ``timeout`` passed, True; at once, False, if another thread drives
         (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
-        if self.manager is None or not self.drive.acquire(timeout=BRIEFLY):
+        if self.manager is None or not self.drive.acquire(blocking=False):
             return False
-        self.foreign += 1
         try:
             if self.manager is None:
                 return False
@@ -192,14 +182,8 @@ class Pool:
         except Exception as exc:  # noqa: BLE001
             self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
         finally:
-            self.let_go()
+            self.drive.release()
         return True
-
-    def let_go(self) -> None:
-        """A thread other than the pool's lets go of the drive (the pool thread rests ``REST`` more, then watches)."""
-        self.drove_at = time.monotonic()
-        self.foreign -= 1
-        self.drive.release()
 
     def drives_here(self) -> bool:
         """Whether this thread holds ``drive`` (a done-callback runs under it): it must not wait for the pool thread."""
@@ -222,15 +206,10 @@ class Pool:
         self.manager = manager
         try:
             while True:
-                if not self.drive.acquire(blocking=False):
-                    self.rest()  # another thread drives: what arrives is its to handle
-                    continue
-                try:
+                with self.drive:
                     self.own()
                     self.step(0)
                     ended = self.broken is not None or (self.closing and not self.queue and not self.again and not self.tasks)
-                finally:
-                    self.drive.release()
                 self.run_callbacks()
                 if ended:
                     break
@@ -245,15 +224,6 @@ class Pool:
                 manager.close()
                 self.fail_all()
             self.run_callbacks()
-
-    def rest(self) -> None:
-        """While another thread drives, and for ``REST`` after it stops, wait to be poked (``wake``) rather than watch
-        the descriptor: each arrival would wake this thread only to find the drive taken, and cost the driving thread
-        the processor and the drive's lock on every round trip (measured: one round trip in ten handed off)."""
-        with self.resting:
-            while not self.poked and (self.foreign or time.monotonic() - self.drove_at < REST):
-                self.resting.wait(REST)
-            self.poked = False
 
     def run_callbacks(self) -> None:
         """Done-callbacks, on this thread and outside ``drive``: a callback may submit, wait for a result, take a lock
