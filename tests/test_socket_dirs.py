@@ -113,3 +113,28 @@ def test_a_manager_holds_a_lock_in_its_directory_for_its_life(manager: ProManage
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("cut_after", range(5))
+def test_a_dead_managers_directory_removal_cut_short_still_leaves_its_lock(tmp_path, monkeypatch, cut_after: int):
+    """Workers remove their dead manager's directory; one killed in the middle must not leave it without its lock,
+    which is how later managers tell a dead manager's directory (a lockless one would stay for good)."""
+    from promp.worker import _port
+
+    directory = tmp_path / "promp-dead"
+    directory.mkdir()
+    for name in ("beat", "ctrl", "echo", "lock", "task"):
+        (directory / name).write_text("")
+    unlink = os.unlink
+    done = []
+
+    def cut_short(path, *args, **kwargs):
+        if len(done) == cut_after:
+            raise SystemExit("killed here")
+        done.append(path)
+        unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", cut_short)
+    with pytest.raises(SystemExit):
+        _port.remove_manager_directory(str(directory))
+    assert (directory / "lock").exists()

@@ -14,3 +14,4 @@ LARGE = 64 * 1024  # bytes: from here a value or frame is kept where it lies rat
 
 HEARTBEAT_INTERVAL = 0.5  # seconds between two pings, each way (a manager's default)
 HEARTBEAT_TIMEOUT = 5.0  # seconds a ping may stay unanswered before the other side is gone (exported as heartbeatTimeout)
+SOCKET_DIR_LOCK = "lock"  # the file a live manager holds locked in its socket directory (``manager._socket_dir``)

@@ -26,10 +26,12 @@ import shutil
 import stat
 import tempfile
 
+from .._constants import SOCKET_DIR_LOCK
+
 log = logging.getLogger("promp")
 
 PREFIX = "promp-"
-LOCK = "lock"  # held (flock) by the live manager; holds its pid, for people
+LOCK = SOCKET_DIR_LOCK  # held (flock) by the live manager; holds its pid, for people
 MAX_IPC_PATH = 100  # sun_path is 108 bytes on Linux: room for the socket's name
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 

@@ -15,7 +15,6 @@ without flooding (ten lines, then a tally a second).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -24,7 +23,7 @@ import time
 import zmq
 
 from .. import _cgroups, _state, wire
-from .._constants import EXIT_MANAGER_GONE
+from .._constants import EXIT_MANAGER_GONE, SOCKET_DIR_LOCK
 from .._procs import end_descendants
 from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame
 
@@ -35,6 +34,29 @@ def _say(line: str) -> None:
     try:  # a task may have broken sys.stderr, or closed fd 2: what the worker says is best effort
         print(f"promp worker: {line}", file=sys.stderr, flush=True)
     except Exception:
+        pass
+
+
+def remove_manager_directory(path: str) -> None:
+    """A dead manager's socket directory, its lock last: a removal cut short (every worker of the manager removes it,
+    and one may be killed on the way) leaves a directory the next manager still tells as a dead one's by its lock;
+    one without it would be taken for an older version's and left for good."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        if name != SOCKET_DIR_LOCK:
+            try:
+                os.unlink(os.path.join(path, name))
+            except FileNotFoundError:  # another worker took it
+                pass
+            except OSError:  # not a file: the lock stays, and the next manager's sweep removes it all
+                return
+    try:
+        os.unlink(os.path.join(path, SOCKET_DIR_LOCK))
+        os.rmdir(path)
+    except OSError:
         pass
 
 
@@ -50,7 +72,7 @@ def die(reason: str, code: int = EXIT_MANAGER_GONE, leftover_dir: str | None = N
         else:  # no live manager will end the cgroup
             _cgroups.leave_and_end(_state.cgroup)
     if leftover_dir:  # a dead manager cannot remove its socket directory: the workers do
-        shutil.rmtree(leftover_dir, ignore_errors=True)
+        remove_manager_directory(leftover_dir)
     try:
         os.write(2, f"promp worker {os.getpid()}: {reason}; exiting\n".encode())
     except OSError:
