@@ -13,8 +13,6 @@ import asyncio
 import time
 from typing import Any
 
-from .wire._zmq import readable
-
 __all__ = ["wait", "wait_for_message"]
 
 
@@ -34,12 +32,9 @@ async def _until(manager: Any, look: Any, timeout_ms: int) -> bool:
     loop = asyncio.get_running_loop()
     deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
     fd = manager.fileno()
-    task = manager._port.task
     while True:
-        if look():
+        if look():  # it ends with a look at the socket: the descriptor then signals the next arrival
             return True
-        if readable(task):  # the look's own sends may have taken in an arrival: ZeroMQ's descriptor is an edge
-            continue
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             return False

@@ -75,7 +75,7 @@ class Executor(_StdExecutor):
         if _task.importing_main:
             raise RuntimeError(
                 "an Executor was started while a worker ran the main script to find a function of __main__: guard the "
-                'script\'s top level with if __name__ == "__main__": (or install cloudpickle, which sends such functions by value)'
+                'script\'s top level with if __name__ == "__main__":'
             )
         if max_workers is None:
             max_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -23,7 +23,7 @@ import weakref
 from functools import partial
 from typing import Any
 
-from ._task import by_value, run_chunk
+from ._task import by_value, name_of, run_chunk
 
 try:  # optional: pip install 'promp[cloudpickle]'
     import cloudpickle
@@ -60,7 +60,7 @@ def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
     if cloudpickle is None:
         if data is not None:
             raise UnpicklableCall(
-                f"the call of {_name(fn)} refers to __main__, which has no script file for the workers to run (an "
+                f"the call of {name_of(fn)} refers to __main__, which has no script file for the workers to run (an "
                 "interactive session?): define what it uses in a module, or install cloudpickle to send it by value"
             )
         raise _unpicklable(fn, failure)
@@ -75,7 +75,7 @@ def dump_call(fn: Any, args: tuple, kwargs: dict) -> bytes:
     try:
         return cloudpickle.dumps((fn, args, kwargs), 5)
     except (Exception, SystemExit) as exc:  # noqa: BLE001
-        raise UnpicklableCall(f"cannot send the call of {_name(fn)} to a worker: {type(exc).__name__}: {exc}") from exc
+        raise UnpicklableCall(f"cannot send the call of {name_of(fn)} to a worker: {type(exc).__name__}: {exc}") from exc
 
 
 def main_script() -> str | None:
@@ -89,12 +89,12 @@ def _unpicklable(fn: Any, failure: BaseException) -> UnpicklableCall:
         pickle.dumps(fn, 5)
     except (Exception, SystemExit):  # noqa: BLE001
         what = (
-            f"the function {_name(fn)} cannot be pickled ({type(failure).__name__}: {failure}): functions go by reference "
+            f"the function {name_of(fn)} cannot be pickled ({type(failure).__name__}: {failure}): functions go by reference "
             "(module and name), so define it at a module's top level, or install cloudpickle (pip install cloudpickle) "
             "to send lambdas and closures by value"
         )
     else:
-        what = f"an argument of the call of {_name(fn)} cannot be pickled: {type(failure).__name__}: {failure}"
+        what = f"an argument of the call of {name_of(fn)} cannot be pickled: {type(failure).__name__}: {failure}"
     error = UnpicklableCall(what)
     error.__cause__ = failure
     return error
@@ -137,6 +137,3 @@ def function_key(fn: Any) -> str:
         fn = fn.func
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
 
-
-def _name(fn: Any) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)

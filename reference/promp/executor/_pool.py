@@ -238,9 +238,7 @@ class Pool:
 
     def step(self, limit: float | None) -> None:
         """Give what is queued, handle what arrives within ``limit`` s (None: wait for it; 0: what is there), give again."""
-        if self.requests:
-            self.take_aborts()
-        self.give()
+        self.settle()
         # never longer than WATCH_EVERY: a thread that drives for its future also sees workers end and starts others
         self.manager._wait_until(_anything, WATCH_EVERY if limit is None else min(limit, WATCH_EVERY), alarms=True)
         self.collect()
@@ -298,12 +296,12 @@ class Pool:
                 return worker
         if sum(not w.ended for w in self.workers.values()) < self.max_workers:  # those on their way out count too
             return self.start_worker()
-        taking = [w for w in self.workers.values() if not w.retiring]
         if not self.quick(key):
             return None
         best = None
-        for worker in taking:
-            if not worker.slow and len(worker.tasks) < TASKS_HELD and (best is None or len(worker.tasks) < len(best.tasks)):
+        for worker in self.workers.values():
+            load = len(worker.tasks)
+            if not worker.retiring and not worker.slow and load < TASKS_HELD and (best is None or load < len(best.tasks)):
                 best = worker
         return best
 
@@ -313,9 +311,9 @@ class Pool:
     def pack_size(self, key: str, worker: Worker) -> int:
         """How many calls of ``key`` go in one task: 1 unless quick; else about ``PACK_WORK`` of work, no more than a
         share of what is queued (so that the workers get even loads), nor than ``max_tasks_per_child`` leaves."""
-        known = self.run_times.get(key)
-        if known is None or known >= QUICK:
+        if not self.quick(key):
             return 1
+        known = self.run_times[key]
         share = len(self.queue) // (TASKS_HELD * self.max_workers)
         size = max(1, min(PACK_AT_MOST, int(PACK_WORK / max(known, 1e-7)), share))
         if self.max_tasks_per_child is not None:
@@ -369,8 +367,7 @@ class Pool:
                     else:
                         self.done(worker, call, ok, data, seconds)
                 self.again.extendleft(reversed(again))
-            elif isinstance(result, ProMPRemoteError) and self.workers.get(result.workerId, Worker(0)).tasks:
-                worker = self.workers[result.workerId]
+            elif isinstance(result, ProMPRemoteError) and (worker := self.workers.get(result.workerId)) and worker.tasks:
                 tag = next(iter(worker.tasks))
                 del self.tasks[tag]
                 if result.type == "WorkerExited":

@@ -68,7 +68,7 @@ def _call(payload: bytes) -> list:
     try:
         return [True, pickle.dumps(value, 5), seconds]
     except BaseException as exc:  # noqa: BLE001
-        error = TypeError(f"the result of {_name(fn)} cannot be sent back: {type(exc).__name__}: {exc}")
+        error = TypeError(f"the result of {name_of(fn)} cannot be sent back: {type(exc).__name__}: {exc}")
         return [False, dump_error(error), seconds]
 
 
@@ -160,5 +160,6 @@ def dump_error(exc: BaseException) -> bytes:
     return pickle.dumps((pickled, text, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc)), 5)
 
 
-def _name(fn: Any) -> str:
+def name_of(fn: Any) -> str:
+    """How errors name a function (its qualified name, or what it is)."""
     return getattr(fn, "__qualname__", None) or repr(fn)

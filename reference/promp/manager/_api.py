@@ -357,11 +357,11 @@ class ProManager:
         It ends with a look at the task socket: what its own sends let in is handled too, and ZeroMQ's descriptor
         (``fileno()``), an edge that any operation may clear, then signals the next arrival."""
         events = self._user.pump(first)
+        if self._routes.waits:
+            events += self._routes.pass_aborts()  # sends: before the look
         task = self._port.task
         while readable(task):
             events += self._user.pump()
-        if self._routes.waits:
-            events += self._routes.pass_aborts()
         return events
 
     # ------------------------------------------------------------ closing

@@ -167,15 +167,9 @@ class ZmqPort:
         self._creator = os.getpid()
         _PORTS.add(self)
         self.task.bind(f"inproc://promp-wake-{id(self)}")
-        self.waker = self._ctx.socket(zmq.DEALER)
-        self.waker.setsockopt(zmq.IDENTITY, WAKE_IDENTITY)
-        self.waker.setsockopt(zmq.LINGER, 0)
-        self.waker.connect(f"inproc://promp-wake-{id(self)}")
+        self.waker = self._waking(WAKE_IDENTITY)
         self.wake_pending = False
-        self._alarm = self._ctx.socket(zmq.DEALER)
-        self._alarm.setsockopt(zmq.IDENTITY, ALARM_IDENTITY)
-        self._alarm.setsockopt(zmq.LINGER, 0)
-        self._alarm.connect(f"inproc://promp-wake-{id(self)}")
+        self._alarm = self._waking(ALARM_IDENTITY)
         self._alarm_lock = threading.Lock()  # the one socket any thread may use: one at a time
         self._alarm_pending = False  # a wake-up sent and not yet read: another adds nothing
         self.alarmed = False  # set by ``alarm``, taken by the user's thread (``take_alarm``)
@@ -183,6 +177,14 @@ class ZmqPort:
         self.links = Links(self.task)
         self.spawner = Spawner(self.endpoints, self.alive_r, self.secret, heartbeat, start_timeout, warm_start, self._new_zygote)
         threading.Thread(target=echo_forever, args=(self.echo,), name="promp-echo", daemon=True).start()
+
+    def _waking(self, identity: bytes) -> zmq.Socket:
+        """A socket whose empty message wakes the user's thread blocked on the task socket (``identity`` says whose)."""
+        sock = self._ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.IDENTITY, identity)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(f"inproc://promp-wake-{id(self)}")
+        return sock
 
     def _bind(self, kind: int, name: str, transport: str, small: bool = False, rcvhwm: int | None = None) -> zmq.Socket:
         sock = self._ctx.socket(kind)
