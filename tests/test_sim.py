@@ -50,6 +50,8 @@ PLANTED = {
     "settle_without_reading": "resources-released",
     "held_results_forgotten": "held-results-leave",
     "stop_jumps_the_queue": "stop-runs-queued",
+    "read_ahead_past_output": "order",
+    "read_ahead_loses_held": "result-kept",
 }
 
 
@@ -139,7 +141,7 @@ def test_scenarios_cover_the_workload_and_the_faults():
     assert kinds >= {"start", "submit", "abort", "send", "stop", "busy", "crash_worker", "crash_manager", "freeze_worker"}
     assert kinds >= {"freeze_manager", "drop", "delay", "duplicate", "partition", "clock_jump"}
     programs = {op.args[1] for seed in range(300) for op in generate(seed).ops if op.kind == "submit"}
-    assert programs == {"quick", "slow", "fails", "talks", "cooperative", "forever", "exits", "crashes", "nests"}
+    assert programs == {"quick", "slow", "fails", "talks", "cooperative", "forever", "exits", "crashes", "nests", "burst"}
 
 
 def test_a_scenario_keeps_only_the_ops_asked_for():

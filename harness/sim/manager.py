@@ -99,18 +99,20 @@ class SimManager:
             self.schedule_keeper(self.keeper.step())
             return
         try:
-            if op.kind == "submit":
-                target, kind, program, want = args
+            if op.kind == "submit":  # (target, kind, program, want[, count]): count tasks alike, given one after another
+                target, kind, program, want = args[:4]
                 target = {"any": core.ProWorker_Any, "all": core.ProWorker_All}.get(target, target)
-                takers = sum(1 for rec in self.session.workers.values() if rec.state.value in ("starting", "ready"))
-                self.label += 1
-                fields = {"op": "code", "src": repr((self.label, kind, program))}
-                user.call(driver.submit, target, fields, b"", want, now)
-                self.submitted[self.label] = (self.w.now, target)
-                if want:
-                    self.expected_results += takers if target == core.ProWorker_All else 1
-                if target > 0:
-                    self.by_id.setdefault(target, []).append(self.label)
+                fields = {"op": "code", "src": repr((kind, program))}  # tasks alike share their code: quick ones pipeline
+                for _ in range(args[4] if len(args) > 4 else 1):
+                    takers = sum(1 for rec in self.session.workers.values() if rec.state.value in ("starting", "ready"))
+                    self.label += 1
+                    user.submit(target, fields, msgpack.packb(self.label), want, now)
+                    self.submitted[self.label] = (self.w.now, target)
+                    if want:
+                        self.expected_results += takers if target == core.ProWorker_All else 1
+                    if target > 0:
+                        self.by_id.setdefault(target, []).append(self.label)
+                self._collect()  # what is there already, taken between two calls, as a user may
             elif op.kind == "abort":
                 target = core.ProWorker_All if args[0] == "all" else args[0]
                 user.call(driver.abort, target, args[1], now)
@@ -154,7 +156,12 @@ class SimManager:
         session = self.session
         for wid in [0, *session.workers]:
             while session.has_results(wid):
-                self.results.append((wid, session.take_result(wid)))
+                value = session.take_result(wid)
+                self.results.append((wid, value))
+                if isinstance(value, list) and len(value) == 3 and value[0] == "ok":  # ["ok", task, worker]
+                    _, task, by = value
+                    if self.lines_in.get(by, 0) < self.workers[by].lines_before_done[task]:
+                        self.w.fail("order", f"the result of task {task} of worker {by} was seen before the output it printed first")
             while session.messages.has(wid):
                 seq = int(session.messages.take(wid).data)
                 self._in_order(self.messages_in, wid, seq, "message")
@@ -173,13 +180,18 @@ class SimManager:
         return self.local()
 
     def messages(self, first: Any = None):
-        done = self.w.core.wire.Done
         while self.inbox:
-            wid, messages = self.inbox.popleft()
-            for msg in messages:
-                if msg.__class__ is done:
-                    self.dones_read.setdefault(msg.t, self.w.now)
-            yield wid, messages
+            yield self.message()
+
+    def message(self):
+        if not self.inbox:
+            return None
+        wid, messages = self.inbox.popleft()
+        done = self.w.core.wire.Done
+        for msg in messages:
+            if msg.__class__ is done:
+                self.dones_read.setdefault(msg.t, self.w.now)
+        return wid, messages
 
     def drain(self, wid: int):
         worker = self.workers[wid]
@@ -197,7 +209,7 @@ class SimManager:
         if not worker.connected:  # a ROUTER drops what is for a peer that has not connected
             self.w.log(self.proc.name, f"{[m.kind for m in messages]} for {worker.proc.name} dropped: it is not connected")
             return
-        self.w.send("task", "out", worker, worker.deliver, messages, kind=messages[0].kind)
+        self.w.send("task", "out", worker, worker.deliver, messages, kind=self.w.frame_kind(messages))
 
     def output(self, chunks: Any) -> None:
         for wid, _stream, data in chunks:
@@ -445,8 +457,12 @@ class SimManager:
             due = max(worker.manager_dead_at, watching) + self.w.eof_delay + SLACK
         elif worker.manager_silent_since is not None:
             since = worker.manager_silent_since
-            # an echo sent just before the manager went silent may arrive late, on a slow link
-            slow = [win.p for win in self.w.windows if win.kind == "delay" and win.covers("echo", "out", worker.id, since)]
+            # an echo or a ping sent just before the manager went silent may arrive late, on a slow link
+            slow = [
+                win.p
+                for win in self.w.windows
+                if win.kind == "delay" and any(win.covers(channel, "out", worker.id, since) for channel in ("echo", "beat"))
+            ]
             late = max(slow, default=0.0)
             # its first own ping goes 1.5 intervals after the last ping it heard from its manager at worst
             due = max(since, watching) + late + s.timeout + 1.5 * s.interval + 2 * s.latency + SLACK

@@ -146,6 +146,12 @@ def generate(seed: int, max_workers: int = 4) -> Scenario:
         ops.append(Op(when(), "busy", (rng.uniform(0.05, 3 * settings.timeout),)))
     for _ in range(rng.choice((0, 0, 1, 2, 3, 4))):
         ops.append(_fault(rng, settings, when, worker))
+    if rng.random() < 0.3:  # a burst of quick tasks alike, given without a wait between: pipelined, and read ahead
+        run = ("run", rng.choice((0.00005, 0.0002, 0.0008)), True)
+        program = rng.choice(((run,), (("print", 1), run), (("msg", 1), run), (("progress", 1), run)))
+        start, step, want = when(0, 0.7), rng.choice((0.00002, 0.0001, 0.0005)), rng.random() < 0.9
+        for i in range(rng.randint(5, 40)):
+            ops.append(Op(round(start + i * step, 6), "submit", ("any", "burst", program, want, rng.randint(1, 10))))
     ops.sort(key=lambda op: op.at)
     return Scenario(seed, settings, ops)
 

@@ -71,6 +71,7 @@ class SimWorker:
         self.messages_got: list[int] = []
         self.lines = 0  # lines written to its stdout
         self.lines_before_message: dict[int, int] = {}  # message seq -> lines written before it was sent
+        self.lines_before_done: dict[int, int] = {}  # task -> lines written before it ended
         self.exit_why = ""
         self.exit_code: int | None = None
         self.killed_for = ""
@@ -110,7 +111,7 @@ class SimWorker:
     def send(self, messages: list) -> None:
         core = self.w.core
         now = self.w.now
-        arrives = self.w.send("task", "in", self, self.m.deliver, self.id, list(messages), kind=messages[0].kind if messages else "")
+        arrives = self.w.send("task", "in", self, self.m.deliver, self.id, list(messages), kind=self.w.frame_kind(messages))
         for msg in messages:
             if msg.__class__ is core.wire.Done:
                 self.sent_dones.setdefault(msg.t, (now, arrives))
@@ -177,7 +178,8 @@ class SimWorker:
             self.advance((self.frames.popleft(), True))
 
     def begin(self, task: Any) -> None:
-        label, kind, program = _program(task.src)
+        kind, program = _program(task.src)
+        label = msgpack.unpackb(task.payload)
         if any(task.t in w.began for w in self.m.workers.values()):
             self.w.fail("at-most-once", f"task {task.t} runs a second time, on worker {self.id}")
         self.ran.append(task.t)
@@ -292,6 +294,7 @@ class SimWorker:
         if task.want:
             payload = msgpack.packb(["ok", task.t, self.id] if ok else [error, f"task {task.t} failed on worker {self.id}", ""])
         self.ended[task.t] = self.w.now
+        self.lines_before_done[task.t] = self.lines
         self.completed.add(task.t)
         self.finished_at[task.t] = self.w.now
         self.w.log(self.proc.name, f"task {task.t} ends {'ok' if ok else 'with ' + error}")
@@ -387,7 +390,7 @@ _PROGRAMS: dict[str, tuple] = {}
 
 
 def _program(src: str) -> tuple:
-    """(label, kind, steps) of a task's code: what the workload put there, read once."""
+    """(kind, steps) of a task's code: what the workload put there, read once (its label is its payload)."""
     program = _PROGRAMS.get(src)
     if program is None:
         program = _PROGRAMS[src] = ast.literal_eval(src)

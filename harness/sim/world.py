@@ -41,7 +41,7 @@ INVARIANTS = {
     "every-task-ends": "every task ends with its result, an error value or a reported worker death; isBusy() turns false",
     "result-kept": "a result whose frame reached the manager's process before the worker's exit was final is the task's result",
     "order": "results, messages and output of one worker arrive in the order it produced them, none twice; "
-    "output printed before a message is given to the user before that message",
+    "output printed before a message or a result is given to the user before it",
     "abort-aims": "an abort touches only the task its worker was running when it was called (or, if none, the next one)",
     "abort-lands": "an abort called for a task the manager knew to be running reaches it, unless a fault got in the way",
     "abort-bounded": "an abort with a time ends its task within that time of reaching it (its manager's kill: a second later)",
@@ -203,6 +203,13 @@ class World:
                 w.manager_silent_since = None
 
     # ----------------------------------------------------------- network
+    @staticmethod
+    def frame_kind(messages: list) -> str:
+        """A task channel frame's kind for the faults: its messages' one kind, or "mixed" (never duplicated: only
+        tasks and dones are recognised when they come twice)."""
+        kinds = {m.kind for m in messages}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
     def send(self, channel: str, direction: str, worker: Any, deliver: Callable, *args: Any, kind: str = "") -> float | None:
         """Put a frame on the link of ``worker`` and its manager: "out" is manager to worker, "in" the other way.
 

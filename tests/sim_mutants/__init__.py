@@ -3,6 +3,6 @@
 
 The drivers' glue is planted too (``control_not_retried``, ``gone_keeps_resources``, ``message_before_output``,
 ``settle_without_reading``, ``held_results_forgotten``, ``stop_jumps_the_queue``,
-``refused_output_jumps_the_spool``): the simulator runs the same
+``refused_output_jumps_the_spool``, ``read_ahead_past_output``, ``read_ahead_loses_held``): the simulator runs the same
 drivers and executors as the real processes, so a bug there is a bug it can find.
 """

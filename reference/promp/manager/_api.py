@@ -327,10 +327,15 @@ class ProManager:
             return True
         task = port.task
         routes = self._routes
+        user = self._user
         while True:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
+            if user.held is not None:  # read ahead by a submit: handled before any blocking
+                if done(self._pump()) or (alarms and port.alarmed and port.take_alarm()):
+                    return True
+                continue
             if deadline is None and not routes.waits:
                 ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
             else:
@@ -422,7 +427,7 @@ class ProManager:
         self._target(target)
         if not isinstance(want_result, bool):
             raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
-        self._user.call(self._driver.submit, target, fields, payload, want_result, time.monotonic())
+        self._user.submit(target, fields, payload, want_result, time.monotonic())
 
 
 def _text(value: Any, what: str) -> str:

@@ -570,7 +570,8 @@ class ManagerSession:
         job = rec.assigned.pop(task_id, None) if rec is not None else None
         if job is None:
             return [Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished")]
-        self._finished([job])
+        self.unfinished -= 1
+        self.queued_bytes -= job.size
         if task_id == rec.abort_task:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
@@ -584,7 +585,11 @@ class ManagerSession:
         if job.want:
             self.results.put(wid, value)
         if rec.assigned:
-            if rec.state == READY and len(rec.assigned) < rec.depth:
+            if rec.state is READY and len(rec.assigned) < rec.depth:
+                if self.any_queue and not self._idle:
+                    refill = self._refill(rec, now)  # the hot path of many quick tasks: its room goes to the next ones
+                    if refill is not None:
+                        return refill
                 self._flowing[wid] = rec
         else:
             if rec.state == READY:
@@ -696,6 +701,27 @@ class ManagerSession:
                 break
             sends += self._assign(rec, self.any_queue.popleft(), now)
         return sends
+
+    def _refill(self, rec: WorkerRecord, now: float) -> list[Action] | None:
+        """Quick tasks for a worker that completes quick ones and has room (no worker being idle): what
+        ``_pick_for_any`` would choose for it, without looking at the others.  None: it may not take them."""
+        queue = self.any_queue
+        kind = queue[0].kind
+        if not self._known_quick(kind) or rec.head_since <= now - self.pipeline_threshold * 10:
+            return None
+        head = next(iter(rec.assigned.values()))
+        if head.kind != kind and not self._known_quick(head.kind):
+            return None
+        sends: list[Action] = []
+        assigned, depth = rec.assigned, rec.depth
+        while queue and len(assigned) < depth and queue[0].kind == kind:
+            job = queue.popleft()
+            job.worker = rec.id
+            assigned[job.id] = job
+            sends.append(Send(rec.id, job.message))
+        if len(assigned) < depth:
+            self._flowing[rec.id] = rec
+        return sends + self._dispatch_any(now) if queue and queue[0].kind != kind else sends
 
     def _learn(self, kind: tuple, run_time: float) -> None:
         """Remember how long tasks of ``kind`` run (a moving average; the oldest kinds are forgotten)."""

@@ -120,6 +120,10 @@ class ManagerDriver:
     def stop_worker(self, wid: int, now: float) -> None:
         self._route(self.session.stop_worker(wid, now))
 
+    def backlog(self) -> bool:
+        """Whether ``ProWorker_Any`` tasks wait for a worker to take them."""
+        return bool(self.session.any_queue)
+
     def settle(self, now: float) -> None:
         """The user's thread read the task channel through: exits can be made final."""
         actions = self.session.settle(now)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from itertools import chain
 from typing import Any, Protocol
 
-from ..wire import Abort, Message
+from ..wire import Abort, Done, Message
 from ._actions import Action, Control, Ignored, Kill, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from ._driver import ManagerDriver
 from ._output import OutputBatch
@@ -33,6 +34,10 @@ class ManagerPort(Protocol):
     # the user's thread (caller holds ``lock`` for ``messages`` and ``drain``)
     def messages(self, first: Any = None) -> Iterable[tuple[int, list[Message]]]:
         """``first`` (a frame already received) or everything waiting on the task socket, decoded, by worker."""
+
+    def message(self) -> tuple[int, list[Message]] | None:
+        """The next worker's messages waiting on the task socket, decoded; None when none wait, or a wake-up of
+        the user's thread came first (the port makes sure the next wait still sees one)."""
 
     def drain(self, wid: int) -> Iterable[tuple[int, bytes]]:
         """What worker ``wid`` has written to its pipes so far: (stream, data) reads."""
@@ -59,12 +64,17 @@ class ManagerPort(Protocol):
 class UserExecutor:
     """The user's thread: reads the task channel through, performs its actions, runs the user's calls."""
 
+    READ_AHEAD_EVERY = 16  # tasks given while others wait for a worker, per look at what came in
+
     def __init__(self, driver: ManagerDriver, port: ManagerPort) -> None:
         self.driver = driver
         self.port = port
+        self.held: tuple[int, list[Message]] | None = None  # read by ``read_ahead`` and left for the next pump, first
+        self._unread = 0  # tasks given since the last read ahead
 
     def pump(self, first: Any = None) -> int:
-        """Handle ``first`` (a frame already received), or everything that has arrived; then settle and deliver.
+        """Handle what ``read_ahead`` held, then ``first`` (a frame already received), or everything that has
+        arrived; then settle and deliver.
 
         Each worker's output is read before its messages are handled, so it is written first.
         Returns how many things happened (messages, deliveries).
@@ -73,7 +83,10 @@ class UserExecutor:
         events = 0
         with port.lock:
             now = port.now()
-            for wid, messages in port.messages(first):
+            batches = port.messages(first)
+            if self.held is not None:
+                batches, self.held = chain((self.held,), batches), None
+            for wid, messages in batches:
                 self.read_output(wid, now)
                 driver.receive(wid, messages, now)
                 events += 1
@@ -98,11 +111,48 @@ class UserExecutor:
             result = method(*args)
             actions = driver.take_user(with_output=False) if driver.user else ()
             nudge = driver.keeper_needed()
+        self._after(actions, nudge)
+        return result
+
+    def submit(self, target: int, fields: dict, payload: Any, want: bool, now: float) -> None:
+        """A user's task, given as ``call`` gives it; while tasks wait for a worker, the results in are read ahead."""
+        self.call(self.driver.submit, target, fields, payload, want, now)
+        if self.held is None and self.driver.backlog():
+            self._unread += 1
+            if self._unread >= self.READ_AHEAD_EVERY:
+                self._unread = 0
+                self.read_ahead()
+
+    def read_ahead(self) -> None:
+        """Handle the dones that came in while tasks wait for a worker, so that their workers get the next ones now.
+
+        A program that gives many tasks before it waits would otherwise leave its workers idle once they ran
+        what they hold.  Nothing the user sees may come of it outside a wait: only a worker's dones are handled
+        here, when no output waits to be written before them.  The first messages that are anything else are
+        held for the next pump, and reading stops there, so that everything keeps its order.
+        """
+        driver, port = self.driver, self.port
+        with port.lock:
+            now = port.now()
+            while driver.backlog():
+                batch = port.message()
+                if batch is None:
+                    break
+                wid, messages = batch
+                self.read_output(wid, now)
+                if driver.output.pending or any(m.__class__ is not Done for m in messages):
+                    self.held = batch
+                    break
+                driver.receive(wid, messages, now)
+            actions = driver.take_user(with_output=False) if driver.user else ()
+            nudge = driver.keeper_needed()
+        self._after(actions, nudge)
+
+    def _after(self, actions: list[Action] | tuple, nudge: bool) -> None:
         if actions:
             self.perform(actions)
         if nudge:
-            port.nudge_keeper()
-        return result
+            self.port.nudge_keeper()
 
     def perform(self, actions: list[Action]) -> None:
         port = self.port

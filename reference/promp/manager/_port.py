@@ -289,6 +289,29 @@ class ZmqPort:
                     yield decoded
             frames = None
 
+    def message(self) -> tuple[int, list[wire.Message]] | None:
+        task = self.task
+        while readable(task):
+            frames = recv_frames(task, NOBLOCK, routed=True)
+            if frames[0] in _WAKES:  # the wait it was for must still see one: one goes to the back of the queue
+                if frames[0] == WAKE_IDENTITY:
+                    self.wake_pending = False
+                else:
+                    self._alarm_pending = False
+                self._wake_again()
+                return None
+            decoded = self._decode(frames)
+            if decoded is not None:
+                return decoded
+        return None
+
+    def _wake_again(self) -> None:
+        """Any thread: a wake-up of the user's thread, by the one socket any thread may use (at most one on the way)."""
+        with self._alarm_lock:
+            if not self.closed and not self._alarm_pending:
+                self._alarm_pending = True
+                self._alarm.send(b"")
+
     def _decode(self, frames: list) -> tuple[int, list[wire.Message]] | None:
         """The one door for the task channel's frames: whose they are, signed by them, well-formed."""
         wid = self._by_identity.get(frames[0])
@@ -385,13 +408,8 @@ class ZmqPort:
 
     def alarm(self) -> None:
         """Any thread: make the user's thread's wait return (``ProManager.wakeUp``); nothing once closed."""
-        with self._alarm_lock:
-            if self.closed:
-                return
-            self.alarmed = True
-            if not self._alarm_pending:
-                self._alarm_pending = True
-                self._alarm.send(b"")
+        self.alarmed = True
+        self._wake_again()
 
     def take_alarm(self) -> bool:
         """The user's thread: whether ``alarm`` was called since it last asked."""
