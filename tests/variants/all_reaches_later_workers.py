@@ -17,7 +17,7 @@ def _remembering(self, target, header, payload, want, now):
 def _replaying(self, now=0.0):
     wid = _add(self, now)
     for header, payload, want in self.__dict__.get("_for_all", []):
-        self._assign(self.workers[wid], self._new_job(header, payload, want), now)
+        self._assign(self.workers[wid], self._new_job(header, payload, want, self._room_for(header, payload, 1)), now)
     return wid
 
 

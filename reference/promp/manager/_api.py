@@ -400,7 +400,7 @@ class ProManager:
 
     def _target(self, target: Any, any_allowed: bool = True) -> None:
         """A target: a worker id this manager gave, ``ProWorker_All``, or ``ProWorker_Any`` where the call takes it."""
-        if target.__class__ is int and target in self._session.workers:  # the common case, first
+        if target.__class__ is int and (target in self._session.workers or (any_allowed and target in _SPECIAL)):  # the common cases
             return
         if not isinstance(target, int) or isinstance(target, bool):
             raise TypeError(f"target must be a worker id, ProWorker_All or ProWorker_Any, got {type(target).__name__}")

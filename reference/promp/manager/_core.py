@@ -128,9 +128,12 @@ class Mailbox:
         self._seq = 0
 
     def put(self, wid: int, item: Any) -> None:
-        self._seq += 1
-        self._queues.setdefault(wid, deque()).append((self._seq, item))
-        self._order.append((self._seq, wid))
+        self._seq = seq = self._seq + 1
+        queue = self._queues.get(wid)
+        if queue is None:
+            queue = self._queues[wid] = deque()
+        queue.append((seq, item))
+        self._order.append((seq, wid))
         self._count += 1
         if len(self._order) > 2 * self._count + 64:  # mostly taken by worker id: forget what was
             self._order = deque(sorted((seq, wid) for wid, q in self._queues.items() for seq, _ in q))
@@ -247,6 +250,7 @@ class ManagerSession:
         # Busy workers that may take one more quick ProWorker_Any task (a hint, checked when looked at; at most
         # PICK_LOOKS_AT_MOST are looked at per task, so a dispatch costs the same whatever the number of workers).
         self._flowing: dict[int, WorkerRecord] = {}
+        self._pick_room = 0  # set by ``_pick_for_any``: more tasks alike the worker it picked may take at once
         self._taking: dict[int, WorkerRecord] = {}  # the workers that take tasks (by id and ProWorker_All), in id order
         self._gated: set[int] = set()  # the workers with no hello yet
         self.results = Mailbox()
@@ -528,7 +532,7 @@ class ManagerSession:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
             job = self._new_job(fields, payload, want, self._room_for(fields, payload, 1))
             job.any = True
-            job.kind = job.message.what
+            job.kind = (fields["op"], fields.get("src") or fields.get("path"), fields.get("fn"))  # as Task.what
             self.any_queue.append(job)
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
@@ -541,17 +545,10 @@ class ManagerSession:
         rec = self._live(target)
         return self._assign(rec, self._new_job(fields, payload, want, self._room_for(fields, payload, 1)), now)
 
-    @staticmethod
-    def _size(fields: dict, payload: bytes | list) -> int:
-        size = TASK_OVERHEAD + (len(payload) if payload.__class__ is bytes else sum(map(len, payload)))
-        for value in fields.values():  # op, src, path, fn: what the manager keeps of the task
-            size += len(value)
-        return size
-
     def _room_for(self, fields: dict, payload: bytes | list, copies: int) -> int:
-        """The size of one copy of the task; refused if the copies would take what unfinished tasks hold past
-        ``max_queued_bytes`` (before anything changes)."""
-        one = self._size(fields, payload)
+        """The size of one copy of the task (its arguments, and its ``fields``: what the manager keeps of it);
+        refused if the copies would take what unfinished tasks hold past ``max_queued_bytes`` (before anything changes)."""
+        one = TASK_OVERHEAD + (len(payload) if payload.__class__ is bytes else sum(map(len, payload))) + sum(map(len, fields.values()))
         size = one * copies
         if self.max_queued_bytes is not None and self.queued_bytes + size > self.max_queued_bytes:
             raise ProMPQueueFull(
@@ -565,7 +562,9 @@ class ManagerSession:
         self.unfinished -= len(jobs)
         self.queued_bytes -= sum(job.size for job in jobs)
 
-    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Action]:
+    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float, dispatch: bool = True) -> list[Action]:
+        """Task ``task_id`` ended on worker ``wid``; ``dispatch=False``: the queue's tasks are given by ``give_queued``
+        once the worker's other dones that came with it are in (one look for them all)."""
         rec = self.workers.get(wid)
         job = rec.assigned.pop(task_id, None) if rec is not None else None
         if job is None:
@@ -578,18 +577,19 @@ class ManagerSession:
         if run_time is not None:
             if job.kind is not None:
                 self._learn(job.kind, run_time)
-            rec.avg_run = avg = run_time if rec.avg_run is None else 0.8 * rec.avg_run + 0.2 * run_time
+            avg = rec.avg_run
+            rec.avg_run = avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
-            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
+            if avg < threshold:
+                depth = int(2 * threshold / avg) if avg > 1e-9 else self.pipeline_depth
+                rec.depth = self.pipeline_depth if depth >= self.pipeline_depth else depth if depth > 2 else 2
+            else:
+                rec.depth = 1
         if job.want:
             self.results.put(wid, value)
         if rec.assigned:
             if rec.state is READY and len(rec.assigned) < rec.depth:
-                if self.any_queue and not self._idle:
-                    refill = self._refill(rec, now)  # the hot path of many quick tasks: its room goes to the next ones
-                    if refill is not None:
-                        return refill
                 self._flowing[wid] = rec
         else:
             if rec.state == READY:
@@ -597,6 +597,10 @@ class ManagerSession:
                 self._idle[wid] = rec  # at the back: the one idle longest goes first
             elif rec.state == STOPPING:
                 self._arm_stop_kill(rec, now)
+        return self.give_queued(wid, now) if dispatch and self.any_queue else []
+
+    def give_queued(self, wid: int, now: float) -> list[Action]:
+        """After dones of worker ``wid``: the tasks waiting in the queue go to the workers that may take them now."""
         return self._dispatch_any(now) if self.any_queue else []
 
     def running_task(self, wid: int) -> int | None:
@@ -663,11 +667,9 @@ class ManagerSession:
             return []
         return [action]
 
-    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int | None = None) -> Job:
+    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int) -> Job:
         tid = self._next_task
         self._next_task += 1
-        if size is None:
-            size = self._size(fields, payload)
         self.unfinished += 1
         self.queued_bytes += size
         get = fields.get
@@ -695,40 +697,35 @@ class ManagerSession:
 
     def _dispatch_any(self, now: float) -> list[Action]:
         sends: list[Action] = []
-        while self.any_queue:
+        queue = self.any_queue
+        while queue:
+            self._pick_room = 0
             rec = self._pick_for_any(now)
             if rec is None:
                 break
-            sends += self._assign(rec, self.any_queue.popleft(), now)
-        return sends
-
-    def _refill(self, rec: WorkerRecord, now: float) -> list[Action] | None:
-        """Quick tasks for a worker that completes quick ones and has room (no worker being idle): what
-        ``_pick_for_any`` would choose for it, without looking at the others.  None: it may not take them."""
-        queue = self.any_queue
-        kind = queue[0].kind
-        if not self._known_quick(kind) or rec.head_since <= now - self.pipeline_threshold * 10:
-            return None
-        head = next(iter(rec.assigned.values()))
-        if head.kind != kind and not self._known_quick(head.kind):
-            return None
-        sends: list[Action] = []
-        assigned, depth = rec.assigned, rec.depth
-        while queue and len(assigned) < depth and queue[0].kind == kind:
             job = queue.popleft()
-            job.worker = rec.id
-            assigned[job.id] = job
-            sends.append(Send(rec.id, job.message))
-        if len(assigned) < depth:
-            self._flowing[rec.id] = rec
-        return sends + self._dispatch_any(now) if queue and queue[0].kind != kind else sends
+            sends += self._assign(rec, job, now)
+            more = self._pick_room  # tasks alike that it takes too, still the least loaded: one look for them all
+            if more:
+                kind, wid, assigned = job.kind, rec.id, rec.assigned
+                while more and queue and queue[0].kind == kind:
+                    job = queue.popleft()
+                    job.worker = wid
+                    assigned[job.id] = job
+                    sends.append(Send(wid, job.message))
+                    more -= 1
+        return sends
 
     def _learn(self, kind: tuple, run_time: float) -> None:
         """Remember how long tasks of ``kind`` run (a moving average; the oldest kinds are forgotten)."""
-        known = self._run_times.pop(kind, None)
-        self._run_times[kind] = run_time if known is None else 0.8 * known + 0.2 * run_time
-        if len(self._run_times) > self.KINDS_REMEMBERED:
-            del self._run_times[next(iter(self._run_times))]
+        times = self._run_times
+        known = times.pop(kind, None)
+        if known is None:
+            times[kind] = run_time
+            if len(times) > self.KINDS_REMEMBERED:
+                del times[next(iter(times))]
+        else:
+            times[kind] = 0.8 * known + 0.2 * run_time
 
     def _pick_for_any(self, now: float) -> WorkerRecord | None:
         idle = self._idle
@@ -740,9 +737,11 @@ class ManagerSession:
             return None  # never run, or slow: only an idle worker may take it
         # Every worker is busy: a quick task may queue in one completing quick ones, the least loaded of the
         # first few that may (``_flowing``, whose entries that may not are dropped on the way); the one chosen
-        # goes to the back, so the load turns round them all.
+        # goes to the back, so the load turns round them all.  ``_pick_room``: how many more tasks alike it may
+        # take before another is as little loaded, or it is full.
         best: WorkerRecord | None = None
         best_load = 0
+        runner_up = None  # the load of the next least loaded
         flowing_since = now - self.pipeline_threshold * 10  # a head task older than this may be a long one
         flowing, dropped, looked = self._flowing, [], 0
         for rec in flowing.values():  # what is dropped is not counted: each entry is dropped once per time it is added
@@ -760,12 +759,19 @@ class ManagerSession:
                 continue
             looked += 1
             if best is None or load < best_load:
+                if best is not None:
+                    runner_up = best_load
                 best, best_load = rec, load
+            elif runner_up is None or load < runner_up:
+                runner_up = load
         for wid in dropped:
             del flowing[wid]
         if best is not None:
             flowing.pop(best.id, None)
             flowing[best.id] = best
+            if best_load:
+                room = best.depth - best_load - 1
+                self._pick_room = room if runner_up is None or runner_up - best_load >= room else runner_up - best_load
         return best
 
     def _known_quick(self, kind: tuple | None) -> bool:

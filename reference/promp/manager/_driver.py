@@ -59,10 +59,12 @@ class ManagerDriver:
             self.output.release(wid)  # the worker wrote it before it sent these: its lines are finished
         session = self.session
         actions: list[Action] = []
+        dones = False
         for msg in messages:
             cls = msg.__class__
             if cls is Done:
-                actions += session.on_done(wid, msg.t, result_value(wid, msg.ok, msg.payload), msg.dt, now)
+                actions += session.on_done(wid, msg.t, result_value(wid, msg.ok, msg.payload), msg.dt, now, dispatch=False)
+                dones = True
             elif cls is Hello:
                 actions += session.on_hello(wid, msg.pid, now)
             elif cls is Msg:
@@ -73,6 +75,8 @@ class ManagerDriver:
                 actions += session.on_bye(wid, now)
             else:
                 actions.append(Ignored(wid, f"a {msg.kind!r} message from worker {wid}: workers do not send that kind"))
+        if dones:
+            actions += session.give_queued(wid, now)  # once for all the dones that came together
         if actions:
             self._route(actions)
 
@@ -109,7 +113,9 @@ class ManagerDriver:
         self.session.forget_worker(wid)
 
     def submit(self, target: int, fields: dict, payload: Any, want: bool, now: float) -> None:
-        self._route(self.session.submit(target, fields, payload, want, now))
+        actions = self.session.submit(target, fields, payload, want, now)
+        if actions:  # none when it waits in the queue
+            self._route(actions)
 
     def send_message(self, target: int, msg_id: int, data: bytes) -> None:
         self._route(self.session.send_message(target, msg_id, data))

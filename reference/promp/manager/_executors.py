@@ -111,13 +111,21 @@ class UserExecutor:
             result = method(*args)
             actions = driver.take_user(with_output=False) if driver.user else ()
             nudge = driver.keeper_needed()
-        self._after(actions, nudge)
+        if actions or nudge:
+            self._after(actions, nudge)
         return result
 
     def submit(self, target: int, fields: dict, payload: Any, want: bool, now: float) -> None:
-        """A user's task, given as ``call`` gives it; while tasks wait for a worker, the results in are read ahead."""
-        self.call(self.driver.submit, target, fields, payload, want, now)
-        if self.held is None and self.driver.backlog():
+        """A user's task, given as ``call`` gives it (the hot path: without its indirection); while tasks wait for a
+        worker, the results in are read ahead."""
+        driver = self.driver
+        with self.port.lock:
+            driver.submit(target, fields, payload, want, now)
+            actions = driver.take_user(with_output=False) if driver.user else ()
+            nudge = driver.keeper_needed()
+        if actions or nudge:
+            self._after(actions, nudge)
+        if self.held is None and driver.backlog():
             self._unread += 1
             if self._unread >= self.READ_AHEAD_EVERY:
                 self._unread = 0

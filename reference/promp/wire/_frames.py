@@ -173,14 +173,6 @@ def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview |
     return [cls.from_header(header, payload)]
 
 
-def _message(header: dict, payload: bytes | memoryview) -> Message:
-    kind = header.get("k")
-    cls = KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ProtocolError(f"unknown message kind {kind!r}")
-    return cls.from_header(header, payload)
-
-
 def _unbatch(header: dict, payload: memoryview) -> list[Message]:
     n = header.get("n")
     if not isinstance(n, int) or n.__class__ is bool:
@@ -189,12 +181,15 @@ def _unbatch(header: dict, payload: memoryview) -> list[Message]:
     if not isinstance(items, list) or len(items) != n:
         raise ProtocolError(f"batch payload must be a list of {n} [header, payload] pairs")
     messages = []
-    for item in items:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], dict) and isinstance(item[1], bytes)):
+    for item in items:  # msgpack gives these exact types, never subclasses
+        if item.__class__ is not list or len(item) != 2 or item[0].__class__ is not dict or item[1].__class__ is not bytes:
             raise ProtocolError("batch items must be [header map, payload bytes] pairs")
-        if item[0].get("k") == "batch":
-            raise ProtocolError("batches do not nest")
-        messages.append(_message(item[0], item[1]))
+        header = item[0]
+        kind = header.get("k")
+        cls = KINDS.get(kind) if kind.__class__ is str else None
+        if cls is None:
+            raise ProtocolError("batches do not nest" if kind == "batch" else f"unknown message kind {kind!r}")
+        messages.append(cls.from_header(header, item[1]))
     return messages
 
 
