@@ -512,3 +512,54 @@ def test_busy_workers_whose_task_may_be_long_do_not_hide_those_completing_quick_
         task_ids(submit(s, ProWorker_Any, now=2.0))
     (pipelined,) = task_ids(submit(s, ProWorker_Any, now=2.0))
     assert pipelined[0] in ids[8:]
+
+
+def counting_picks(s: ManagerSession) -> list[int]:
+    """Count the session's picks of a worker for ProWorker_Any tasks (one entry per pick)."""
+    picks: list[int] = []
+    pick = s._pick_for_any
+
+    def counted(now: float):
+        picks.append(1)
+        return pick(now)
+
+    s._pick_for_any = counted
+    return picks
+
+
+def quick_history(s: ManagerSession, ids: list[int]) -> None:
+    """Each worker ran a quick task of the kind ``submit`` gives: it is known quick and they pipeline."""
+    for wid, t in task_ids([a for _ in ids for a in submit(s, ProWorker_Any)]):
+        s.on_done(wid, t, None, 0.00001, 0.0)
+
+
+def test_a_worker_that_ran_all_it_held_is_refilled_to_its_depth_with_one_look():
+    """A batch of dones that empties a worker, while tasks wait: it takes the queue's tasks up to its depth at once,
+    not one pick per task (the other worker, full, takes none)."""
+    s, (a, b) = ready_session(2, pipeline_depth=16)
+    quick_history(s, [a, b])
+    held = [task_ids(submit(s, ProWorker_Any)) for _ in range(32)]
+    assert sorted(w for ((w, _t),) in held) == [a] * 16 + [b] * 16
+    for _ in range(40):
+        assert submit(s, ProWorker_Any) == []  # both full: queued
+    picks = counting_picks(s)
+    for w, t in [x for (x,) in held if x[0] == a]:
+        s.on_done(a, t, None, 0.00001, 0.001, dispatch=False)
+    sends = task_ids(s.give_queued(a, 0.001))
+    assert [w for w, _t in sends] == [a] * 16 and len(s.any_queue) == 24
+    assert len(picks) <= 3, f"{len(picks)} picks for 16 tasks"  # a's first as idle, the rest, and the one that finds none
+
+
+def test_tasks_given_at_once_still_go_to_the_least_loaded_first():
+    """Taking several tasks at a pick stops where another worker is as little loaded: the loads stay even."""
+    s, (a, b) = ready_session(2, pipeline_depth=32)
+    quick_history(s, [a, b])
+    first = task_ids([x for _ in range(12) for x in submit(s, ProWorker_Any)])
+    loads = {w: sum(1 for v, _t in first if v == w) for w in (a, b)}
+    assert abs(loads[a] - loads[b]) <= 1, loads
+    for _ in range(60):
+        submit(s, ProWorker_Any)  # more than both may hold
+    assert len(s.workers[a].assigned) == len(s.workers[b].assigned) == 32
+    (wa, ta) = next(x for x in first if x[0] == a)
+    s.on_done(a, ta, None, 0.00001, 0.001)  # room for one on a only: a takes one
+    assert len(s.workers[a].assigned) == 32 and len(s.workers[b].assigned) == 32
