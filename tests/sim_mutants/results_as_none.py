@@ -5,5 +5,5 @@ from promp.manager import _core
 
 
 class ManagerSession(_core.ManagerSession):
-    def on_done(self, wid, task_id, value, run_time, now):
-        return super().on_done(wid, task_id, None, run_time, now)
+    def on_done(self, wid, task_id, value, run_time, now, dispatch=True):
+        return super().on_done(wid, task_id, None, run_time, now, dispatch)
