@@ -255,7 +255,7 @@ class ManagerSession:
         self._gated: set[int] = set()  # the workers with no hello yet
         self.results = Mailbox()
         self.messages = Mailbox()
-        self._next_task = 1
+        self._next_task = 0  # the last task id given
         self._next_worker = 1
         self._ping_n = 0
         self._ping_grid = 0.0  # every worker is pinged on one schedule: one wake-up per interval
@@ -530,10 +530,8 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not self._taking:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
-            job = self._new_job(fields, payload, want, self._room_for(fields, payload, 1))
-            job.any = True
-            job.kind = (fields["op"], fields.get("src") or fields.get("path"), fields.get("fn"))  # as Task.what
-            self.any_queue.append(job)
+            kind = (fields["op"], fields.get("src") or fields.get("path"), fields.get("fn"))  # as Task.what
+            self.any_queue.append(self._new_job(fields, payload, want, self._room_for(fields, payload, 1), kind))
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
@@ -575,8 +573,16 @@ class ManagerSession:
             rec.abort_task = rec.abort_kill_at = None
         rec.head_since = now
         if run_time is not None:
-            if job.kind is not None:
-                self._learn(job.kind, run_time)
+            kind = job.kind
+            if kind is not None:  # how long tasks of this kind run (a moving average; the oldest kinds are forgotten)
+                times = self._run_times
+                known = times.pop(kind, None)
+                if known is None:
+                    times[kind] = run_time
+                    if len(times) > self.KINDS_REMEMBERED:
+                        del times[next(iter(times))]
+                else:
+                    times[kind] = 0.8 * known + 0.2 * run_time
             avg = rec.avg_run
             rec.avg_run = avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
             # hold no more than about two thresholds' worth of expected work behind the running task
@@ -667,13 +673,14 @@ class ManagerSession:
             return []
         return [action]
 
-    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int) -> Job:
-        tid = self._next_task
-        self._next_task += 1
+    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int, kind: tuple | None = None) -> Job:
+        """``kind``: a ``ProWorker_Any`` task's (what its run time is learnt by)."""
+        self._next_task = tid = self._next_task + 1
         self.unfinished += 1
         self.queued_bytes += size
         get = fields.get
-        return Job(tid, wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload), want, size=size)
+        task = wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload)
+        return Job(tid, task, want, None, kind is not None, kind, size)
 
     def _live(self, wid: int) -> WorkerRecord:
         """The record of a worker that takes tasks, or the error that says why it does not."""
@@ -715,17 +722,6 @@ class ManagerSession:
                     sends.append(Send(wid, job.message))
                     more -= 1
         return sends
-
-    def _learn(self, kind: tuple, run_time: float) -> None:
-        """Remember how long tasks of ``kind`` run (a moving average; the oldest kinds are forgotten)."""
-        times = self._run_times
-        known = times.pop(kind, None)
-        if known is None:
-            times[kind] = run_time
-            if len(times) > self.KINDS_REMEMBERED:
-                del times[next(iter(times))]
-        else:
-            times[kind] = 0.8 * known + 0.2 * run_time
 
     def _pick_for_any(self, now: float) -> WorkerRecord | None:
         idle = self._idle

@@ -181,15 +181,18 @@ def _unbatch(header: dict, payload: memoryview) -> list[Message]:
     if not isinstance(items, list) or len(items) != n:
         raise ProtocolError(f"batch payload must be a list of {n} [header, payload] pairs")
     messages = []
+    append, kinds = messages.append, KINDS
     for item in items:  # msgpack gives these exact types, never subclasses
-        if item.__class__ is not list or len(item) != 2 or item[0].__class__ is not dict or item[1].__class__ is not bytes:
+        if item.__class__ is not list or len(item) != 2:
             raise ProtocolError("batch items must be [header map, payload bytes] pairs")
-        header = item[0]
+        header, payload = item
+        if header.__class__ is not dict or payload.__class__ is not bytes:
+            raise ProtocolError("batch items must be [header map, payload bytes] pairs")
         kind = header.get("k")
-        cls = KINDS.get(kind) if kind.__class__ is str else None
+        cls = kinds.get(kind) if kind.__class__ is str else None
         if cls is None:
             raise ProtocolError("batches do not nest" if kind == "batch" else f"unknown message kind {kind!r}")
-        messages.append(cls.from_header(header, item[1]))
+        append(cls.from_header(header, payload))
     return messages
 
 
