@@ -185,3 +185,26 @@ def test_the_signature_covers_the_second_frame_too():
         decode(SIGNER, first, b"b" + tail[1:])
     with pytest.raises(ProtocolError, match="signature"):
         decode(SIGNER, first)  # its second frame lost
+
+
+def test_a_large_result_the_manager_keeps_is_copied_out_once_while_its_signature_is_checked():
+    """The manager's copy of a large value (out of ZeroMQ's buffer) is made beside the signature's computation, and
+    it is the copy the user gets: no second one."""
+    from promp import _values
+    from promp.manager._driver import result_value
+    from promp.wire._frames import COPY_WHILE_SIGNING
+
+    value = bytes(range(256)) * (COPY_WHILE_SIGNING // 256 + 1)
+    first, tail = encode(SIGNER, Done(9, True, 0.1, _values.pack_parts(value)))
+    received = memoryview(bytearray(tail))  # as ZeroMQ hands a large frame over: a view of its own buffer
+    (done,) = decode(SIGNER, first, received, copy_tail=True)
+    copy = done.payload[1]
+    assert copy.__class__ is bytes and copy == value
+    got = result_value(1, True, done.payload)
+    assert got == value and got is copy
+    with pytest.raises(ProtocolError, match="signature"):
+        decode(SIGNER, first, memoryview(b"b" + tail[1:]), copy_tail=True)
+    text = "é" * (COPY_WHILE_SIGNING // 2 + 1)
+    first, tail = encode(SIGNER, Done(10, True, None, _values.pack_parts(text)))
+    (done,) = decode(SIGNER, first, memoryview(tail), copy_tail=True)
+    assert result_value(1, True, done.payload) == text

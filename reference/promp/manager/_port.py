@@ -320,7 +320,7 @@ class ZmqPort:
                 raise wire.ProtocolError("not a worker of this manager")
             if not 2 <= len(frames) <= 3:
                 raise wire.ProtocolError(f"expected 1 or 2 frames after the identity, got {len(frames) - 1}")
-            return wid, wire.decode(self.handles[wid].signer, *frames[1:])
+            return wid, wire.decode(self.handles[wid].signer, *frames[1:], copy_tail=True)  # a large result is the user's to keep
         except (ValueError, KeyError) as exc:
             self.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return None
