@@ -543,7 +543,7 @@ def test_a_worker_that_ran_all_it_held_is_refilled_to_its_depth_with_one_look():
     for _ in range(40):
         assert submit(s, ProWorker_Any) == []  # both full: queued
     picks = counting_picks(s)
-    for w, t in [x for (x,) in held if x[0] == a]:
+    for _w, t in [x for (x,) in held if x[0] == a]:
         s.on_done(a, t, None, 0.00001, 0.001, dispatch=False)
     sends = task_ids(s.give_queued(a, 0.001))
     assert [w for w, _t in sends] == [a] * 16 and len(s.any_queue) == 24
