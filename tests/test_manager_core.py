@@ -543,9 +543,7 @@ def test_a_worker_that_ran_all_it_held_is_refilled_to_its_depth_with_one_look():
     for _ in range(40):
         assert submit(s, ProWorker_Any) == []  # both full: queued
     picks = counting_picks(s)
-    for _w, t in [x for (x,) in held if x[0] == a]:
-        s.on_done(a, t, None, 0.00001, 0.001, dispatch=False)
-    sends = task_ids(s.give_queued(a, 0.001))
+    sends = task_ids(s.on_dones(a, [(t, None, 0.00001) for ((w, t),) in held if w == a], 0.001))
     assert [w for w, _t in sends] == [a] * 16 and len(s.any_queue) == 24
     assert len(picks) <= 3, f"{len(picks)} picks for 16 tasks"  # a's first as idle, the rest, and the one that finds none
 

@@ -5,8 +5,8 @@ from promp.manager import _core
 
 
 class ManagerSession(_core.ManagerSession):
-    def on_done(self, wid, task_id, value, run_time, now, dispatch=True):
+    def on_dones(self, wid, dones, now):
         rec = self.workers.get(wid)
         if rec is not None and rec.state == _core.EXITING:
             return []
-        return super().on_done(wid, task_id, value, run_time, now, dispatch)
+        return super().on_dones(wid, dones, now)

@@ -5,5 +5,5 @@ from promp.manager import _core
 
 
 class ManagerSession(_core.ManagerSession):
-    def on_done(self, wid, task_id, value, run_time, now, dispatch=True):
-        return super().on_done(wid, task_id, None, run_time, now, dispatch)
+    def on_dones(self, wid, dones, now):
+        return super().on_dones(wid, [(task_id, None, run_time) for task_id, _value, run_time in dones], now)

@@ -425,12 +425,14 @@ class ProManager:
     def _submit(self, target: int, fields: dict, payload: Any = b"", want_result: bool = False) -> None:
         self._check()
         self._target(target)
-        if not isinstance(want_result, bool):
+        if want_result.__class__ is not bool:
             raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
         self._user.submit(target, fields, payload, want_result, time.monotonic())
 
 
 def _text(value: Any, what: str) -> str:
+    if value.__class__ is str and value.isascii():  # the usual case, checked in C
+        return value
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {type(value).__name__}")
     return _checks.utf8(value, what)

@@ -560,31 +560,49 @@ class ManagerSession:
         self.unfinished -= len(jobs)
         self.queued_bytes -= sum(job.size for job in jobs)
 
-    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float, dispatch: bool = True) -> list[Action]:
-        """Task ``task_id`` ended on worker ``wid``; ``dispatch=False``: the queue's tasks are given by ``give_queued``
-        once the worker's other dones that came with it are in (one look for them all)."""
+    def on_done(self, wid: int, task_id: int, value: Any, run_time: float | None, now: float) -> list[Action]:
+        """Task ``task_id`` ended on worker ``wid`` (``on_dones`` for one)."""
+        return self.on_dones(wid, [(task_id, value, run_time)], now)
+
+    def on_dones(self, wid: int, dones: list[tuple[int, Any, float | None]], now: float) -> list[Action]:
+        """Tasks of worker ``wid`` ended, in the order given: (task, value, run time) each; then the queue's tasks are
+        given to the workers that may take them now (one look for all the dones that came together)."""
         rec = self.workers.get(wid)
-        job = rec.assigned.pop(task_id, None) if rec is not None else None
-        if job is None:
-            return [Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished")]
-        self.unfinished -= 1
-        self.queued_bytes -= job.size
-        if task_id == rec.abort_task:
-            rec.abort_task = rec.abort_kill_at = None
+        assigned = rec.assigned if rec is not None else {}
+        actions: list[Action] = []
+        put = self.results.put
+        times = self._run_times
+        avg = rec.avg_run if rec is not None else None
+        ended = timed = False
+        for task_id, value, run_time in dones:
+            job = assigned.pop(task_id, None)
+            if job is None:
+                actions.append(Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished"))
+                continue
+            ended = True
+            self.unfinished -= 1
+            self.queued_bytes -= job.size
+            if task_id == rec.abort_task:
+                rec.abort_task = rec.abort_kill_at = None
+            if run_time is not None:
+                kind = job.kind
+                if kind is not None:  # how long tasks of this kind run (a moving average; the oldest kinds are forgotten)
+                    known = times.pop(kind, None)
+                    if known is None:
+                        times[kind] = run_time
+                        if len(times) > self.KINDS_REMEMBERED:
+                            del times[next(iter(times))]
+                    else:
+                        times[kind] = 0.8 * known + 0.2 * run_time
+                avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
+                timed = True
+            if job.want:
+                put(wid, value)
+        if not ended:
+            return actions
         rec.head_since = now
-        if run_time is not None:
-            kind = job.kind
-            if kind is not None:  # how long tasks of this kind run (a moving average; the oldest kinds are forgotten)
-                times = self._run_times
-                known = times.pop(kind, None)
-                if known is None:
-                    times[kind] = run_time
-                    if len(times) > self.KINDS_REMEMBERED:
-                        del times[next(iter(times))]
-                else:
-                    times[kind] = 0.8 * known + 0.2 * run_time
-            avg = rec.avg_run
-            rec.avg_run = avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
+        if timed:
+            rec.avg_run = avg
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
             if avg < threshold:
@@ -592,22 +610,15 @@ class ManagerSession:
                 rec.depth = self.pipeline_depth if depth >= self.pipeline_depth else depth if depth > 2 else 2
             else:
                 rec.depth = 1
-        if job.want:
-            self.results.put(wid, value)
-        if rec.assigned:
-            if rec.state is READY and len(rec.assigned) < rec.depth:
+        if assigned:
+            if rec.state is READY and len(assigned) < rec.depth:
                 self._flowing[wid] = rec
-        else:
-            if rec.state == READY:
-                self._idle.pop(wid, None)
-                self._idle[wid] = rec  # at the back: the one idle longest goes first
-            elif rec.state == STOPPING:
-                self._arm_stop_kill(rec, now)
-        return self.give_queued(wid, now) if dispatch and self.any_queue else []
-
-    def give_queued(self, wid: int, now: float) -> list[Action]:
-        """After dones of worker ``wid``: the tasks waiting in the queue go to the workers that may take them now."""
-        return self._dispatch_any(now) if self.any_queue else []
+        elif rec.state == READY:
+            self._idle.pop(wid, None)
+            self._idle[wid] = rec  # at the back: the one idle longest goes first
+        elif rec.state == STOPPING:
+            self._arm_stop_kill(rec, now)
+        return actions + self._dispatch_any(now) if self.any_queue else actions
 
     def running_task(self, wid: int) -> int | None:
         """The task worker ``wid`` runs now (or will run next, if none has begun): the oldest it has not reported done."""

@@ -59,13 +59,16 @@ class ManagerDriver:
             self.output.release(wid)  # the worker wrote it before it sent these: its lines are finished
         session = self.session
         actions: list[Action] = []
-        dones = False
+        dones: list[tuple[int, Any, float | None]] = []  # a run of dones, handled together: before any other message
         for msg in messages:
             cls = msg.__class__
             if cls is Done:
-                actions += session.on_done(wid, msg.t, result_value(wid, msg.ok, msg.payload), msg.dt, now, dispatch=False)
-                dones = True
-            elif cls is Hello:
+                dones.append((msg.t, result_value(wid, msg.ok, msg.payload), msg.dt))
+                continue
+            if dones:
+                actions += session.on_dones(wid, dones, now)
+                dones = []
+            if cls is Hello:
                 actions += session.on_hello(wid, msg.pid, now)
             elif cls is Msg:
                 actions += session.on_message(wid, received(msg.id, msg.payload))
@@ -76,7 +79,7 @@ class ManagerDriver:
             else:
                 actions.append(Ignored(wid, f"a {msg.kind!r} message from worker {wid}: workers do not send that kind"))
         if dones:
-            actions += session.give_queued(wid, now)  # once for all the dones that came together
+            actions += session.on_dones(wid, dones, now)
         if actions:
             self._route(actions)
 
