@@ -561,3 +561,19 @@ def test_tasks_given_at_once_still_go_to_the_least_loaded_first():
     (wa, ta) = next(x for x in first if x[0] == a)
     s.on_done(a, ta, None, 0.00001, 0.001)  # room for one on a only: a takes one
     assert len(s.workers[a].assigned) == 32 and len(s.workers[b].assigned) == 32
+
+
+def test_tasks_given_at_once_stop_where_another_worker_is_as_little_loaded():
+    """Loads 3 and 4, two tasks waiting: one each (4 and 5), as one pick per task would give them."""
+    s, (a, b) = ready_session(2, pipeline_depth=8)
+    quick_history(s, [a, b])
+    for w, load in ((a, 3), (b, 4)):
+        for _ in range(load):
+            (sent,) = task_ids(s.submit(w, {"op": "code", "src": "pass"}, b"", True, 0.0))  # by id: loads set by hand
+    for rec in s.workers.values():
+        for job in rec.assigned.values():
+            job.kind = ("code", "pass", None)  # as ProWorker_Any's, for the look at their head
+        s._flowing[rec.id] = rec
+    s.any_queue.extend(s._new_job({"op": "code", "src": "pass"}, b"", True, 0, ("code", "pass", None)) for _ in range(2))
+    s._dispatch_any(0.0)
+    assert (len(s.workers[a].assigned), len(s.workers[b].assigned)) == (4, 5)

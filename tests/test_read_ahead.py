@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections import deque
 from contextlib import nullcontext, redirect_stdout
 
 import msgpack
 import pytest
 
-from promp import ProManager, ProMPOpt_AtomicOutput, ProWorker_Any
+from promp import ProManager, ProMPOpt_RedirectOutput, ProWorker_Any
 from promp.manager._core import ManagerSession
 from promp.manager._driver import ManagerDriver
 from promp.manager._executors import UserExecutor
@@ -32,6 +33,7 @@ class FakePort:
         self.written: list[bytes] = []
         self.notes: list[tuple[int, str]] = []
         self.time = 0.0
+        self.looks_again = False  # read_ahead_done was told that something was read
 
     def now(self) -> float:
         return self.time
@@ -42,6 +44,9 @@ class FakePort:
 
     def message(self):
         return self.inbox.popleft() if self.inbox else None
+
+    def read_ahead_done(self, read: bool) -> None:
+        self.looks_again = read
 
     def drain(self, wid: int):
         data, self.pipes[wid] = self.pipes.get(wid, []), []
@@ -107,10 +112,29 @@ def test_while_tasks_wait_a_submission_reads_the_dones_in_and_gives_their_worker
 def test_nothing_is_read_while_no_task_waits_for_a_worker():
     user, port, session, held = user_with_a_busy_worker(queued=0)
     port.inbox.append((1, [done(held[0])]))
-    session.any_queue.clear()
-    user.submit(1, QUICK, b"", True, 0.0)  # a task for the worker by id: nothing waits in the manager's queue
-    give(user, 0)
-    assert port.inbox and not session.has_results()
+    for _ in range(2 * UserExecutor.READ_AHEAD_EVERY):  # tasks for the worker by id: none waits in the manager's queue
+        user.submit(1, QUICK, b"", True, 0.0)
+    assert port.inbox and not session.has_results() and not port.looks_again
+
+
+def test_the_start_of_a_line_printed_before_a_done_holds_it_too():
+    """Text without its newline yet is output waiting to be written (an unfinished line): the done after it waits."""
+    user, port, session, held = user_with_a_busy_worker(queued=40)
+    port.pipes[1] = [b"progress: 50%"]
+    port.inbox.append((1, [done(held[0])]))
+    give(user, UserExecutor.READ_AHEAD_EVERY)
+    assert user.held is not None and not session.has_results() and port.looks_again
+    user.pump()
+    assert port.written == [b"progress: 50%"] and session.take_result() == held[0]
+
+
+def test_what_was_read_ahead_counts_as_events_of_the_next_pump():
+    """A wait after a submission that read results in returns at once, as it would have for what came."""
+    user, port, session, held = user_with_a_busy_worker(queued=40)
+    port.inbox.append((1, [done(held[0]), done(held[1])]))
+    give(user, UserExecutor.READ_AHEAD_EVERY)
+    assert user.ahead == 2 and port.looks_again
+    assert user.pump() >= 2 and user.ahead == 0
 
 
 @pytest.mark.parametrize("other", [WaitUpdate("progress", msgpack.packb(5)), Msg(3, b"hi")], ids=["wait-update", "message"])
@@ -149,11 +173,12 @@ def test_a_pump_handles_what_was_held_before_what_came_after_it():
 N = 600
 
 
-def test_results_taken_between_submissions_come_after_their_output(capfd):
-    """Tasks print, then return; results taken while giving more (no wait between) find their line written."""
-    code = "def f(i):\n    print('line', i)\n    return i\n"
+@pytest.mark.parametrize("end", ["\n", ""], ids=["lines", "no newline"])
+def test_results_taken_between_submissions_come_after_their_output(end):
+    """Tasks print, then return; results taken while giving more (no wait between) find their text written."""
+    code = f"def f(i):\n    print('line', i, end={end!r})\n    return i\n"
     with ProManager() as m:
-        m.setOptions(ProMPOpt_AtomicOutput)
+        m.setOptions(ProMPOpt_RedirectOutput)
         for _ in range(2):
             m.startWorker()
         m.evalPythonFunction(ProWorker_Any, code, "f", [-1], True)  # learnt as quick once it is done
@@ -168,14 +193,14 @@ def test_results_taken_between_submissions_come_after_their_output(capfd):
                 while m.hasResults():
                     r = m.takeResult()
                     early += 1
-                    assert f"line {r}\n" in out.getvalue(), f"result {r} was there before its line"
+                    assert f"line {r}{end}" in out.getvalue(), f"result {r} was there before its text"
             taken = early
             while taken < N:
                 m.wait()
                 while m.hasResults():
                     r = m.takeResult()
                     taken += 1
-                    assert f"line {r}\n" in out.getvalue()
+                    assert f"line {r}{end}" in out.getvalue()
     assert taken == N
     print(f"{early} results taken between submissions", file=sys.stderr)
 
@@ -193,7 +218,33 @@ def test_a_wake_up_met_while_reading_ahead_is_not_lost(wake):
             port.alarm()
             port.take_alarm()
         assert readable(port.task)
-        assert port.message() is None
+        assert port.message() is None  # what a read ahead does: the wake-up is read, nothing else was there
+        port.read_ahead_done(False)
         assert readable(port.task), "the wake-up was read and not sent again"
         m.processMessages()
         assert not readable(port.task)
+
+
+def test_what_a_submission_read_ahead_wakes_whoever_watches_the_managers_descriptor():
+    """The reads take ZeroMQ's descriptor's edge: a coroutine watching ``fileno()`` must still hear of what came."""
+    import select
+
+    from promp.wire._zmq import readable
+
+    with ProManager() as m:
+        busy = m.startWorker()
+        m.evalPythonFunction(busy, "def f():\n    import time\n    time.sleep(30)\n", "f")  # busy for the test's time
+        m.evalPythonFunction(ProWorker_Any, "pass", "f")  # waits in the queue: the only worker is busy
+        m.startWorker()  # its hello comes, unread
+        watch = select.poll()
+        watch.register(m.fileno(), select.POLLIN)
+        deadline = time.monotonic() + 30
+        while not readable(m._port.task):  # the hello is in: the descriptor signalled it, and nobody read it yet
+            assert time.monotonic() < deadline, "the second worker's hello never came"
+            watch.poll(100)
+        for _ in range(UserExecutor.READ_AHEAD_EVERY):  # read ahead: the hello is taken in, and held for the next wait
+            m.evalPythonFunction(ProWorker_Any, "pass", "f")
+        assert m._user.held is not None
+        assert watch.poll(5000), "the descriptor never said that something waits"
+        assert m.wait(0) and m.workerState(2) == "ready"
+        m.abortOperation(busy, 0)

@@ -208,3 +208,29 @@ def test_a_large_result_the_manager_keeps_is_copied_out_once_while_its_signature
     first, tail = encode(SIGNER, Done(10, True, None, _values.pack_parts(text)))
     (done,) = decode(SIGNER, first, memoryview(tail), copy_tail=True)
     assert result_value(1, True, done.payload) == text
+
+
+def test_a_large_value_other_than_bytes_is_read_where_it_lies_and_no_thread_is_needed(monkeypatch):
+    """Only a bytes value is copied beside the signature: text is decoded from the frame itself.  Short of a
+    thread, the copy and the signature are done one after the other."""
+    import threading
+
+    from promp import _values
+    from promp.manager._driver import result_value
+    from promp.wire._frames import COPY_WHILE_SIGNING
+
+    text = "é" * (COPY_WHILE_SIGNING // 2 + 1)
+    first, tail = encode(SIGNER, Done(10, True, None, _values.pack_parts(text)))
+    (done,) = decode(SIGNER, first, memoryview(tail), copy_tail=True)
+    assert done.payload[1].__class__ is memoryview and result_value(1, True, done.payload) == text
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    value = b"v" * COPY_WHILE_SIGNING
+    first, tail = encode(SIGNER, Done(11, True, None, _values.pack_parts(value)))
+    (done,) = decode(SIGNER, first, memoryview(bytearray(tail)), copy_tail=True)
+    assert result_value(1, True, done.payload) == value
+    with pytest.raises(ProtocolError, match="signature"):
+        decode(SIGNER, first, memoryview(b"w" + tail[1:]), copy_tail=True)

@@ -193,6 +193,10 @@ class SimManager:
                 self.dones_read.setdefault(msg.t, self.w.now)
         return wid, messages
 
+    def read_ahead_done(self, read: bool) -> None:
+        if read:  # what it read or held is for the next pump, as it would have been
+            self.request_pump()
+
     def drain(self, wid: int):
         worker = self.workers[wid]
         for data in worker.read_pipe():

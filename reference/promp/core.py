@@ -20,11 +20,11 @@ Manager side.
   them: ``take_user()``, ``take_keeper()``).  ``Spool(open_file, at_most)``: where output past
   ``held_at_most`` bytes waits, in a file ``open_file()`` gives; an ``Output`` action's ``chunks``
   iterate in order and are closed by the port that writes them.
-* ``UserExecutor(driver, port)`` (``pump``, ``call``, ``submit``, which reads ahead while tasks wait
-  for a worker) and ``KeeperExecutor(driver, port)`` (``step(feed)``): what each of the manager's
-  threads does, through a ``ManagerPort`` (its docstring lists what a port offers).  Actions for the user's thread: ``Send``, ``Output``,
-  ``WaitNote``, ``WorkerGone``, ``Ignored``; for the keeper: ``Ping``, ``Control``, ``Kill``,
-  ``Wake``, ``Release``, ``ReadPipe``.
+* ``UserExecutor(driver, port)`` (``pump``, ``call``, ``submit``: it reads ahead while tasks
+  wait for a worker) and ``KeeperExecutor(driver, port)`` (``step(feed)``): what each of the
+  manager's threads does, through a ``ManagerPort`` (its docstring lists what a port offers).
+  Actions for the user's thread: ``Send``, ``Output``, ``WaitNote``, ``WorkerGone``, ``Ignored``;
+  for the keeper: ``Ping``, ``Control``, ``Kill``, ``Wake``, ``Release``, ``ReadPipe``.
 
 Worker side.
 

@@ -332,7 +332,7 @@ class ProManager:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
                 return done(self._pump())
-            if user.held is not None:  # read ahead by a submit: handled before any blocking
+            if user.held is not None or user.ahead:  # read ahead by a submit: handled (or counted) before any blocking
                 if done(self._pump()) or (alarms and port.alarmed and port.take_alarm()):
                     return True
                 continue

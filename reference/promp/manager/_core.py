@@ -247,7 +247,7 @@ class ManagerSession:
         # finds one without looking at every worker.  Checked when taken (one that has since got work or left is
         # dropped then); a worker that goes idle again goes to the back.
         self._idle: dict[int, WorkerRecord] = {}
-        # Busy workers that may take one more quick ProWorker_Any task (a hint, checked when looked at; at most
+        # Busy workers that may take more quick ProWorker_Any tasks (a hint, checked when looked at; at most
         # PICK_LOOKS_AT_MOST are looked at per task, so a dispatch costs the same whatever the number of workers).
         self._flowing: dict[int, WorkerRecord] = {}
         self._pick_room = 0  # set by ``_pick_for_any``: more tasks alike the worker it picked may take at once
@@ -724,7 +724,7 @@ class ManagerSession:
             job = queue.popleft()
             sends += self._assign(rec, job, now)
             more = self._pick_room  # tasks alike that it takes too, still the least loaded: one look for them all
-            if more:
+            if more:  # it is READY with tasks (``_pick_for_any`` gives room only then): nothing waits at its gate
                 kind, wid, assigned = job.kind, rec.id, rec.assigned
                 while more and queue and queue[0].kind == kind:
                     job = queue.popleft()
@@ -759,7 +759,7 @@ class ManagerSession:
                 dropped.append(rec.id)  # it comes back when a done leaves it room, or a task it gets
                 continue
             if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
-                best = rec
+                best, best_load = rec, 0
                 break
             if rec.head_since <= flowing_since or not self._known_quick(next(iter(rec.assigned.values())).kind):
                 dropped.append(rec.id)  # its head may be long (nothing queues behind it): back with its next done
@@ -776,9 +776,11 @@ class ManagerSession:
         if best is not None:
             flowing.pop(best.id, None)
             flowing[best.id] = best
-            if best_load:
+            if best_load:  # after the task it is picked for: more while it stays below the next, and has room
                 room = best.depth - best_load - 1
-                self._pick_room = room if runner_up is None or runner_up - best_load >= room else runner_up - best_load
+                if runner_up is not None and runner_up - best_load - 1 < room:
+                    room = runner_up - best_load - 1
+                self._pick_room = room if room > 0 else 0
         return best
 
     def _known_quick(self, kind: tuple | None) -> bool:

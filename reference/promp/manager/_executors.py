@@ -36,8 +36,12 @@ class ManagerPort(Protocol):
         """``first`` (a frame already received) or everything waiting on the task socket, decoded, by worker."""
 
     def message(self) -> tuple[int, list[Message]] | None:
-        """The next worker's messages waiting on the task socket, decoded; None when none wait, or a wake-up of
-        the user's thread came first (the port makes sure the next wait still sees one)."""
+        """The next worker's messages waiting on the task socket, decoded; None when none wait (a wake-up of the
+        user's thread met on the way is kept for ``read_ahead_done``)."""
+
+    def read_ahead_done(self, read: bool) -> None:
+        """The user's thread read ahead (``read``: it took messages in): its next wait, and whoever watches for
+        arrivals (``ProManager.fileno()``), must see that something is to handle, as they would have."""
 
     def drain(self, wid: int) -> Iterable[tuple[int, bytes]]:
         """What worker ``wid`` has written to its pipes so far: (stream, data) reads."""
@@ -70,6 +74,7 @@ class UserExecutor:
         self.driver = driver
         self.port = port
         self.held: tuple[int, list[Message]] | None = None  # read by ``read_ahead`` and left for the next pump, first
+        self.ahead = 0  # messages ``read_ahead`` handled since the last pump: the next pump counts them as its events
         self._unread = 0  # tasks given since the last read ahead
 
     def pump(self, first: Any = None) -> int:
@@ -80,7 +85,7 @@ class UserExecutor:
         Returns how many things happened (messages, deliveries).
         """
         driver, port = self.driver, self.port
-        events = 0
+        events, self.ahead = self.ahead, 0
         with port.lock:
             now = port.now()
             batches = port.messages(first)
@@ -136,24 +141,30 @@ class UserExecutor:
 
         A program that gives many tasks before it waits would otherwise leave its workers idle once they ran
         what they hold.  Nothing the user sees may come of it outside a wait: only a worker's dones are handled
-        here, when no output waits to be written before them.  The first messages that are anything else are
-        held for the next pump, and reading stops there, so that everything keeps its order.
+        here, when no output waits to be written before them (not even the start of a line).  The first
+        messages that are anything else are held for the next pump, and reading stops there, so that
+        everything keeps its order.  The next wait then returns at once, as it would have for what came.
         """
         driver, port = self.driver, self.port
+        output = driver.output
+        read = False
         with port.lock:
             now = port.now()
             while driver.backlog():
                 batch = port.message()
                 if batch is None:
                     break
+                read = True
                 wid, messages = batch
                 self.read_output(wid, now)
-                if driver.output.pending or any(m.__class__ is not Done for m in messages):
+                if output.pending or output.unfinished or any(m.__class__ is not Done for m in messages):
                     self.held = batch
                     break
                 driver.receive(wid, messages, now)
+                self.ahead += len(messages)
             actions = driver.take_user(with_output=False) if driver.user else ()
             nudge = driver.keeper_needed()
+        port.read_ahead_done(read)
         self._after(actions, nudge)
 
     def _after(self, actions: list[Action] | tuple, nudge: bool) -> None:

@@ -169,6 +169,7 @@ class ZmqPort:
         self.task.bind(f"inproc://promp-wake-{id(self)}")
         self.waker = self._waking(WAKE_IDENTITY)
         self.wake_pending = False
+        self._woken = False  # a wake-up was read ahead of the user's wait (``message``): it is sent again
         self._alarm = self._waking(ALARM_IDENTITY)
         self._alarm_lock = threading.Lock()  # the one socket any thread may use: one at a time
         self._alarm_pending = False  # a wake-up sent and not yet read: another adds nothing
@@ -293,17 +294,24 @@ class ZmqPort:
         task = self.task
         while readable(task):
             frames = recv_frames(task, NOBLOCK, routed=True)
-            if frames[0] in _WAKES:  # the wait it was for must still see one: one goes to the back of the queue
+            if frames[0] in _WAKES:  # for the user's next wait: ``read_ahead_done`` sends one again
                 if frames[0] == WAKE_IDENTITY:
                     self.wake_pending = False
                 else:
                     self._alarm_pending = False
-                self._wake_again()
-                return None
+                self._woken = True
+                continue
             decoded = self._decode(frames)
             if decoded is not None:
                 return decoded
         return None
+
+    def read_ahead_done(self, read: bool) -> None:
+        """A wake-up of the user's thread, at the back of the queue: the reads took ZeroMQ's descriptor's edge, and
+        what they left (read, held, or a wake-up met) is for the next wait and for whoever watches ``fileno()``."""
+        if read or self._woken:
+            self._woken = False
+            self._wake_again()
 
     def _wake_again(self) -> None:
         """Any thread: a wake-up of the user's thread, by the one socket any thread may use (at most one on the way)."""
@@ -407,7 +415,7 @@ class ZmqPort:
             self.waker.send(b"")
 
     def alarm(self) -> None:
-        """Any thread: make the user's thread's wait return (``ProManager.wakeUp``); nothing once closed."""
+        """Any thread: make the user's thread's wait return (``ProManager.wakeUp``); no frame is sent once closed."""
         self.alarmed = True
         self._wake_again()
 

@@ -146,15 +146,16 @@ def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview |
     """The messages of one inbound frame (several for a ``batch``), and of its second frame if it has one (``tail``:
     the rest of its payload); ``ProtocolError`` says why one is refused.
 
-    ``copy_tail``: the tail, when it is large, is wanted as ``bytes`` of its own (a result's value, which the user
-    keeps): it is copied out while the signature is computed, on another thread.  Both are bound by memory, and done
-    together they take the time of one (a 64 MiB result: 38 ms rather than 71)."""
+    ``copy_tail``: a large tail that is a ``bytes`` value's (after a msgpack bin head for it: a result, which the
+    user keeps) is wanted as ``bytes`` of its own: it is copied out while the signature is computed, on another
+    thread.  Both are bound by memory, and done together they take the time of one (a 64 MiB result: 38 ms rather
+    than 71).  Other values are read from where they lie."""
     if len(frame) < _PREFIX:
         raise ProtocolError(f"frame of {len(frame)} bytes is shorter than the {_PREFIX}-byte prefix")
     view = memoryview(frame)
     if tail is None:
         signed = signer.sign(view[SIGNATURE_BYTES:])
-    elif copy_tail and len(tail) >= COPY_WHILE_SIGNING and tail.__class__ is not bytes:
+    elif copy_tail and len(tail) >= COPY_WHILE_SIGNING and tail.__class__ is not bytes and _bin_head_for(view, len(tail)):
         signed, tail = _sign_while_copying(signer, view[SIGNATURE_BYTES:], tail)
     else:
         signed = signer.sign_parts((view[SIGNATURE_BYTES:], tail))
@@ -185,19 +186,30 @@ def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview |
     return [cls.from_header(header, payload)]
 
 
-def _sign_while_copying(signer: Signer, head: memoryview, tail: bytes | memoryview) -> tuple[bytes, bytes]:
+def _bin_head_for(view: memoryview, size: int) -> bool:
+    """Whether the first frame ends with msgpack's bin 32 head for ``size`` bytes (``_values.pack_parts``'s for a
+    large ``bytes`` value)."""
+    return len(view) >= _PREFIX + 5 and view[-5] == 0xC6 and int.from_bytes(view[-4:], "big") == size
+
+
+def _sign_while_copying(signer: Signer, head: memoryview, tail: memoryview) -> tuple[bytes, bytes | memoryview]:
     """The signature of ``head`` and ``tail``, and ``tail`` copied into ``bytes`` meanwhile (hashlib lets go of the
-    interpreter's lock on large data)."""
+    interpreter's lock on large data).  Short of a thread, or of memory for the copy, it signs alone and the tail
+    stays where it lies (its reader copies it, or says why it could not)."""
     signed: list[bytes] = []
     thread = threading.Thread(target=lambda: signed.append(signer.sign_parts((head, tail))), name="promp-sign")
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had
+        return signer.sign_parts((head, tail)), tail
+    copy: bytes | memoryview
     try:
         copy = bytes(tail)
+    except MemoryError:
+        copy = tail
     finally:
         thread.join()
-    if not signed:
-        raise ProtocolError("the signature could not be computed")
-    return signed[0], copy
+    return (signed[0] if signed else signer.sign_parts((head, tail))), copy
 
 
 def _unbatch(header: dict, payload: memoryview) -> list[Message]:
