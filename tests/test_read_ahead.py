@@ -233,18 +233,21 @@ def test_what_a_submission_read_ahead_wakes_whoever_watches_the_managers_descrip
 
     with ProManager() as m:
         busy = m.startWorker()
+        deadline = time.monotonic() + 30
+        while m.workerState(busy) != "ready":
+            assert time.monotonic() < deadline, "the first worker never said hello"
+            m.wait(100)
         m.evalPythonFunction(busy, "def f():\n    import time\n    time.sleep(30)\n", "f")  # busy for the test's time
         m.evalPythonFunction(ProWorker_Any, "pass", "f")  # waits in the queue: the only worker is busy
-        m.startWorker()  # its hello comes, unread
+        second = m.startWorker()  # its hello comes, unread
         watch = select.poll()
         watch.register(m.fileno(), select.POLLIN)
-        deadline = time.monotonic() + 30
         while not readable(m._port.task):  # the hello is in: the descriptor signalled it, and nobody read it yet
             assert time.monotonic() < deadline, "the second worker's hello never came"
             watch.poll(100)
         for _ in range(UserExecutor.READ_AHEAD_EVERY):  # read ahead: the hello is taken in, and held for the next wait
             m.evalPythonFunction(ProWorker_Any, "pass", "f")
-        assert m._user.held is not None
+        assert m._user.held is not None and m._user.held[0] == second
         assert watch.poll(5000), "the descriptor never said that something waits"
-        assert m.wait(0) and m.workerState(2) == "ready"
+        assert m.wait(0) and m.workerState(second) == "ready"
         m.abortOperation(busy, 0)

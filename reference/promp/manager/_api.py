@@ -305,6 +305,7 @@ class ProManager:
         which the keeper's wake-ups and ``wakeUp()`` reach too.  Do not read it or close it.
         """
         self._check()
+        self._port.watched = True
         return self._port.task.getsockopt(zmq.FD)
 
     def _wait_until(self, done: Callable[[int], bool], limit: float | None, alarms: bool = False) -> bool:

@@ -170,6 +170,7 @@ class ZmqPort:
         self.waker = self._waking(WAKE_IDENTITY)
         self.wake_pending = False
         self._woken = False  # a wake-up was read ahead of the user's wait (``message``): it is sent again
+        self.watched = False  # someone asked for ``fileno()``: the descriptor must signal what a read ahead took in
         self._alarm = self._waking(ALARM_IDENTITY)
         self._alarm_lock = threading.Lock()  # the one socket any thread may use: one at a time
         self._alarm_pending = False  # a wake-up sent and not yet read: another adds nothing
@@ -307,9 +308,10 @@ class ZmqPort:
         return None
 
     def read_ahead_done(self, read: bool) -> None:
-        """A wake-up of the user's thread, at the back of the queue: the reads took ZeroMQ's descriptor's edge, and
-        what they left (read, held, or a wake-up met) is for the next wait and for whoever watches ``fileno()``."""
-        if read or self._woken:
+        """A wake-up of the user's thread, at the back of the queue, when the reads took one (the next wait must see
+        it), or read anything while someone watches ``fileno()``: the reads took ZeroMQ's descriptor's edge.  (The
+        next wait itself handles what was read or held before it blocks.)"""
+        if self._woken or (read and self.watched):
             self._woken = False
             self._wake_again()
 
