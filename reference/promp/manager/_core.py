@@ -530,8 +530,7 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not self._taking:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
-            kind = (fields["op"], fields.get("src") or fields.get("path"), fields.get("fn"))  # as Task.what
-            self.any_queue.append(self._new_job(fields, payload, want, self._room_for(fields, payload, 1), kind))
+            self.any_queue.append(self._new_job(fields, payload, want, self._room_for(fields, payload, 1), any_worker=True))
             # tasks already waiting mean no worker could take one: only a done or a hello changes that
             return self._dispatch_any(now) if len(self.any_queue) == 1 else []
         if target == ProWorker_All:
@@ -573,15 +572,14 @@ class ManagerSession:
         put = self.results.put
         times = self._run_times
         avg = rec.avg_run if rec is not None else None
-        ended = timed = False
+        ended: list[Job] = []
+        timed = False
         for task_id, value, run_time in dones:
             job = assigned.pop(task_id, None)
             if job is None:
                 actions.append(Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished"))
                 continue
-            ended = True
-            self.unfinished -= 1
-            self.queued_bytes -= job.size
+            ended.append(job)
             if task_id == rec.abort_task:
                 rec.abort_task = rec.abort_kill_at = None
             if run_time is not None:
@@ -600,16 +598,13 @@ class ManagerSession:
                 put(wid, value)
         if not ended:
             return actions
+        self._finished(ended)
         rec.head_since = now
         if timed:
             rec.avg_run = avg
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
-            if avg < threshold:
-                depth = int(2 * threshold / avg) if avg > 1e-9 else self.pipeline_depth
-                rec.depth = self.pipeline_depth if depth >= self.pipeline_depth else depth if depth > 2 else 2
-            else:
-                rec.depth = 1
+            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
         if assigned:
             if rec.state is READY and len(assigned) < rec.depth:
                 self._flowing[wid] = rec
@@ -684,14 +679,14 @@ class ManagerSession:
             return []
         return [action]
 
-    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int, kind: tuple | None = None) -> Job:
-        """``kind``: a ``ProWorker_Any`` task's (what its run time is learnt by)."""
+    def _new_job(self, fields: dict, payload: bytes | list, want: bool, size: int, any_worker: bool = False) -> Job:
+        """``any_worker``: a ``ProWorker_Any`` task, whose run time is learnt by what it runs (its kind)."""
         self._next_task = tid = self._next_task + 1
         self.unfinished += 1
         self.queued_bytes += size
         get = fields.get
         task = wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload)
-        return Job(tid, task, want, None, kind is not None, kind, size)
+        return Job(tid, task, want, None, any_worker, task.what if any_worker else None, size)
 
     def _live(self, wid: int) -> WorkerRecord:
         """The record of a worker that takes tasks, or the error that says why it does not."""

@@ -111,11 +111,9 @@ class UserExecutor:
 
     def call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run a user's call of the driver (``add_worker``, ``submit``, ...) and send what it decided."""
-        driver, port = self.driver, self.port
-        with port.lock:
+        with self.port.lock:
             result = method(*args)
-            actions = driver.take_user(with_output=False) if driver.user else ()
-            nudge = driver.keeper_needed()
+            actions, nudge = self._outgoing()
         if actions or nudge:
             self._after(actions, nudge)
         return result
@@ -126,8 +124,7 @@ class UserExecutor:
         driver = self.driver
         with self.port.lock:
             driver.submit(target, fields, payload, want, now)
-            actions = driver.take_user(with_output=False) if driver.user else ()
-            nudge = driver.keeper_needed()
+            actions, nudge = self._outgoing()
         if actions or nudge:
             self._after(actions, nudge)
         if self.held is None and driver.backlog():
@@ -162,10 +159,15 @@ class UserExecutor:
                     break
                 driver.receive(wid, messages, now)
                 self.ahead += len(messages)
-            actions = driver.take_user(with_output=False) if driver.user else ()
-            nudge = driver.keeper_needed()
+            actions, nudge = self._outgoing()
         port.read_ahead_done(read)
         self._after(actions, nudge)
+
+    def _outgoing(self) -> tuple[list[Action] | tuple, bool]:
+        """Under the lock, after a user's call: the actions for this thread (output waits for a pump, which writes it),
+        and whether the keeper must be woken."""
+        driver = self.driver
+        return (driver.take_user(with_output=False) if driver.user else ()), driver.keeper_needed()
 
     def _after(self, actions: list[Action] | tuple, nudge: bool) -> None:
         if actions:
