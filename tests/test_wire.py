@@ -234,3 +234,29 @@ def test_a_large_value_other_than_bytes_is_read_where_it_lies_and_no_thread_is_n
     assert result_value(1, True, done.payload) == value
     with pytest.raises(ProtocolError, match="signature"):
         decode(SIGNER, first, memoryview(b"w" + tail[1:]), copy_tail=True)
+
+
+def test_watch_returns_as_soon_as_a_message_is_there_and_otherwise_after_its_time():
+    import time
+
+    import zmq
+
+    from promp.wire._zmq import readable, watch
+
+    ctx = zmq.Context()
+    a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    try:
+        a.bind("inproc://watch")
+        b.connect("inproc://watch")
+        started = time.monotonic()
+        watch(b, 0.05)
+        waited = time.monotonic() - started
+        assert 0.05 <= waited < 5 and not readable(b)
+        a.send(b"x")
+        started = time.monotonic()
+        watch(b, 60.0)
+        assert time.monotonic() - started < 5 and readable(b)  # not the whole minute
+    finally:
+        a.close(0)
+        b.close(0)
+        ctx.term()

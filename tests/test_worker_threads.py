@@ -170,3 +170,39 @@ def test_the_main_thread_never_holds_the_lock_while_it_waits_or_runs_a_task(work
     peer.send(encode(signer, Stop()))
     loop.join(5)
     assert free == [True, True]
+
+
+def test_a_wait_watches_the_task_socket_while_tasks_come_quickly_and_sleeps_at_once_after_a_slow_one(worker, monkeypatch):
+    """A sequential caller's next task comes within a round trip: the worker looks for it rather than sleep (a wake-up
+    costs tens of microseconds); once a task took longer than SPIN to come, the next wait blocks without looking."""
+    from promp.worker import _port
+
+    main, peer, signer = worker
+    clock = [0.0]
+    watched: list[float] = []
+    arrives_in = [0.0]
+
+    def fake_watch(sock, seconds=_port.SPIN):
+        watched.append(seconds)
+        clock[0] += arrives_in[0]  # the task comes that long after the wait began
+
+    monkeypatch.setattr(_port, "watch", fake_watch)
+    monkeypatch.setattr(_port, "readable", lambda sock: False)  # the socket looks empty when each wait begins
+    monkeypatch.setattr(_port, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+
+    def wait_for_task(t: int, after: float) -> None:
+        arrives_in[0] = after
+        peer.send(encode(signer, Task(t, "code", False, src="pass")))
+        messages, waited = main.port.wait()
+        assert [m.t for m in messages] == [t] and waited
+
+    wait_for_task(1, 0.0)
+    assert watched == []  # the first wait sleeps at once: workers started together do not all spin for nothing
+    wait_for_task(2, _port.SPIN / 10)
+    assert len(watched) == 1  # the first task came quickly: watching
+    wait_for_task(3, _port.SPIN * 10)
+    assert len(watched) == 2  # watched, and the task came late
+    wait_for_task(4, 0.0)
+    assert len(watched) == 2  # after a late task, the next wait sleeps at once
+    wait_for_task(5, 0.0)
+    assert len(watched) == 3  # that task came quickly: watching again

@@ -26,7 +26,7 @@ from .. import _checks, _values
 from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from .._errors import ProMPError
 from .._message import ProMPMessage
-from ..wire._zmq import readable, recv_frames
+from ..wire._zmq import SPIN, readable, recv_frames, watch
 from ._core import EXITED, EXITING, MAX_QUEUED_BYTES, STOP_PENDING, ManagerSession, WorkerRecord
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
@@ -52,7 +52,7 @@ def _close(port: ZmqPort, driver: ManagerDriver) -> None:
 class ProManager:
     """Starts workers, hands them tasks and collects what they send back."""
 
-    SPIN = 0.0005  # seconds a wait watches for a reply before it sleeps, while replies come that quickly
+    SPIN = SPIN  # seconds a wait watches for a reply before it sleeps, while replies come that quickly
 
     def __init__(
         self,
@@ -313,10 +313,8 @@ class ProManager:
 
         Everything that needs handling comes through the task socket (the keeper sends a wake-up
         message when output came, or an exit is due to be made final; timers bound the blocking).
-        Before it blocks, a wait watches the socket for up to ``SPIN`` while replies have been coming
-        that quickly: a thread put to sleep takes tens of microseconds to wake, as much as the rest of
-        a round trip costs in Python.  Each look yields the processor (the I/O threads bringing the
-        reply may need it); a reply slower than ``SPIN`` stops the watching until a quick one comes
+        Before it blocks, a wait watches the socket for up to ``SPIN`` (``watch``) while replies have
+        been coming that quickly; a reply slower than that stops the watching until a quick one comes
         again, so waits for long tasks cost no processor time.  ``alarms``: a ``wakeUp()`` ends it too
         (``wait()``'s; ``waitForMessage`` goes on waiting for its message).
         """
@@ -346,9 +344,7 @@ class ProManager:
                 task.setsockopt(zmq.RCVTIMEO, ms)
                 self._recv_timeout = ms
             if self._replies_quick:
-                watch_until = now + self.SPIN
-                while not readable(task) and time.monotonic() < watch_until:
-                    os.sched_yield()
+                watch(task, self.SPIN)
             try:
                 frames = recv_frames(task, routed=True)
             except zmq.Again:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 
 import zmq
 from zmq.backend import Socket as _Backend
@@ -82,6 +83,22 @@ def echo_forever(sock: zmq.Socket, capture: zmq.Socket | None = None) -> None:
 
 def readable(sock: zmq.Socket) -> bool:
     return bool(_get(sock, _EVENTS) & _POLLIN)
+
+
+SPIN = 0.0005  # seconds a receive watches for a quick peer's message before it sleeps
+
+
+def watch(sock: zmq.Socket, seconds: float = SPIN) -> None:
+    """Look at ``sock`` until a message is there or ``seconds`` pass, yielding the processor between looks.
+
+    A thread put to sleep in a receive takes tens of microseconds to wake on this kind of machine, as
+    much as the rest of a round trip costs in Python; each look yields (the I/O threads bringing the
+    message may need the processor, and ``os.sched_yield`` lets the GIL go).  Callers watch only while
+    messages have been coming that quickly, so a peer that is slow costs no processor time.
+    """
+    until = time.monotonic() + seconds
+    while not readable(sock) and time.monotonic() < until:
+        os.sched_yield()
 
 
 def new_context() -> zmq.Context:

@@ -25,7 +25,7 @@ import zmq
 from .. import _cgroups, _state, wire
 from .._constants import EXIT_MANAGER_GONE, SOCKET_DIR_LOCK
 from .._procs import end_descendants
-from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame
+from ..wire._zmq import NOBLOCK, SPIN, readable, recv_frames, send_frame, watch
 
 _plain_exit = os._exit  # the process's own: a task may replace os._exit
 
@@ -105,6 +105,8 @@ class WorkerPort:
         self.reject = wire.Rejects(_say, time.monotonic)
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> the control thread
         self._pings = 0
+        self._tasks_quick = False  # the last task came within SPIN: watch for the next before sleeping (not the first:
+        # a thousand workers started together would each spin once for nothing)
 
     # ----------------------------------------------------------- task channel
     def send(self, messages: list[wire.Message]) -> None:
@@ -119,9 +121,19 @@ class WorkerPort:
         return self._decode(recv_frames(self.task), "")
 
     def wait(self) -> tuple[list[wire.Message], bool]:
-        """The messages of the next frame, and whether it had to wait for it (False: the frame was there already)."""
-        waited = not readable(self.task)
-        return self._decode(recv_frames(self.task), ""), waited
+        """The messages of the next frame, and whether it had to wait for it (False: the frame was there already).
+
+        While tasks come within ``SPIN`` of the last wait's start, it watches the socket before it blocks (``watch``).
+        """
+        task = self.task
+        if readable(task):
+            return self._decode(recv_frames(task), ""), False
+        started = time.monotonic()
+        if self._tasks_quick:  # a sequential caller's next task comes within one round trip: no sleep, no wake-up
+            watch(task)
+        frames = recv_frames(task)
+        self._tasks_quick = time.monotonic() - started < SPIN
+        return self._decode(frames, ""), True
 
     def recv_nowait(self) -> list[wire.Message] | None:
         if not readable(self.task):
