@@ -97,6 +97,17 @@ def test_a_task_frame_that_arrives_twice_runs_once():
     assert not w.begin(5)
 
 
+def test_a_worker_remembers_at_least_the_last_REMEMBERED_task_ids_and_no_more_than_twice_that():
+    from promp.worker._core import REMEMBERED
+
+    w = WorkerSession(interval=10.0, timeout=100.0, now=0.0)
+    for t in range(1, 5 * REMEMBERED + 1):
+        assert w.begin(t)
+        w.end(t)
+        assert not w.begin(max(1, t - REMEMBERED + 1))  # each of the last REMEMBERED, repeated, is refused
+        assert len(w._seen) <= 2 * REMEMBERED  # memory stays bounded
+
+
 def test_results_are_held_only_briefly_and_only_while_more_work_waits():
     hold = ResultHold()
     assert hold.send_at_once(0.002, aborted=False) and hold.send_at_once(0.0, aborted=True)

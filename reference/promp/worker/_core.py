@@ -24,8 +24,6 @@ only a manager needs (no dataclasses or enums here either: start-up time).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from .._constants import EXIT_ABORTED, EXIT_MANAGER_GONE
 from .._liveness import PING, SILENT, HeartbeatClock
 
@@ -116,7 +114,7 @@ class WorkerSession:
         self.aborted: dict[int, None] = {}  # tasks the manager asked to abort, oldest first
         self.interrupted: set[int] = set()  # tasks whose code is to get ProMPAborted
         self.deadlines: dict[int, tuple[float, float]] = {}  # task -> (interrupt at, exit at)
-        self._seen: OrderedDict[int, None] = OrderedDict()  # ids of tasks begun lately, oldest first
+        self._seen: dict[int, None] = {}  # ids of tasks begun lately, oldest first: the last REMEMBERED at least
 
     # --------------------------------------------------- the main thread
     def begin(self, task_id: int) -> bool:
@@ -125,8 +123,8 @@ class WorkerSession:
         if task_id in seen:
             return False
         seen[task_id] = None
-        if len(seen) > REMEMBERED:
-            seen.popitem(last=False)  # O(1); a plain dict's first key costs a scan past every deleted one
+        if len(seen) > 2 * REMEMBERED:  # the older half goes at once: one rebuild every REMEMBERED tasks, no work on the others
+            self._seen = dict.fromkeys(list(seen)[REMEMBERED:])
         self.current = task_id
         return True
 

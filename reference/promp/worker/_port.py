@@ -25,9 +25,13 @@ import zmq
 from .. import _cgroups, _state, wire
 from .._constants import EXIT_MANAGER_GONE, SOCKET_DIR_LOCK
 from .._procs import end_descendants
-from ..wire._zmq import NOBLOCK, SPIN, readable, recv_frames, send_frame, watch
+from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame, watch
 
 _plain_exit = os._exit  # the process's own: a task may replace os._exit
+# Seconds a worker watches for its next task before it sleeps, while tasks come that quickly: a sequential caller's
+# next task, given to the only worker, comes some 80 us after its result left.  Several workers given tasks in turn
+# (TASK-4) wait two round trips or more each: they must sleep rather than take the processors from the one at work.
+SPIN = 0.00015
 
 
 def _say(line: str) -> None:
@@ -130,7 +134,7 @@ class WorkerPort:
             return self._decode(recv_frames(task), ""), False
         started = time.monotonic()
         if self._tasks_quick:  # a sequential caller's next task comes within one round trip: no sleep, no wake-up
-            watch(task)
+            watch(task, SPIN)
         frames = recv_frames(task)
         self._tasks_quick = time.monotonic() - started < SPIN
         return self._decode(frames, ""), True
