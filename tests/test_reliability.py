@@ -296,3 +296,27 @@ def test_what_a_worker_sent_before_os_exit_reaches_the_manager(manager: ProManag
     assert manager.waitForMessage(wid, 5000) and manager.getMessage(wid).data == b"last words"
     assert manager.workerExitCode(wid) == 4
     assert "unflushed" in capfd.readouterr().out
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_close_returns_even_when_the_keeper_thread_died_of_an_exception_it_could_not_catch(manager: ProManager):
+    """The keeper goes on after an ``Exception`` (a bug, logged); a ``BaseException`` ends its thread.  Its sockets are
+    closed however it ends, or the close's end of the ZeroMQ context would wait for them for ever."""
+    w = manager.startWorker()
+    assert call(manager, w, "def f():\n    return 1\n", "f") == 1
+    keeper = manager._port.keeper
+
+    class Fatal(BaseException):
+        pass
+
+    def dies(feed=None):
+        raise Fatal("the keeper ends here")
+
+    keeper.executor.step = dies
+    manager._port.nudge_keeper()
+    wait_until(lambda: not keeper._thread.is_alive(), 10)
+    started = time.monotonic()
+    manager.close()  # before the fix, it never returned (pytest-timeout ends the test)
+    assert time.monotonic() - started < 30
+    assert manager._port.handles[w].proc.returncode is not None  # its worker was reaped all the same

@@ -88,6 +88,14 @@ class Keeper:
         port = self.port
         for item in (port.beat, port.links.monitor, port.nudge_fd, self.epoll.fileno()) + ((port.gate.sock,) if port.gate else ()):
             self.poller.register(item, zmq.POLLIN)
+        try:
+            self._watch_until_closed()
+        finally:  # however it ends (even by a BaseException, which nothing here catches): its sockets are closed, or
+            # the close's ``term()`` of the context would wait for them for ever
+            self._close_own()
+
+    def _watch_until_closed(self) -> None:
+        port = self.port
         deadline: float | None = None
         while not port.closed:
             timeout = LONGEST_POLL_MS if deadline is None else min(max(0.0, deadline - time.monotonic()) * 1000 + 1, LONGEST_POLL_MS)
@@ -99,6 +107,9 @@ class Keeper:
                 deadline = self.executor.step(lambda now, events=events: self._feed(events, now))
             except Exception:  # a bug: say so, and keep watching the workers
                 log.exception("the keeper met an error; it goes on")
+
+    def _close_own(self) -> None:
+        port = self.port
         port.beat.close()
         port.ctrl.close()
         if port.gate is not None:
