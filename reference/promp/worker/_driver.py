@@ -101,7 +101,9 @@ class WorkerDriver:
                     more = yield PEEK
                     if more:
                         self.received(more)
-                        yield from self._hold_or_send()
+                        request = self._hold_or_send()
+                        if request is not None:
+                            yield request
                         continue
                 if self.outbox:
                     yield SendNow(self.take())
@@ -136,18 +138,21 @@ class WorkerDriver:
             if self.hold.send_at_once(outcome.elapsed, aborted):
                 yield SendNow(self.take())
             elif self.inbox:
-                yield from self._hold_or_send()
+                request = self._hold_or_send()
+                if request is not None:
+                    yield request
             # else the socket decides, at the top
 
-    def _hold_or_send(self) -> Generator[Request, Any, None]:
-        """More work is here: hold the reports posted so far, unless there are enough or they are old."""
+    def _hold_or_send(self) -> Request | None:
+        """More work is here: hold the reports posted so far (the request, if any, that holding needs), unless there
+        are enough or they are old (the request that sends them).  A plain call: it runs once per task."""
         hold = self.hold
         if hold.hold(self.clock(), len(self.outbox)):
             if not hold.watched:
                 hold.watched = True
-                yield WAKE_CONTROL
-        else:
-            yield SendNow(self.take())
+                return WAKE_CONTROL
+            return None
+        return SendNow(self.take())
 
     def _exit(self, code: int, reason: str) -> Generator[Request, Any, None]:
         self.post(Bye(code))

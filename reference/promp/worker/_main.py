@@ -74,6 +74,7 @@ class MainThread:
         self.in_user_code = False  # true only while a task's own code runs: where ProMPAborted may be raised
         self.messages = self.driver.messages  # custom messages from the manager, for the worker object
         self.api = ProWorker(self, self.driver.session)
+        self.wait_object = self.api.waitObject()
 
     def run(self) -> int:
         """Run the loop until the stop, or a task asking the worker to exit; returns the exit code."""
@@ -116,7 +117,8 @@ class MainThread:
         elif not ok:
             value = _from_user_code(value)
             _print_error(value)
-        self.api.waitObject().flush()
+        if self.wait_object._has_pending:  # its progress, coalesced, goes before the report
+            self.wait_object.flush()
         done = Done(task.t, ok, elapsed)
         if task.want:
             if ok:
