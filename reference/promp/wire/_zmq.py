@@ -22,7 +22,6 @@ _send = _Backend.send
 _recv = _Backend.recv
 _get = _Backend.get
 SNDMORE = int(zmq.SNDMORE)
-RCVMORE = int(zmq.RCVMORE)
 NOBLOCK = int(zmq.NOBLOCK)
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
@@ -48,14 +47,12 @@ def recv_frames(sock: zmq.Socket, flags: int = 0, routed: bool = False) -> list[
     A large frame comes as a memoryview of ZeroMQ's own buffer, not copied (a small one as bytes:
     cheaper to copy than to track).
     """
-    frames = [_recv(sock, flags), _frame(_recv(sock, flags, False))] if routed else [_frame(_recv(sock, flags, False))]
-    while _get(sock, RCVMORE):
-        frames.append(_frame(_recv(sock, flags, False)))
-    return frames
-
-
-def _frame(frame: zmq.Frame) -> bytes | memoryview:
-    return frame.bytes if len(frame) < LARGE else frame.buffer
+    frames = [_recv(sock, flags)] if routed else []
+    while True:
+        frame = _recv(sock, flags, False)  # a Frame knows whether more follow: no option lookup (about 0.8 us) for it
+        frames.append(frame.bytes if len(frame) < LARGE else frame.buffer)
+        if not frame.more:
+            return frames
 
 
 def echo_forever(sock: zmq.Socket, capture: zmq.Socket | None = None) -> None:
