@@ -320,3 +320,22 @@ def test_close_returns_even_when_the_keeper_thread_died_of_an_exception_it_could
     manager.close()  # before the fix, it never returned (pytest-timeout ends the test)
     assert time.monotonic() - started < 30
     assert manager._port.handles[w].proc.returncode is not None  # its worker was reaped all the same
+
+
+def test_a_descriptor_the_keeper_cannot_watch_is_said_and_the_next_workers_are_watched_all_the_same(manager: ProManager, caplog):
+    """The keeper takes the descriptors other threads ask it to watch at its next nudge.  One it cannot watch (here a
+    number that is not open) is logged; it used to stop the loop, stay first in line and fail every later nudge, so no
+    worker started after it had its exit seen at once (its pidfd) or its output read as it came."""
+    from promp.manager._keeper import ZYGOTE
+
+    port = manager._port
+    with port.lock:
+        port.keeper._asked.append((10**6, None, ZYGOTE))
+    port.nudge_keeper()
+    w = manager.startWorker()
+    pid = call(manager, w, "import os\ndef f():\n    return os.getpid()\n", "f")
+    os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    pump_until(manager, lambda: manager.workerState(w) == "exited", timeout=10)
+    assert time.monotonic() - started < 2  # by its pidfd, not the 5 s heartbeat timeout
+    assert any("cannot watch descriptor" in r.getMessage() for r in caplog.records)

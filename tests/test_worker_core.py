@@ -106,6 +106,7 @@ def test_a_worker_remembers_at_least_the_last_REMEMBERED_task_ids_and_no_more_th
         w.end(t)
         assert not w.begin(max(1, t - REMEMBERED + 1))  # each of the last REMEMBERED, repeated, is refused
         assert len(w._seen) <= 2 * REMEMBERED  # memory stays bounded
+    assert w.begin(1)  # long forgotten: a frame that old is not a duplicate any more
 
 
 def test_results_are_held_only_briefly_and_only_while_more_work_waits():

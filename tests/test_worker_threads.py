@@ -182,7 +182,7 @@ def test_a_wait_watches_the_task_socket_while_tasks_come_quickly_and_sleeps_at_o
     watched: list[float] = []
     arrives_in = [0.0]
 
-    def fake_watch(sock, seconds=_port.SPIN):
+    def fake_watch(sock, seconds):
         watched.append(seconds)
         clock[0] += arrives_in[0]  # the task comes that long after the wait began
 
@@ -206,3 +206,8 @@ def test_a_wait_watches_the_task_socket_while_tasks_come_quickly_and_sleeps_at_o
     assert len(watched) == 2  # after a late task, the next wait sleeps at once
     wait_for_task(5, 0.0)
     assert len(watched) == 3  # that task came quickly: watching again
+    assert watched == [_port.SPIN] * 3  # the worker's own bound, shorter than the manager's (workers take turns)
+    monkeypatch.setattr(_port, "readable", lambda sock: True)  # a frame is there already when the wait begins
+    peer.send(encode(signer, Task(6, "code", False, src="pass")))
+    messages, waited = main.port.wait()
+    assert [m.t for m in messages] == [6] and not waited and len(watched) == 3

@@ -26,7 +26,7 @@ from .. import _checks, _values
 from .._constants import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, ProWorker_All, ProWorker_Any
 from .._errors import ProMPError
 from .._message import ProMPMessage
-from ..wire._zmq import SPIN, readable, recv_frames, watch
+from ..wire._zmq import readable, recv_frames, watch
 from ._core import EXITED, EXITING, MAX_QUEUED_BYTES, STOP_PENDING, ManagerSession, WorkerRecord
 from ._driver import ManagerDriver
 from ._executors import KeeperExecutor, UserExecutor
@@ -52,7 +52,7 @@ def _close(port: ZmqPort, driver: ManagerDriver) -> None:
 class ProManager:
     """Starts workers, hands them tasks and collects what they send back."""
 
-    SPIN = SPIN  # seconds a wait watches for a reply before it sleeps, while replies come that quickly
+    SPIN = 0.0005  # seconds a wait watches for a reply before it sleeps, while replies come that quickly
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ nudge it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -86,9 +87,9 @@ class Keeper:
 
     def _run(self) -> None:
         port = self.port
-        for item in (port.beat, port.links.monitor, port.nudge_fd, self.epoll.fileno()) + ((port.gate.sock,) if port.gate else ()):
-            self.poller.register(item, zmq.POLLIN)
         try:
+            for item in (port.beat, port.links.monitor, port.nudge_fd, self.epoll.fileno()) + ((port.gate.sock,) if port.gate else ()):
+                self.poller.register(item, zmq.POLLIN)
             self._watch_until_closed()
         finally:  # however it ends (even by a BaseException, which nothing here catches): its sockets are closed, or
             # the close's ``term()`` of the context would wait for them for ever
@@ -109,15 +110,17 @@ class Keeper:
                 log.exception("the keeper met an error; it goes on")
 
     def _close_own(self) -> None:
+        """Its sockets, its epoll set and the zygotes' pidfds (the workers' descriptors are their handles', closed with
+        the port); each whatever became of the others."""
         port = self.port
-        port.beat.close()
-        port.ctrl.close()
-        if port.gate is not None:
-            port.gate.close()
-        for fd, _, what in [(fd, *entry) for fd, entry in self.watched.items()] + self._asked:
-            if what == ZYGOTE:  # its own; the workers' descriptors are their handles', closed with the port
-                os.close(fd)
-        self.epoll.close()
+        asked, self._asked = self._asked, []  # not under the port's lock: whoever holds it may be waiting for this thread
+        zygote_fds = {fd for fd, (_, what) in self.watched.items() if what == ZYGOTE}
+        zygote_fds.update(fd for fd, _, what in asked if what == ZYGOTE)
+        closers = [port.beat.close, port.ctrl.close, self.epoll.close] + ([port.gate.close] if port.gate is not None else [])
+        closers += [lambda fd=fd: os.close(fd) for fd in zygote_fds]
+        for close in closers:
+            with contextlib.suppress(OSError, zmq.ZMQError):
+                close()
 
     def _feed(self, events: list, now: float) -> None:
         """What the poll saw, into the driver (under the lock)."""
@@ -132,9 +135,12 @@ class Keeper:
                 port.gate.answer()
             elif sock_or_fd == port.nudge_fd:
                 os.eventfd_read(port.nudge_fd)
-                for fd, owner, what in self._asked:
-                    self._watch(fd, owner, what)
-                self._asked.clear()
+                asked, self._asked = self._asked, []
+                for fd, owner, what in asked:
+                    try:
+                        self._watch(fd, owner, what)
+                    except OSError as exc:  # said once, and the others are watched all the same
+                        log.warning("the keeper cannot watch descriptor %d: %s", fd, exc)
             elif sock_or_fd == self.epoll.fileno():
                 self._feed_watched(now)
         self._take_echoes(now)  # answers that came in while this thread was starved count

@@ -109,7 +109,7 @@ class WorkerPort:
         self.reject = wire.Rejects(_say, time.monotonic)
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # anyone -> the control thread
         self._pings = 0
-        self._tasks_quick = False  # the last task came within SPIN: watch for the next before sleeping (not the first:
+        self._tasks_quick = False  # the last frame came within SPIN: watch for the next before sleeping (not at first:
         # a thousand workers started together would each spin once for nothing)
 
     # ----------------------------------------------------------- task channel
@@ -127,7 +127,7 @@ class WorkerPort:
     def wait(self) -> tuple[list[wire.Message], bool]:
         """The messages of the next frame, and whether it had to wait for it (False: the frame was there already).
 
-        While tasks come within ``SPIN`` of the last wait's start, it watches the socket before it blocks (``watch``).
+        While frames come within ``SPIN`` of the last wait's start, it watches the socket before it blocks (``watch``).
         """
         task = self.task
         if readable(task):
