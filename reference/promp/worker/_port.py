@@ -29,9 +29,10 @@ from ..wire._zmq import NOBLOCK, readable, recv_frames, send_frame, watch
 
 _plain_exit = os._exit  # the process's own: a task may replace os._exit
 # Seconds a worker watches for its next task before it sleeps, while tasks come that quickly: a sequential caller's
-# next task, given to the only worker, comes some 80 us after its result left.  Several workers given tasks in turn
-# (TASK-4) wait two round trips or more each: they must sleep rather than take the processors from the one at work.
-SPIN = 0.00015
+# next task comes some 80 us after its result left, plus what the caller does in between; two workers given tasks in
+# turn (TASK-4) wait two round trips each.  Four or more wait longer, and sleep: all of them watching would take the
+# processors from the one at work on a small machine.
+SPIN = 0.0003
 
 
 def _say(line: str) -> None:
