@@ -282,6 +282,48 @@ def test_wait_and_as_completed_need_no_one_to_call_result(ex):
     ]
 
 
+def test_while_a_thread_drives_for_its_calls_the_pool_thread_keeps_off_the_managers_descriptor(monkeypatch):
+    """Sequential ``submit().result()``: the caller reads each reply itself; the pool thread, which watches the
+    manager's descriptor for calls nobody waits for, used to wake at each arrival, costing the caller the processor
+    and the GIL on its next call."""
+    import select as real_select
+    import types
+
+    from promp.executor import _pool
+
+    wakes = []
+
+    class CountedPoll:
+        def __init__(self) -> None:
+            self.poll_object = real_select.poll()
+
+        def register(self, *args) -> None:
+            self.poll_object.register(*args)
+
+        def poll(self, timeout):
+            events = self.poll_object.poll(timeout)
+            wakes.append(bool(events))
+            return events
+
+    monkeypatch.setattr(_pool, "select", types.SimpleNamespace(poll=CountedPoll, POLLIN=real_select.POLLIN))
+    with promp.Executor(1) as executor:
+        assert [executor.submit(calls.square, i).result(timeout=60) for i in range(20)] == [i * i for i in range(20)]
+        before = wakes.count(True)
+        assert [executor.submit(calls.square, i).result(timeout=60) for i in range(300)] == [i * i for i in range(300)]
+        woken = wakes.count(True) - before
+    assert woken < 30, f"the pool thread woke for {woken} of 300 arrivals its callers read"
+
+
+def test_a_call_nobody_drives_for_completes_and_runs_its_callback_after_callers_stop(ex):
+    """The pool thread rests while callers drive; what arrives meanwhile for nobody is read once it looks again."""
+    ran = threading.Event()
+    late = ex.submit(calls.slow_pid, 0.05)
+    late.add_done_callback(lambda f: ran.set())
+    assert ex.submit(calls.square, 3).result(timeout=60) == 9  # this thread drives, then stops
+    done, _ = cf.wait([late], timeout=30)  # cf.wait does not drive
+    assert late in done and ran.wait(30)
+
+
 def test_done_callbacks_run_and_may_submit_more(ex):
     seen = []
     finished = threading.Event()

@@ -52,6 +52,7 @@ TASKS_HELD = 2  # tasks (packs) a worker may hold: the one it runs and the next
 WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those that ended are forgotten)
 FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
 SETUP_FAILURES_AT_MOST = 3  # workers in a row that end before their setup is done: the pool is broken
+CALLERS_READ_FOR = 0.002  # seconds after a thread last drove for its call during which the pool thread leaves it the reading
 
 
 def _anything(events: int) -> bool:
@@ -133,12 +134,16 @@ class Pool:
         self.setup_failures = 0
         self.watched_at = 0.0
         self.stopping: set[int] = set()  # workers stopped after max_tasks_per_child calls, until they have ended
+        self.callers_driving = 0  # threads other than the pool's that hold ``drive`` now (changed under it)
+        self.caller_left_at = 0.0  # when one last let go of it
+        self.nudged = threading.Event()  # set by ``wake``: the pool thread stops resting
         self.thread = threading.Thread(target=self.serve, name="promp-executor")
 
     # ------------------------------------------------------------- any thread
     def wake(self) -> None:
         """Make whoever drives look again (the pool thread polls the manager's descriptor, a driver waits in it)."""
         manager = self.manager
+        self.nudged.set()
         if manager is not None:
             manager.wakeUp()
 
@@ -150,6 +155,7 @@ class Pool:
     def kick(self) -> None:
         """A call was queued: give it now from this thread if nobody drives, else wake whoever does."""
         if self.manager is not None and self.drive.acquire(blocking=False):
+            self.caller_drives()
             try:
                 if self.manager is not None:
                     self.own()
@@ -158,6 +164,7 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - as on the pool thread: every future hears of it
                 self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
             finally:
+                self.caller_leaves()
                 self.drive.release()
         else:
             self.wake()
@@ -169,6 +176,7 @@ class Pool:
         (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
         if self.manager is None or not self.drive.acquire(blocking=False):
             return False
+        self.caller_drives()
         try:
             if self.manager is None:
                 return False
@@ -182,8 +190,31 @@ class Pool:
         except Exception as exc:  # noqa: BLE001
             self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
         finally:
+            self.caller_leaves()
             self.drive.release()
         return True
+
+    def caller_drives(self) -> None:
+        """Under ``drive``, taken by a thread for its own call (the pool thread's own calls, in a done-callback, do not count)."""
+        if threading.current_thread() is not self.thread:
+            self.callers_driving += 1
+
+    def caller_leaves(self) -> None:
+        """Under ``drive``, before that thread lets go of it: what arrived until now it has read (``settle``)."""
+        if threading.current_thread() is not self.thread:
+            self.callers_driving -= 1
+            self.caller_left_at = time.monotonic()
+
+    def rest_while_callers_drive(self) -> None:
+        """The pool thread keeps off the manager's descriptor while threads drive for their calls, and for
+        ``CALLERS_READ_FOR`` after the last one let go: they read what arrives themselves, and the pool thread waking
+        at each arrival cost each ``submit().result()`` about 45 us of the processor and the GIL (measured: 177 ->
+        132 us).  ``wake`` ends the rest at once; what arrives meanwhile for no caller is read after it (the
+        descriptor stays readable until then)."""
+        nudged = self.nudged
+        while not nudged.is_set() and (self.callers_driving or time.monotonic() - self.caller_left_at < CALLERS_READ_FOR):
+            nudged.wait(CALLERS_READ_FOR)
+        nudged.clear()
 
     def drives_here(self) -> bool:
         """Whether this thread holds ``drive`` (a done-callback runs under it): it must not wait for the pool thread."""
@@ -214,6 +245,7 @@ class Pool:
                 if ended:
                     break
                 if not self.callbacks_due:
+                    self.rest_while_callers_drive()
                     arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
             self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
