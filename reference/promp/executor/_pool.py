@@ -2,7 +2,8 @@
 
 A manager is used from one thread at a time (BAD-4).  Whoever holds ``drive`` makes its calls: the
 pool's own thread, which creates the manager and polls its descriptor (``ProManager.fileno()``)
-while it does not drive, or any thread that submits or waits in ``result()`` while nobody else
+while it does not drive (and while no other thread has driven for ``CALLERS_READ_FOR``: those read
+what arrives), or any thread that submits or waits in ``result()`` while nobody else
 drives (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
 where a manager owned by one thread costs a hand-off each way (measured here: 1.9x-2.9x
 ``ProManager.wait()``'s round trip with one, about 1.1x without; ``tools/bench.py``).
