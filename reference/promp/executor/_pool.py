@@ -2,8 +2,8 @@
 
 A manager is used from one thread at a time (BAD-4).  Whoever holds ``drive`` makes its calls: the
 pool's own thread, which creates the manager and polls its descriptor (``ProManager.fileno()``)
-while it does not drive (and while no other thread has driven for ``CALLERS_READ_FOR``: those read
-what arrives), or any thread that submits or waits in ``result()`` while nobody else
+while it does not drive (and while no thread waiting for a result has driven for ``CALLERS_READ_FOR``:
+those read what arrives), or any thread that submits or waits in ``result()`` while nobody else
 drives (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
 where a manager owned by one thread costs a hand-off each way (measured here: 1.9x-2.9x
 ``ProManager.wait()``'s round trip with one, about 1.1x without; ``tools/bench.py``).
@@ -156,7 +156,6 @@ class Pool:
     def kick(self) -> None:
         """A call was queued: give it now from this thread if nobody drives, else wake whoever does."""
         if self.manager is not None and self.drive.acquire(blocking=False):
-            self.caller_drives()
             try:
                 if self.manager is not None:
                     self.own()
@@ -165,7 +164,6 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - as on the pool thread: every future hears of it
                 self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
             finally:
-                self.caller_leaves()
                 self.drive.release()
         else:
             self.wake()
@@ -196,7 +194,9 @@ class Pool:
         return True
 
     def caller_drives(self) -> None:
-        """Under ``drive``, taken by a thread for its own call (the pool thread's own calls, in a done-callback, do not count)."""
+        """Under ``drive``, taken by a thread waiting for its call's result (the pool thread's own waits, in a
+        done-callback, do not count; nor do submissions: while a program gives many calls, the pool thread reads
+        their results and gives the next in packs, as before)."""
         if threading.current_thread() is not self.thread:
             self.callers_driving += 1
 
@@ -207,7 +207,7 @@ class Pool:
             self.caller_left_at = time.monotonic()
 
     def rest_while_callers_drive(self) -> None:
-        """The pool thread keeps off the manager's descriptor while threads drive for their calls, and for
+        """The pool thread keeps off the manager's descriptor while threads drive for their results, and for
         ``CALLERS_READ_FOR`` after the last one let go: they read what arrives themselves, and the pool thread waking
         at each arrival cost each ``submit().result()`` about 45 us of the processor and the GIL (measured: 177 ->
         132 us).  ``wake`` ends the rest at once; what arrives meanwhile for no caller is read after it (the
