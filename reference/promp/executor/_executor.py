@@ -36,6 +36,8 @@ def _after_fork_in_child() -> None:
     """A child made by os.fork() has none of the pools' threads, nor their managers: their Executors refuse calls."""
     for pool in list(_pools):
         pool.forked = True
+        pool.wake_lock = threading.Lock()  # the parent's may have been held by one of its threads
+        pool.close_wakes()  # its thread did not come along
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

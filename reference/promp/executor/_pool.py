@@ -28,6 +28,7 @@ ended is replaced by the next call that needs one.
 from __future__ import annotations
 
 import itertools
+import os
 import pickle
 import select
 import sys
@@ -137,14 +138,18 @@ class Pool:
         self.stopping: set[int] = set()  # workers stopped after max_tasks_per_child calls, until they have ended
         self.callers_driving = 0  # threads other than the pool's that hold ``drive`` now (changed under it)
         self.caller_left_at = 0.0  # when one last let go of it
-        self.nudged = threading.Event()  # set by ``wake``: the pool thread stops resting
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # ``wake`` -> the pool thread, polled with the manager's
+        self.wake_lock = threading.Lock()  # the pool thread closes ``wake_fd`` once it ends: no write after that
         self.thread = threading.Thread(target=self.serve, name="promp-executor")
 
     # ------------------------------------------------------------- any thread
     def wake(self) -> None:
-        """Make whoever drives look again (the pool thread polls the manager's descriptor, a driver waits in it)."""
+        """Make whoever drives look again: the pool thread (through ``wake_fd``, which stays readable until it has
+        looked, whatever other threads read from the manager meanwhile) and a thread waiting in the manager's wait."""
+        with self.wake_lock:
+            if self.wake_fd >= 0:
+                os.eventfd_write(self.wake_fd, 1)
         manager = self.manager
-        self.nudged.set()
         if manager is not None:
             manager.wakeUp()
 
@@ -173,10 +178,14 @@ class Pool:
 
         Returns when the future is done or ``timeout`` passed, True; at once, False, if another thread drives
         (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
+        mine = threading.current_thread() is not self.thread  # the pool thread's own waits (in a done-callback) do not count
         if self.manager is None or not self.drive.acquire(blocking=False):
             return False
-        self.caller_drives()
+        counted = False
         try:
+            if mine:  # no call between these two: a Ctrl-C cannot land between them
+                self.callers_driving += 1
+                counted = True
             if self.manager is None:
                 return False
             self.own()
@@ -189,33 +198,28 @@ class Pool:
         except Exception as exc:  # noqa: BLE001
             self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
         finally:
-            self.caller_leaves()
-            self.drive.release()
+            try:
+                if counted:  # what arrived until now it has read (``step`` ends with ``settle``)
+                    self.callers_driving -= 1
+                    self.caller_left_at = time.monotonic()
+            finally:
+                self.drive.release()
         return True
 
-    def caller_drives(self) -> None:
-        """Under ``drive``, taken by a thread waiting for its call's result (the pool thread's own waits, in a
-        done-callback, do not count; nor do submissions: while a program gives many calls, the pool thread reads
-        their results and gives the next in packs, as before)."""
-        if threading.current_thread() is not self.thread:
-            self.callers_driving += 1
+    def rest_while_callers_drive(self, woken: select.poll) -> bool:
+        """Keep off the manager's descriptor while threads wait for their results in ``drive_until``, and for
+        ``CALLERS_READ_FOR`` after the last one let go; False if ``wake`` ended the rest (``woken`` polls ``wake_fd``).
 
-    def caller_leaves(self) -> None:
-        """Under ``drive``, before that thread lets go of it: what arrived until now it has read (``settle``)."""
-        if threading.current_thread() is not self.thread:
-            self.callers_driving -= 1
-            self.caller_left_at = time.monotonic()
-
-    def rest_while_callers_drive(self) -> None:
-        """The pool thread keeps off the manager's descriptor while threads drive for their results, and for
-        ``CALLERS_READ_FOR`` after the last one let go: they read what arrives themselves, and the pool thread waking
-        at each arrival cost each ``submit().result()`` about 45 us of the processor and the GIL (measured: 177 ->
-        132 us).  ``wake`` ends the rest at once; what arrives meanwhile for no caller is read after it (the
-        descriptor stays readable until then)."""
-        nudged = self.nudged
-        while not nudged.is_set() and (self.callers_driving or time.monotonic() - self.caller_left_at < CALLERS_READ_FOR):
-            nudged.wait(CALLERS_READ_FOR)
-        nudged.clear()
+        Those threads read what arrives themselves; the pool thread waking at each arrival cost each
+        ``submit().result()`` about 45 us of the processor and the GIL (measured: 177 -> 132 us).  Submissions do
+        not count: while a program gives many calls, the pool thread reads their results and gives the next in
+        packs.  What arrives meanwhile for no caller is read after the rest (the descriptor stays readable)."""
+        while True:
+            left = CALLERS_READ_FOR - (time.monotonic() - self.caller_left_at)
+            if not self.callers_driving and left <= 0:
+                return True
+            if woken.poll(1000 * (CALLERS_READ_FOR if self.callers_driving else left)):
+                return False
 
     def drives_here(self) -> bool:
         """Whether this thread holds ``drive`` (a done-callback runs under it): it must not wait for the pool thread."""
@@ -231,13 +235,17 @@ class Pool:
             manager.setOptions(ProMPOpt_RedirectOutput)  # workers' prints show, as a standard pool's do
         except BaseException as exc:  # noqa: BLE001 - whatever it is, every future must hear of it
             self.break_pool(f"the pool's manager could not start: {type(exc).__name__}: {exc}")
+            self.close_wakes()
             return
-        arrivals = select.poll()
+        arrivals, woken = select.poll(), select.poll()
         arrivals.register(manager.fileno(), select.POLLIN)
+        for poll in (arrivals, woken):
+            poll.register(self.wake_fd, select.POLLIN)
         self.task_socket = manager._port.task
         self.manager = manager
         try:
             while True:
+                self.take_wakes()  # before the look below: a wake() after it is seen by the next poll
                 with self.drive:
                     self.own()
                     self.step(0)
@@ -245,8 +253,7 @@ class Pool:
                 self.run_callbacks()
                 if ended:
                     break
-                if not self.callbacks_due:
-                    self.rest_while_callers_drive()
+                if not self.callbacks_due and self.rest_while_callers_drive(woken):
                     arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
             self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
@@ -257,6 +264,20 @@ class Pool:
                 manager.close()
                 self.fail_all()
             self.run_callbacks()
+            self.close_wakes()
+
+    def close_wakes(self) -> None:
+        """Once the pool thread has ended (or, in a child of ``os.fork``, never runs): ``wake`` writes nothing after it."""
+        with self.wake_lock:
+            if self.wake_fd >= 0:
+                os.close(self.wake_fd)
+                self.wake_fd = -1
+
+    def take_wakes(self) -> None:
+        try:
+            os.eventfd_read(self.wake_fd)
+        except BlockingIOError:  # none since the last look
+            pass
 
     def run_callbacks(self) -> None:
         """Done-callbacks, on this thread and outside ``drive``: a callback may submit, wait for a result, take a lock
