@@ -140,15 +140,18 @@ class Pool:
         self.caller_left_at = 0.0  # when one last let go of it
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # ``wake`` -> the pool thread, polled with the manager's
         self.wake_lock = threading.Lock()  # the pool thread closes ``wake_fd`` once it ends: no write after that
+        self.wake_pending = False  # ``wake_fd`` was written and the pool thread has not looked yet: once is enough
         self.thread = threading.Thread(target=self.serve, name="promp-executor")
 
     # ------------------------------------------------------------- any thread
     def wake(self) -> None:
         """Make whoever drives look again: the pool thread (through ``wake_fd``, which stays readable until it has
         looked, whatever other threads read from the manager meanwhile) and a thread waiting in the manager's wait."""
-        with self.wake_lock:
-            if self.wake_fd >= 0:
-                os.eventfd_write(self.wake_fd, 1)
+        if not self.wake_pending:
+            with self.wake_lock:
+                if self.wake_fd >= 0 and not self.wake_pending:
+                    self.wake_pending = True
+                    os.eventfd_write(self.wake_fd, 1)
         manager = self.manager
         if manager is not None:
             manager.wakeUp()
@@ -274,10 +277,13 @@ class Pool:
                 self.wake_fd = -1
 
     def take_wakes(self) -> None:
+        """At the top of the pool thread's loop, before it looks at everything: a wake() until the flag is cleared
+        is seen by that look, and one after it writes again."""
         try:
             os.eventfd_read(self.wake_fd)
         except BlockingIOError:  # none since the last look
             pass
+        self.wake_pending = False
 
     def run_callbacks(self) -> None:
         """Done-callbacks, on this thread and outside ``drive``: a callback may submit, wait for a result, take a lock
