@@ -281,11 +281,7 @@ class ZmqPort:
         while frames is not None or (drain and readable(task)):
             if frames is None:
                 frames = recv_frames(task, NOBLOCK, routed=True)
-            if frames[0] == WAKE_IDENTITY:
-                self.wake_pending = False
-            elif frames[0] == ALARM_IDENTITY:
-                self._alarm_pending = False
-            else:
+            if not self._took_wake(frames[0]):
                 decoded = self._decode(frames)
                 if decoded is not None:
                     yield decoded
@@ -295,17 +291,23 @@ class ZmqPort:
         task = self.task
         while readable(task):
             frames = recv_frames(task, NOBLOCK, routed=True)
-            if frames[0] in _WAKES:  # for the user's next wait: ``read_ahead_done`` sends one again
-                if frames[0] == WAKE_IDENTITY:
-                    self.wake_pending = False
-                else:
-                    self._alarm_pending = False
+            if self._took_wake(frames[0]):  # for the user's next wait: ``read_ahead_done`` sends one again
                 self._woken = True
                 continue
             decoded = self._decode(frames)
             if decoded is not None:
                 return decoded
         return None
+
+    def _took_wake(self, identity: bytes) -> bool:
+        """Whether a frame from ``identity`` is a wake-up of the user's thread; its sender may send another now."""
+        if identity == WAKE_IDENTITY:
+            self.wake_pending = False
+        elif identity == ALARM_IDENTITY:
+            self._alarm_pending = False
+        else:
+            return False
+        return True
 
     def read_ahead_done(self, read: bool) -> None:
         """A wake-up of the user's thread, at the back of the queue, when the reads took one (the next wait must see

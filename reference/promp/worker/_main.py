@@ -117,8 +117,7 @@ class MainThread:
         elif not ok:
             value = _from_user_code(value)
             _print_error(value)
-        if self.wait_object._has_pending:  # its progress, coalesced, goes before the report
-            self.wait_object.flush()
+        self.wait_object.flush()  # its progress, coalesced, goes before the report
         done = Done(task.t, ok, elapsed)
         if task.want:
             if ok:
