@@ -572,7 +572,7 @@ def test_tasks_given_at_once_stop_where_another_worker_is_as_little_loaded():
             (sent,) = task_ids(s.submit(w, {"op": "code", "src": "pass"}, b"", True, 0.0))  # by id: loads set by hand
     for rec in s.workers.values():
         for job in rec.assigned.values():
-            job.kind = ("code", "pass", None)  # as ProWorker_Any's, for the look at their head
+            job.task_kind = ("code", "pass", None)  # as ProWorker_Any's, for the look at their head
         s._flowing[rec.id] = rec
     s.any_queue.extend(s._new_job({"op": "code", "src": "pass"}, b"", True, 0, ("code", "pass", None)) for _ in range(2))
     s._dispatch_any(0.0)

@@ -205,6 +205,7 @@ class SimManager:
     def send(self, wid: int, messages: list) -> None:
         worker = self.workers[wid]
         core = self.w.core
+        messages = self.w.carried(messages)
         for msg in messages:
             if msg.__class__ is core.wire.Task:
                 if wid in self.exit_seen:

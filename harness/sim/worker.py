@@ -111,7 +111,8 @@ class SimWorker:
     def send(self, messages: list) -> None:
         core = self.w.core
         now = self.w.now
-        arrives = self.w.send("task", "in", self, self.m.deliver, self.id, list(messages), kind=self.w.frame_kind(messages))
+        messages = self.w.carried(messages)
+        arrives = self.w.send("task", "in", self, self.m.deliver, self.id, messages, kind=self.w.frame_kind(messages))
         for msg in messages:
             if msg.__class__ is core.wire.Done:
                 self.sent_dones.setdefault(msg.t, (now, arrives))

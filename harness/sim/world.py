@@ -101,6 +101,7 @@ class World:
         self._pids = 1000
         self.exit_notice = EXIT_NOTICE
         self.eof_delay = EOF_DELAY
+        self._signer = core.wire.Signer(b"sim" * 11)  # frames are signed and checked as on a real link
         self.manager = SimManager(self, Proc("manager", 0.0))
         self.workers = self.manager.workers  # the root manager's: faults name these
         self.everyone: list[Any] = []  # every worker at every level
@@ -203,6 +204,17 @@ class World:
                 w.manager_silent_since = None
 
     # ----------------------------------------------------------- network
+    def carried(self, messages: list) -> list:
+        """``messages`` as the other end reads them: encoded into one frame and decoded, as the real ports do, so
+        that a peer meets the wire's classes whatever the sender keeps (the manager's tasks are its own records)."""
+        wire = self.core.wire
+        frame = wire.encode_many(self._signer, messages)
+        decoded = wire.decode(self._signer, *frame) if frame.__class__ is tuple else wire.decode(self._signer, frame)
+        for msg in decoded:  # a lone message's payload is a view of its frame: the simulated peers keep bytes
+            if msg.payload.__class__ is memoryview:
+                msg.payload = bytes(msg.payload)
+        return decoded
+
     @staticmethod
     def frame_kind(messages: list) -> str:
         """A task channel frame's kind for the faults: its messages' one kind, or "mixed" (never duplicated: only

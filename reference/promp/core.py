@@ -44,7 +44,8 @@ Worker side.
 ``ABORT_SAFETY``: seconds after an abort's time at which the manager kills a worker that did not
 end itself.
 
-Messages are ``wire``'s typed classes (``wire.Task``, ``wire.Done``, ...), passed unencoded.
+Messages are ``wire``'s typed classes (``wire.Task``, ``wire.Done``, ...); the simulator carries each frame
+through ``wire.encode_many`` and ``wire.decode`` (with a ``wire.Signer``), as the real ports do.
 """
 
 from . import wire

@@ -8,7 +8,7 @@ class ManagerSession(_core.ManagerSession):
     def _retire(self, rec, now):
         started = next(iter(rec.assigned.values()), None)
         if started is not None and started.any:  # as if it had never begun: it runs again elsewhere
-            del rec.assigned[started.id]
+            del rec.assigned[started.t]
             started.worker = None
             self.any_queue.appendleft(started)
         return super()._retire(rec, now)

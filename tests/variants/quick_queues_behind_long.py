@@ -11,7 +11,7 @@ def _pick_for_any(self, now):
         rec = idle.pop(next(iter(idle)))
         if rec.state == _core.READY and not rec.assigned:
             return rec
-    if not self._known_quick(self.any_queue[0].kind):
+    if not self._known_quick(self.any_queue[0].task_kind):
         return None
     best = None
     for rec in self.workers.values():

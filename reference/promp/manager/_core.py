@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,26 +118,30 @@ class Mailbox:
     """Per-worker FIFOs that also remember arrival order across workers (results, messages).
 
     Taking the oldest of any worker costs the same however many workers there are: ``_order``
-    lists arrivals, and an entry whose item was taken by worker id is skipped when reached (and
-    the list rebuilt when such entries pile up).
+    lists the worker of each arrival, oldest first.  Items taken by worker id are that worker's
+    oldest, so their entries are its oldest in ``_order`` too: ``_stale`` counts them, and they are
+    skipped when reached (and the list rebuilt when such entries pile up).  No record per item: a
+    batch of results goes in with two calls in C.
     """
 
     def __init__(self) -> None:
-        self._queues: dict[int, deque[tuple[int, Any]]] = {}
-        self._order: deque[tuple[int, int]] = deque()  # (seq, worker) of every item put, oldest first
+        self._queues: dict[int, deque[Any]] = {}
+        self._order: deque[int] = deque()  # the worker of every item put, oldest first
+        self._stale: dict[int, int] = {}  # worker -> how many of its oldest entries in ``_order`` were taken by id
         self._count = 0
-        self._seq = 0
 
     def put(self, wid: int, item: Any) -> None:
-        self._seq = seq = self._seq + 1
+        self.put_many(wid, (item,))
+
+    def put_many(self, wid: int, items: list[Any] | tuple) -> None:
         queue = self._queues.get(wid)
         if queue is None:
             queue = self._queues[wid] = deque()
-        queue.append((seq, item))
-        self._order.append((seq, wid))
-        self._count += 1
+        queue.extend(items)
+        self._order.extend(repeat(wid, len(items)))
+        self._count += len(items)
         if len(self._order) > 2 * self._count + 64:  # mostly taken by worker id: forget what was
-            self._order = deque(sorted((seq, wid) for wid, q in self._queues.items() for seq, _ in q))
+            self._forget_stale()
 
     def has(self, target: int = ProWorker_Any) -> bool:
         if target in (ProWorker_Any, ProWorker_All):
@@ -146,33 +151,62 @@ class Mailbox:
     def take(self, target: int = ProWorker_Any) -> Any:
         """The oldest item of ``target`` (a worker id, or any worker), or None."""
         if target in (ProWorker_Any, ProWorker_All):
-            order = self._order
+            order, stale = self._order, self._stale
             while order:
-                seq, wid = order.popleft()
-                queue = self._queues[wid]
-                if queue and queue[0][0] == seq:
+                wid = order.popleft()
+                if not stale:
                     break
+                skip = stale.get(wid)
+                if not skip:
+                    break
+                if skip == 1:
+                    del stale[wid]
+                else:
+                    stale[wid] = skip - 1
             else:
                 return None
         else:
-            queue = self._queues.get(target)
-            if not queue:
+            wid = target
+            if not self._queues.get(wid):
                 return None
+            self._stale[wid] = self._stale.get(wid, 0) + 1
         self._count -= 1
-        return queue.popleft()[1]
+        return self._queues[wid].popleft()
+
+    def _forget_stale(self) -> None:
+        stale, kept = self._stale, deque()
+        for wid in self._order:
+            skip = stale.get(wid)
+            if skip:
+                stale[wid] = skip - 1
+            else:
+                kept.append(wid)
+        self._order, self._stale = kept, {}
 
 
-@dataclass(slots=True)
-class Job:
-    """A task as the manager keeps it until it is done."""
+class Job(wire.Task):
+    """A task as the manager keeps it until it is done: the message it sends, with what the manager knows of it.
 
-    id: int
-    message: wire.Task
-    want: bool
-    worker: int | None = None
-    any: bool = False  # given to ProWorker_Any
-    kind: tuple | None = None  # what it runs, for ProWorker_Any tasks: run times are learnt per kind
-    size: int = 0  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
+    One object per task, not a record holding a message: a program giving many tasks keeps them all queued,
+    and each object the collector must look at costs it time again and again while they wait."""
+
+    __slots__ = ("worker", "any", "task_kind", "size")
+
+    def __init__(
+        self, t: int, op: str, want: bool, src: str | None, path: str | None, fn: str | None, payload: bytes | list,
+        size: int, any_worker: bool = False,
+    ) -> None:
+        self.t = t
+        self.op = op
+        self.want = want
+        self.src = src
+        self.path = path
+        self.fn = fn
+        self.payload = payload
+        self.size = size  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
+        self.any = any_worker  # given to ProWorker_Any
+        self.task_kind = (op, src or path, fn) if any_worker else None  # what it runs: run times are learnt per kind
+        self.worker: int | None = None
 
 
 @dataclass(slots=True)
@@ -569,36 +603,41 @@ class ManagerSession:
         rec = self.workers.get(wid)
         assigned = rec.assigned if rec is not None else {}
         actions: list[Action] = []
-        put = self.results.put
         times = self._run_times
         avg = rec.avg_run if rec is not None else None
-        ended: list[Job] = []
+        kept: list[Any] = []  # the results wanted, in order
+        ended = freed = 0
         timed = False
+        kind = kind_time = None  # the kind being learnt, and its average so far: kept here while dones of it follow
         for task_id, value, run_time in dones:
             job = assigned.pop(task_id, None)
             if job is None:
                 actions.append(Ignored(wid, f"a done from worker {wid} for task {task_id}, which it was not given or already finished"))
                 continue
-            ended.append(job)
+            ended += 1
+            freed += job.size
             if task_id == rec.abort_task:
                 rec.abort_task = rec.abort_kill_at = None
             if run_time is not None:
-                kind = job.kind
-                if kind is not None:  # how long tasks of this kind run (a moving average; the oldest kinds are forgotten)
-                    known = times.pop(kind, None)
-                    if known is None:
-                        times[kind] = run_time
-                        if len(times) > self.KINDS_REMEMBERED:
-                            del times[next(iter(times))]
-                    else:
-                        times[kind] = 0.8 * known + 0.2 * run_time
+                if job.task_kind is not None:  # how long tasks of this kind run (a moving average)
+                    if job.task_kind != kind:
+                        if kind is not None:
+                            self._learnt(kind, kind_time)
+                        kind = job.task_kind
+                        kind_time = times.pop(kind, None)
+                    kind_time = run_time if kind_time is None else 0.8 * kind_time + 0.2 * run_time
                 avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
                 timed = True
             if job.want:
-                put(wid, value)
+                kept.append(value)
+        if kind is not None:
+            self._learnt(kind, kind_time)
         if not ended:
             return actions
-        self._finished(ended)
+        self.unfinished -= ended
+        self.queued_bytes -= freed
+        if kept:
+            self.results.put_many(wid, kept)
         rec.head_since = now
         if timed:
             rec.avg_run = avg
@@ -614,6 +653,14 @@ class ManagerSession:
         elif rec.state == STOPPING:
             self._arm_stop_kill(rec, now)
         return actions + self._dispatch_any(now) if self.any_queue else actions
+
+    def _learnt(self, kind: tuple, run_time: float) -> None:
+        """The average run time of ``kind``, now the most recent (the oldest kinds are forgotten)."""
+        times = self._run_times
+        times.pop(kind, None)
+        times[kind] = run_time
+        if len(times) > self.KINDS_REMEMBERED:
+            del times[next(iter(times))]
 
     def running_task(self, wid: int) -> int | None:
         """The task worker ``wid`` runs now (or will run next, if none has begun): the oldest it has not reported done."""
@@ -685,8 +732,7 @@ class ManagerSession:
         self.unfinished += 1
         self.queued_bytes += size
         get = fields.get
-        task = wire.Task(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload)
-        return Job(tid, task, want, None, any_worker, task.what if any_worker else None, size)
+        return Job(tid, fields["op"], want, get("src"), get("path"), get("fn"), payload, size, any_worker)
 
     def _live(self, wid: int) -> WorkerRecord:
         """The record of a worker that takes tasks, or the error that says why it does not."""
@@ -701,12 +747,12 @@ class ManagerSession:
 
     def _assign(self, rec: WorkerRecord, job: Job, now: float) -> list[Action]:
         job.worker = rec.id
-        rec.assigned[job.id] = job
+        rec.assigned[job.t] = job
         if len(rec.assigned) == 1:
             rec.head_since = now
         if job.any and len(rec.assigned) < rec.depth and rec.state == READY:
             self._flowing[rec.id] = rec
-        return self._out(rec, Send(rec.id, job.message))
+        return self._out(rec, Send(rec.id, job))
 
     def _dispatch_any(self, now: float) -> list[Action]:
         sends: list[Action] = []
@@ -720,12 +766,12 @@ class ManagerSession:
             sends += self._assign(rec, job, now)
             more = self._pick_room  # tasks alike that it takes too, still the least loaded: one look for them all
             if more:  # it is READY with tasks (``_pick_for_any`` gives room only then): nothing waits at its gate
-                kind, wid, assigned = job.kind, rec.id, rec.assigned
-                while more and queue and queue[0].kind == kind:
+                kind, wid, assigned = job.task_kind, rec.id, rec.assigned
+                while more and queue and queue[0].task_kind == kind:
                     job = queue.popleft()
                     job.worker = wid
-                    assigned[job.id] = job
-                    sends.append(Send(wid, job.message))
+                    assigned[job.t] = job
+                    sends.append(Send(wid, job))
                     more -= 1
         return sends
 
@@ -735,7 +781,7 @@ class ManagerSession:
             rec = idle.pop(next(iter(idle)))
             if rec.state == READY and not rec.assigned:
                 return rec
-        if not self._known_quick(self.any_queue[0].kind):
+        if not self._known_quick(self.any_queue[0].task_kind):
             return None  # never run, or slow: only an idle worker may take it
         # Every worker is busy: a quick task may queue in one completing quick ones, the least loaded of the
         # first few that may (``_flowing``, whose entries that may not are dropped on the way); the one chosen
@@ -756,7 +802,7 @@ class ManagerSession:
             if load == 0:  # idle after all (every path to idle fills ``_idle``; this is the safety net)
                 best, best_load = rec, 0
                 break
-            if rec.head_since <= flowing_since or not self._known_quick(next(iter(rec.assigned.values())).kind):
+            if rec.head_since <= flowing_since or not self._known_quick(next(iter(rec.assigned.values())).task_kind):
                 dropped.append(rec.id)  # its head may be long (nothing queues behind it): back with its next done
                 continue
             looked += 1
