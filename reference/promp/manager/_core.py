@@ -54,8 +54,8 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from .. import wire
