@@ -174,8 +174,12 @@ class ProManager:
         self._submit(target, {"op": "script", "path": _script(path)})
 
     def evalPythonFunction(self, target: int, code: str, name: str, args: Iterable[Any] | None = None, want_result: bool = False) -> None:
-        fields = {"op": "func_code", "src": _text(code, "code"), "fn": _text(name, "name")}
-        self._submit(target, fields, _arguments(args), want_result)
+        if not (code.__class__ is str and code.isascii()):  # ``_text``'s usual case, without its call: the hot path
+            code = _text(code, "code")
+        if not (name.__class__ is str and name.isascii()):
+            name = _text(name, "name")
+        payload = _values.pack(args) if args.__class__ is list else _arguments(args)
+        self._submit(target, {"op": "func_code", "src": code, "fn": name}, payload, want_result)
 
     def executePythonFunction(
         self, target: int, path: str | os.PathLike, name: str, args: Iterable[Any] | None = None, want_result: bool = False
@@ -200,8 +204,9 @@ class ProManager:
         A task that failed in the worker yields a ``ProMPRemoteError`` value.
         """
         self._check()
-        self._target(target)
-        return self._session.take_result(target)
+        if target != ProWorker_Any or target.__class__ is not int:  # the usual case, without a call
+            self._target(target)
+        return self._session.results.take(target)
 
     # ----------------------------------------------------------- messages
     def processMessages(self) -> None:
@@ -421,7 +426,8 @@ class ProManager:
 
     def _submit(self, target: int, fields: dict, payload: Any = b"", want_result: bool = False) -> None:
         self._check()
-        self._target(target)
+        if target.__class__ is not int or (target != ProWorker_Any and target not in self._session.workers):
+            self._target(target)  # not one of the usual cases: it says what is wrong, or lets ProWorker_All by
         if want_result.__class__ is not bool:
             raise TypeError(f"want_result must be a bool, got {type(want_result).__name__}")
         self._user.submit(target, fields, payload, want_result, time.monotonic())

@@ -60,10 +60,18 @@ class ManagerDriver:
         session = self.session
         actions: list[Action] = []
         dones: list[tuple[int, Any, float | None]] = []  # a run of dones, handled together: before any other message
+        unpack = _values.unpack
         for msg in messages:
             cls = msg.__class__
             if cls is Done:
-                dones.append((msg.t, result_value(wid, msg.ok, msg.payload), msg.dt))
+                payload = msg.payload
+                if msg.ok and payload.__class__ is bytes and payload:  # a result, as workers send a small one
+                    try:
+                        dones.append((msg.t, unpack(payload), msg.dt))
+                        continue
+                    except Exception:
+                        pass  # result_value says why
+                dones.append((msg.t, result_value(wid, msg.ok, payload), msg.dt))
                 continue
             if dones:
                 actions += session.on_dones(wid, dones, now)

@@ -124,10 +124,11 @@ class UserExecutor:
         driver = self.driver
         with self.port.lock:
             driver.submit(target, fields, payload, want, now)
-            actions, nudge = self._outgoing()
+            actions = driver.take_user(with_output=False) if driver.user else ()  # ``_outgoing``, inlined
+            nudge = driver.keeper_needed()
         if actions or nudge:
             self._after(actions, nudge)
-        if self.held is None and driver.backlog():
+        if self.held is None and driver.session.any_queue:  # ``backlog()``
             self._unread += 1
             if self._unread >= self.READ_AHEAD_EVERY:
                 self._unread = 0
