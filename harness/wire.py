@@ -104,8 +104,11 @@ class FakeManager:
     """Binds the four manager sockets, starts one worker with the spec's environment, and talks to it."""
 
     def __init__(
-        self, command: list[str], worker_id: int = 1, heartbeat: str = "0.5,60", level: int = 1, transport: str = "ipc"
+        self, command: list[str], worker_id: int = 1, heartbeat: str = "0.5,60", level: int = 1, transport: str = "ipc",
+        env: dict[str, str] | None = None,
     ) -> None:
+        """``env``: more variables for the worker (an optional one of chapter 13's, say ``PROMP_DONES``)."""
+        extra = env or {}
         self.secret = os.urandom(32)
         self.identity = str(worker_id).encode()
         self.dir = tempfile.mkdtemp(prefix="promp-wire-")
@@ -130,6 +133,7 @@ class FakeManager:
                 "PROMP_ALIVE_FD": str(self.alive_r),
                 "PROMP_LEVEL": str(level),
                 "PROMP_HEARTBEAT": heartbeat,
+                **extra,
             }
         )
         self.worker = subprocess.Popen(command, env=env, pass_fds=(self.alive_r, secret_r), stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -260,3 +260,47 @@ def test_watch_returns_as_soon_as_a_message_is_there_and_otherwise_after_its_tim
         a.close(0)
         b.close(0)
         ctx.term()
+
+
+# ------------------------------------------------------------------ dones: a run of results by column
+def test_a_run_of_dones_goes_as_one_dones_message_only_where_the_receiver_takes_it():
+    sent = [Done(1, True, 0.5, b"\x01"), Done(2, False, None, b"\x93\xa1E\xa1m\xa0"), Msg(7, b"m"), Done(3, True, 0.1, b"")]
+    plain = decode(SIGNER, encode_many(SIGNER, sent))
+    assert plain == sent  # not taken: a batch of done messages, as before
+    compact = decode(SIGNER, encode_many(SIGNER, sent, dones=True))
+    assert [m.kind for m in compact] == ["dones", "msg", "done"]  # a lone done between others stays a done
+    run = compact[0]
+    assert (run.n, run.ts, run.oks, run.dts, run.payloads) == (2, [1, 2], [True, False], [0.5, None], [b"\x01", b"\x93\xa1E\xa1m\xa0"])
+
+
+def test_a_lone_dones_frame_reads_back_and_a_large_result_stays_a_done_of_its_own():
+    from promp._values import pack_parts
+
+    big = Done(9, True, 0.2, pack_parts(bytes(1 << 17)))  # two parts: it goes as a second frame, never in a column
+    frame = encode_many(SIGNER, [Done(7, True, 0.1, b"\x07"), Done(8, True, 0.1, b"\x08"), big], dones=True)
+    msgs = decode(SIGNER, *frame)
+    assert [m.kind for m in msgs] == ["dones", "done"] and msgs[0].ts == [7, 8] and msgs[1].t == 9
+    (lone,) = decode(SIGNER, encode_many(SIGNER, [Done(1, True, 0.1, b"\x01"), Done(2, True, 0.1, b"\x02")], dones=True))
+    assert lone.kind == "dones" and lone.payloads == [b"\x01", b"\x02"]
+
+
+@pytest.mark.parametrize(
+    "n, columns, reason",
+    [
+        (2, b"\xc1", "not valid msgpack"),
+        (2, [[1, 2], [True, True], [0.1, 0.1]], "four lists"),
+        (3, [[1, 2], [True, True], [0.1, 0.1], [b"", b""]], "n=3"),
+        (2, [[1, "2"], [True, True], [0.1, 0.1], [b"", b""]], "t an int"),
+        (2, [[1, True], [True, True], [0.1, 0.1], [b"", b""]], "t an int"),
+        (2, [[1, 2], [True, 1], [0.1, 0.1], [b"", b""]], "ok a bool"),
+        (2, [[1, 2], [True, True], [0.1, "0"], [b"", b""]], "dt a float or nil"),
+        (2, [[1, 2], [True, True], [0.1, 0.1], [b"", "x"]], "payload bytes"),
+        ("2", [[1, 2], [True, True], [0.1, 0.1], [b"", b""]], "field 'n'"),
+    ],
+)
+def test_malformed_dones_are_rejected_with_what_is_wrong(n: object, columns: object, reason: str):
+    payload = columns if isinstance(columns, bytes) else msgpack.packb(columns)
+    with pytest.raises(ProtocolError, match=reason):
+        decode(SIGNER, encode_header(SIGNER, {"k": "dones", "n": n}, payload))
+    with pytest.raises(ProtocolError, match=reason):  # inside a batch too
+        decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": "dones", "n": n}, payload]])))

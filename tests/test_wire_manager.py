@@ -58,3 +58,35 @@ def test_the_hook_is_read_when_each_worker_starts_and_restored_after(manager, mo
         assert fake.env["PROMP_LEVEL"] == "1" and fake.secret and fake.pid
     finally:
         fake.close()
+
+
+def test_the_manager_takes_a_run_of_results_as_one_dones_and_says_so_to_its_workers(scripted):
+    m, w, fake = scripted
+    assert fake.env.get("PROMP_DONES") == "1"  # how a worker knows it may send them
+    for i in range(3):
+        m.evalPythonFunction(w, "def f(i):\n    return i\n", "f", [i], True)
+    ts = []
+    while len(ts) < 3:
+        head, payload = fake.recv(pump=m.processMessages)
+        inner = msgpack.unpackb(payload) if head["k"] == "batch" else [[head, payload]]
+        ts += [h["t"] for h, _ in inner]
+    error = msgpack.packb(["ValueError", "no", "Traceback ..."])
+    fake.send({"k": "dones", "n": 3}, msgpack.packb([ts, [True, False, True], [0.001, None, 0.002], [msgpack.packb("a"), error, b"\xc1"]]))
+    pump_until(m, lambda: not m.isBusy())
+    first, second, third = (m.takeResult(w) for _ in range(3))
+    assert first == "a" and m.takeResult(w) is None
+    assert (second.type, second.message) == ("ValueError", "no")  # a failure, as a done would say it
+    assert third.type == "ProtocolError" and "could not be decoded" in third.message  # fails only its own task
+
+
+def test_a_malformed_dones_is_dropped_and_its_tasks_wait(scripted, caplog):
+    m, w, fake = scripted
+    m.evalPythonFunction(w, "def f():\n    return 1\n", "f", None, True)
+    head, _ = fake.recv(pump=m.processMessages)
+    with caplog.at_level(logging.WARNING, logger="promp"):
+        fake.send({"k": "dones", "n": 1}, msgpack.packb([[head["t"]], ["yes"], [None], [msgpack.packb(1)]]))
+        pump_until(m, lambda: "each ok a bool" in caplog.text)
+    assert m.isBusy() and not m.hasResults(w)
+    fake.send({"k": "dones", "n": 1}, msgpack.packb([[head["t"]], [True], [None], [msgpack.packb(2)]]))
+    pump_until(m, lambda: m.hasResults(w))
+    assert m.takeResult(w) == 2

@@ -187,10 +187,8 @@ class SimManager:
         if not self.inbox:
             return None
         wid, messages = self.inbox.popleft()
-        done = self.w.core.wire.Done
-        for msg in messages:
-            if msg.__class__ is done:
-                self.dones_read.setdefault(msg.t, self.w.now)
+        for task, _payload in self.w.dones_in(messages):
+            self.dones_read.setdefault(task, self.w.now)
         return wid, messages
 
     def read_ahead_done(self, read: bool) -> None:
@@ -357,8 +355,9 @@ class SimManager:
         for msg in messages:
             if msg.__class__ is core.wire.Hello:
                 self.workers[wid].hello_arrived = True
-            elif msg.__class__ is core.wire.Done and wid not in self.gone:
-                self.dones_in.setdefault(msg.t, (wid, msg.payload))
+        if wid not in self.gone:
+            for task, payload in self.w.dones_in(messages):
+                self.dones_in.setdefault(task, (wid, payload))
         self.inbox.append((wid, messages))
         self.request_pump()
 

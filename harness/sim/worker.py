@@ -109,17 +109,15 @@ class SimWorker:
 
     # ------------------------------------------------------------ WorkerPort
     def send(self, messages: list) -> None:
-        core = self.w.core
         now = self.w.now
-        messages = self.w.carried(messages)
+        messages = self.w.carried(messages, dones=True)
         arrives = self.w.send("task", "in", self, self.m.deliver, self.id, messages, kind=self.w.frame_kind(messages))
-        for msg in messages:
-            if msg.__class__ is core.wire.Done:
-                self.sent_dones.setdefault(msg.t, (now, arrives))
-                finished = self.finished_at.pop(msg.t, None)
-                if finished is not None and now - finished > self.driver.hold.HOLD_AT_MOST + HOLD_AT_MOST_SLACK:
-                    if self.proc.awake_since <= finished:  # it was awake all along: the hold was too long
-                        self.w.fail("held-results-leave", f"worker {self.id} held task {msg.t}'s result for {now - finished:.4f} s")
+        for task, _payload in self.w.dones_in(messages):
+            self.sent_dones.setdefault(task, (now, arrives))
+            finished = self.finished_at.pop(task, None)
+            if finished is not None and now - finished > self.driver.hold.HOLD_AT_MOST + HOLD_AT_MOST_SLACK:
+                if self.proc.awake_since <= finished:  # it was awake all along: the hold was too long
+                    self.w.fail("held-results-leave", f"worker {self.id} held task {task}'s result for {now - finished:.4f} s")
 
     def recv_nowait(self) -> list | None:
         return self.frames.popleft() if self.frames else None

@@ -204,16 +204,28 @@ class World:
                 w.manager_silent_since = None
 
     # ----------------------------------------------------------- network
-    def carried(self, messages: list) -> list:
+    def carried(self, messages: list, dones: bool = False) -> list:
         """``messages`` as the other end reads them: encoded into one frame and decoded, as the real ports do, so
-        that a peer meets the wire's classes whatever the sender keeps (the manager's tasks are its own records)."""
+        that a peer meets the wire's classes whatever the sender keeps (the manager's tasks are its own records).
+        ``dones``: a worker's, to a manager that takes ``dones`` (as the reference's workers and manager do)."""
         wire = self.core.wire
-        frame = wire.encode_many(self._signer, messages)
+        frame = wire.encode_many(self._signer, messages, dones)
         decoded = wire.decode(self._signer, *frame) if frame.__class__ is tuple else wire.decode(self._signer, frame)
         for msg in decoded:  # a lone message's payload is a view of its frame: the simulated peers keep bytes
             if msg.payload.__class__ is memoryview:
                 msg.payload = bytes(msg.payload)
         return decoded
+
+    def dones_in(self, messages: list) -> list[tuple[int, bytes]]:
+        """(task, payload) of each done among ``messages``, sent one by one or as ``dones``."""
+        wire = self.core.wire
+        found: list[tuple[int, bytes]] = []
+        for msg in messages:
+            if msg.__class__ is wire.Done:
+                found.append((msg.t, msg.payload))
+            elif msg.__class__ is wire.Dones:
+                found += zip(msg.ts, msg.payloads, strict=True)
+        return found
 
     @staticmethod
     def frame_kind(messages: list) -> str:
@@ -245,7 +257,7 @@ class World:
                 return None
             elif win.kind == "delay":
                 delay += win.rng.uniform(0, win.p)
-            elif win.kind == "duplicate" and win.rng.random() < win.p and (channel != "task" or kind in ("task", "done")):
+            elif win.kind == "duplicate" and win.rng.random() < win.p and (channel != "task" or kind in ("task", "done", "dones")):
                 copies = 2
         t = self.now + delay
         if channel == "task":  # a socket pair keeps order

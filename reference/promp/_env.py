@@ -22,6 +22,7 @@ ALIVE_FD = "PROMP_ALIVE_FD"  # read end of a pipe whose write end only the manag
 LEVEL = "PROMP_LEVEL"
 HEARTBEAT = "PROMP_HEARTBEAT"  # "interval,timeout" in seconds
 CGROUP_DIR = "PROMP_CGROUP_DIR"  # optional: the cgroup the worker moves itself into before it connects (``_cgroups``)
+DONES = "PROMP_DONES"  # optional: "1" when the manager takes ``dones`` messages (a run of results by column)
 
 # Read by a manager (never set by one): an argv prefix, shell words, put in front of every worker
 # command it starts, as valgrind or strace are used.  The harness's fault proxy and scripted worker

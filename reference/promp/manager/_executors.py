@@ -18,10 +18,12 @@ from contextlib import AbstractContextManager
 from itertools import chain
 from typing import Any, Protocol
 
-from ..wire import Abort, Done, Message
+from ..wire import Abort, Done, Dones, Message
 from ._actions import Action, Control, Ignored, Kill, Output, Ping, ReadPipe, Release, Send, WaitNote, Wake, WorkerGone
 from ._driver import ManagerDriver
 from ._output import OutputBatch
+
+_DONES = (Done, Dones)  # what read ahead may handle: results, one by one or by column
 
 
 class ManagerPort(Protocol):
@@ -155,7 +157,7 @@ class UserExecutor:
                 read = True
                 wid, messages = batch
                 self.read_output(wid, now)
-                if output.pending or output.unfinished or any(m.__class__ is not Done for m in messages):
+                if output.pending or output.unfinished or any(m.__class__ not in _DONES for m in messages):
                     self.held = batch
                     break
                 driver.receive(wid, messages, now)
@@ -186,7 +188,10 @@ class UserExecutor:
         for action in actions:
             cls = action.__class__
             if cls is Send:
-                sends.setdefault(action.worker, []).append(action.message)
+                batch = sends.get(action.worker)
+                if batch is None:
+                    batch = sends[action.worker] = []
+                batch.append(action.message)
             elif cls is Output:
                 port.output(action.chunks)
             elif cls is WaitNote:

@@ -122,6 +122,7 @@ class Spawner:
                 _env.ALIVE_FD: str(self.alive_fd),
                 _env.LEVEL: str(_state.level + 1),
                 _env.HEARTBEAT: f"{interval},{timeout}",
+                _env.DONES: "1",  # this manager takes a run of results as one ``dones``
             }
         )
         if cgroup is not None:

@@ -1,7 +1,7 @@
 """The wire between a manager and its workers: typed messages, signed frames, and the pyzmq calls that carry them.
 
-Pure but for ``_zmq`` (socket helpers); both sides import it, the simulator passes its messages
-unencoded.  Spec chapter 13 is the protocol's definition; this package is the reference's reading.
+Pure but for ``_zmq`` (socket helpers); both sides import it, and the simulator carries its frames
+through it.  Spec chapter 13 is the protocol's definition; this package is the reference's reading.
 """
 
 from ._frames import Rejects, Signer, decode, encode, encode_header, encode_many
@@ -12,6 +12,7 @@ from ._messages import (
     BadTask,
     Bye,
     Done,
+    Dones,
     Hello,
     Message,
     Msg,
@@ -29,6 +30,7 @@ __all__ = [
     "BadTask",
     "Bye",
     "Done",
+    "Dones",
     "Hello",
     "Message",
     "Msg",

@@ -34,7 +34,7 @@ from typing import Any
 import msgpack
 
 from .._constants import LARGE
-from ._messages import KINDS, PROTOCOL_VERSION, Done, Message, ProtocolError, Task
+from ._messages import KINDS, PROTOCOL_VERSION, Done, Dones, Message, ProtocolError, Task
 
 SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
@@ -115,13 +115,34 @@ def encode(signer: Signer, msg: Message) -> bytes | tuple[bytes, bytes]:
     return _frame(signer, msg.header(), msg.payload)
 
 
-def encode_many(signer: Signer, msgs: list[Message]) -> bytes | tuple[bytes, bytes]:
-    """One frame for ``msgs``: the message itself, or a ``batch`` of them under one signature."""
+def encode_many(signer: Signer, msgs: list[Message], dones: bool = False) -> bytes | tuple[bytes, bytes]:
+    """One frame for ``msgs``: the message itself, or a ``batch`` of them under one signature.
+
+    ``dones``: the receiver takes ``dones`` (its manager set ``PROMP_DONES``): a run of dones goes as one."""
+    if dones and len(msgs) > 1:
+        msgs = _with_dones(msgs)
     if len(msgs) == 1:
         msg = msgs[0]
         return _frame(signer, msg.header(), msg.payload)
     pairs = [[m.header(), b"".join(m.payload) if m.payload.__class__ is list else m.payload] for m in msgs]
     return _frame(signer, {"v": PROTOCOL_VERSION, "k": "batch", "n": len(msgs)}, msgpack.packb(pairs))
+
+
+def _with_dones(msgs: list[Message]) -> list[Message]:
+    """``msgs`` with each run of two or more dones (of small payloads: a large one goes as a frame of its own) as one."""
+    out: list[Message] = []
+    run: list[Done] = []
+    for msg in msgs:
+        if msg.__class__ is Done and msg.payload.__class__ is bytes:
+            run.append(msg)
+            continue
+        if run:
+            out += run if len(run) == 1 else (Dones.of(run),)
+            run = []
+        out.append(msg)
+    if run:
+        out += run if len(run) == 1 else (Dones.of(run),)
+    return out
 
 
 def encode_header(signer: Signer, header: dict, payload: bytes = b"") -> bytes:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgpack
+
 PROTOCOL_VERSION = 1
 
 
@@ -209,6 +211,53 @@ class Done(Message):
         return cls(t, ok, dt, payload)
 
 
+class Dones(Message):
+    """``n`` dones at once, by column: the ``done`` messages they stand for, in order, without a header each.
+
+    Sent only to a manager that takes them (chapter 13: it sets ``PROMP_DONES``).  The payload is the msgpack list
+    ``[ts, oks, dts, payloads]``: each done's ``t`` (int), ``ok`` (bool), ``dt`` (float, or nil) and payload (bytes,
+    what its ``done`` would carry).  One msgpack value for a run of results, where a batch of dones takes a header
+    map each: several times cheaper to write and to read.
+    """
+
+    kind = "dones"
+    FIELDS = {"n": int}
+    __slots__ = ("n", "ts", "oks", "dts", "payloads")
+
+    def __init__(self, ts: list[int], oks: list[bool], dts: list[float | None], payloads: list[bytes], packed: bytes = b"") -> None:
+        self.n = len(ts)
+        self.ts = ts
+        self.oks = oks
+        self.dts = dts
+        self.payloads = payloads
+        self.payload = packed  # the four columns in msgpack, when it is to be sent
+
+    @classmethod
+    def of(cls, dones: list[Done]) -> Dones:
+        """The ``dones`` (each with a ``bytes`` payload), ready to send."""
+        columns = [[d.t for d in dones], [d.ok for d in dones], [d.dt for d in dones], [d.payload for d in dones]]
+        return cls(*columns, msgpack.packb(columns))
+
+    def header(self) -> dict[str, Any]:
+        return {"v": PROTOCOL_VERSION, "k": "dones", "n": self.n}
+
+    @classmethod
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+        (n,) = _check("dones", header, cls.FIELDS)
+        try:
+            columns = msgpack.unpackb(payload)
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise ProtocolError(f"dones: payload is not valid msgpack: {exc}") from None
+        if columns.__class__ is not list or len(columns) != 4 or any(c.__class__ is not list or len(c) != n for c in columns):
+            raise ProtocolError(f"dones: payload must be [ts, oks, dts, payloads], four lists of n={n} items each")
+        ts, oks, dts, payloads = columns
+        for column, types, what in ((ts, {int}, "t an int"), (oks, {bool}, "ok a bool"), (dts, {float, type(None)}, "dt a float or nil"),
+                                    (payloads, {bytes}, "payload bytes")):
+            if not set(map(type, column)) <= types:  # by exact type, in C: msgpack gives no subclasses
+                raise ProtocolError(f"dones: each {what}")
+        return cls(ts, oks, dts, payloads)
+
+
 class Bye(Message):
     """The worker is exiting with ``code`` after a ``stop``: everything it sent is in."""
 
@@ -272,4 +321,4 @@ class Abort(Message):
         self.payload = b""
 
 
-KINDS: dict[str, type[Message]] = {cls.kind: cls for cls in (Task, Stop, Hello, Done, Bye, WaitUpdate, Msg, Ping, Abort)}
+KINDS: dict[str, type[Message]] = {cls.kind: cls for cls in (Task, Stop, Hello, Done, Dones, Bye, WaitUpdate, Msg, Ping, Abort)}

@@ -210,6 +210,7 @@ def main(signals_set: bool = False) -> None:
     if missing:
         sys.exit(f"promp worker: not started by a manager (missing {', '.join(missing)})")
     hold_what_tasks_start(os.environ.pop(_env.CGROUP_DIR, None))
+    dones = os.environ.pop(_env.DONES, None) == "1"
     if not signals_set:
         default_signals()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the manager's to handle
@@ -239,7 +240,7 @@ def main(signals_set: bool = False) -> None:
     beat = connect(ctx, identity, env[_env.ECHO_ENDPOINT])
     ctrl = connect(ctx, identity, env[_env.CTRL_ENDPOINT])
     task = connect(ctx, identity, env[_env.TASK_ENDPOINT], unbounded=True)
-    port = WorkerPort(task, beat, ctrl, heard_in, signer)
+    port = WorkerPort(task, beat, ctrl, heard_in, signer, dones)
     driver = WorkerDriver(WorkerSession(interval, timeout, time.monotonic()), time.monotonic)
     lock = threading.Lock()  # the driver's, for the main and control threads
     main_thread = MainThread(MainExecutor(driver, port, lock, driver.main(Hello(os.getpid(), _state.level))), port)

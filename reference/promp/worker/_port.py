@@ -101,8 +101,11 @@ def connect(ctx: zmq.Context, identity: bytes, endpoint: str, unbounded: bool = 
 
 
 class WorkerPort:
-    def __init__(self, task: zmq.Socket, beat: zmq.Socket, ctrl: zmq.Socket, heard: zmq.Socket, signer: wire.Signer) -> None:
+    def __init__(
+        self, task: zmq.Socket, beat: zmq.Socket, ctrl: zmq.Socket, heard: zmq.Socket, signer: wire.Signer, dones: bool = False
+    ) -> None:
         self.task = task
+        self.dones = dones  # the manager takes ``dones`` (it set PROMP_DONES): results of a batch go as one
         self.beat = beat
         self.ctrl = ctrl
         self.heard = heard
@@ -117,7 +120,7 @@ class WorkerPort:
     def send(self, messages: list[wire.Message]) -> None:
         """Never blocks: the socket has no high-water mark."""
         if messages:
-            send_frame(self.task, wire.encode_many(self.signer, messages))
+            send_frame(self.task, wire.encode_many(self.signer, messages, self.dones))
 
     def recv(self, timeout: float | None = None) -> list[wire.Message] | None:
         """The messages of the next frame, waiting up to ``timeout`` seconds (None: for ever); None if none came."""
