@@ -16,7 +16,8 @@ def results_of_a_batch(env: dict[str, str]) -> tuple[list[tuple[int, int]], set[
     fake = FakeManager(workerCommand(), env=env)
     try:
         assert fake.recv()[0]["k"] == "hello"
-        items = [[{"k": "task", "t": t, "op": "func_code", "want": True, "src": "def f(i):\n    return i * i\n", "fn": "f"}, msgpack.packb([t])] for t in range(1, TASKS + 1)]
+        square = {"k": "task", "op": "func_code", "want": True, "src": "def f(i):\n    return i * i\n", "fn": "f"}
+        items = [[{**square, "t": t}, msgpack.packb([t])] for t in range(1, TASKS + 1)]
         fake.send({"k": "batch", "n": TASKS}, msgpack.packb(items))
         results, kinds = [], set()
         while len(results) < TASKS:
