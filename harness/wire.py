@@ -259,8 +259,9 @@ class FakeWorker:
         for name, variable in ENDPOINTS.items():
             self.sockets[name] = worker_dealer(self.ctx, self.identity, self.env[variable])
 
-    def hello(self) -> None:
-        self.send({"k": "hello", "pid": self.pid, "level": int(self.env["PROMP_LEVEL"])})
+    def hello(self, **fields: object) -> None:
+        """The worker's hello; ``fields``: optional ones of chapter 13 (``tasks=True``: it takes ``tasks`` messages)."""
+        self.send({"k": "hello", "pid": self.pid, "level": int(self.env["PROMP_LEVEL"]), **fields})
 
     def send(
         self, header: dict, payload: bytes = b"", socket: str = "task", secret: bytes | None = None, identity: bytes | None = None,

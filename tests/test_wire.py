@@ -304,3 +304,52 @@ def test_malformed_dones_are_rejected_with_what_is_wrong(n: object, columns: obj
         decode(SIGNER, encode_header(SIGNER, {"k": "dones", "n": n}, payload))
     with pytest.raises(ProtocolError, match=reason):  # inside a batch too
         decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": "dones", "n": n}, payload]])))
+
+
+# ------------------------------------------------------------------ tasks: a run of tasks by column
+def test_a_run_of_tasks_goes_as_one_tasks_message_only_to_a_worker_that_takes_it():
+    sent = [
+        Task(1, "func_code", True, src="def f(): pass", fn="f", payload=msgpack.packb([1])),
+        Task(2, "code", False, src="x = 1"),
+        Stop(),
+        Task(3, "script", True, path="/x.py"),
+        Task(4, "test", True),
+    ]
+    for tasks in (False, True):
+        frame = encode_many(SIGNER, sent, tasks=tasks)
+        items = msgpack.unpackb(frame[36 + int.from_bytes(frame[32:36], "big") :])
+        assert [h["k"] for h, _ in items] == (["tasks", "stop", "tasks"] if tasks else ["task", "task", "stop", "task", "task"])
+        assert decode(SIGNER, frame) == sent  # the same tasks either way, in order
+
+
+def test_a_task_in_a_tasks_message_is_checked_as_a_task_message_is():
+    frame = encode_many(SIGNER, [Task(1, "func_code", True, src="def f(): pass"), Task(2, "launch", True)], tasks=True)
+    first, second = decode(SIGNER, frame)  # neither is run: each is answered with a failure naming why
+    assert isinstance(first, BadTask) and "'fn'" in first.reason and isinstance(second, BadTask) and "launch" in second.reason
+
+
+@pytest.mark.parametrize(
+    "n, columns, reason",
+    [
+        (1, b"\xc1", "not valid msgpack"),
+        (1, [[1], ["code"], [True], ["x"], [None], [None]], "seven lists"),
+        (2, [[1], ["code"], [True], ["x"], [None], [None], [b""]], "n=2"),
+        (1, [[True], ["code"], [True], ["x"], [None], [None], [b""]], "t an int"),
+        (1, [[1], [5], [True], ["x"], [None], [None], [b""]], "op a str"),
+        (1, [[1], ["code"], [1], ["x"], [None], [None], [b""]], "want a bool"),
+        (1, [[1], ["code"], [True], [b"x"], [None], [None], [b""]], "src a str or nil"),
+        (1, [[1], ["code"], [True], ["x"], [None], [None], [None]], "payload bytes"),
+    ],
+)
+def test_malformed_tasks_are_rejected_with_what_is_wrong(n: int, columns: object, reason: str):
+    payload = columns if isinstance(columns, bytes) else msgpack.packb(columns)
+    with pytest.raises(ProtocolError, match=reason):
+        decode(SIGNER, encode_header(SIGNER, {"k": "tasks", "n": n}, payload))
+    with pytest.raises(ProtocolError, match=reason):  # inside a batch too
+        decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": "tasks", "n": n}, payload]])))
+
+
+def test_a_hello_says_whether_its_worker_takes_tasks_messages():
+    assert decode(SIGNER, encode(SIGNER, Hello(5, 1, tasks=True)))[0].tasks is True
+    assert decode(SIGNER, encode(SIGNER, Hello(5, 1)))[0].tasks is False
+    assert decode(SIGNER, encode_header(SIGNER, {"k": "hello", "pid": 5, "level": 1, "tasks": 1}))[0].tasks is False  # only true says so

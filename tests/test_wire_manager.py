@@ -90,3 +90,20 @@ def test_a_malformed_dones_is_dropped_and_its_tasks_wait(scripted, caplog):
     fake.send({"k": "dones", "n": 1}, msgpack.packb([[head["t"]], [True], [None], [msgpack.packb(2)]]))
     pump_until(m, lambda: m.hasResults(w))
     assert m.takeResult(w) == 2
+
+
+@pytest.mark.parametrize("takes", [True, False], ids=["hello says tasks", "plain hello"])
+def test_the_manager_sends_a_run_of_tasks_as_one_tasks_message_only_to_a_worker_that_takes_them(manager: ProManager, takes: bool):
+    fake = FakeWorker()
+    try:
+        with fake:
+            w = manager.startWorker()
+        fake.connect()
+        for i in range(4):  # given before the hello: they wait at its gate, and leave together when it comes
+            manager.evalPythonFunction(w, "def f(i):\n    return i\n", "f", [i], True)
+        fake.hello(**({"tasks": True} if takes else {}))
+        head, payload = fake.recv(pump=manager.processMessages)  # one frame: the four are let go together
+        kinds = [h["k"] for h, _ in msgpack.unpackb(payload)] if head["k"] == "batch" else [head["k"]]
+        assert kinds == (["tasks"] if takes else ["task"] * 4)
+    finally:
+        fake.close()

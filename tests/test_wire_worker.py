@@ -41,3 +41,22 @@ def test_a_worker_sends_a_run_of_results_as_dones_only_when_its_manager_takes_th
     results, kinds = results_of_a_batch({"PROMP_DONES": "1"} if told else {})
     assert results == [(t, t * t) for t in range(1, TASKS + 1)]  # all of them, in order, either way
     assert ("dones" in kinds) == told
+
+
+def test_a_worker_says_in_its_hello_that_it_takes_tasks_and_runs_a_tasks_message_in_order():
+    fake = FakeManager(workerCommand())
+    try:
+        head, _ = fake.recv()
+        assert head["k"] == "hello" and head.get("tasks") is True
+        n = 5
+        columns = [list(range(1, n + 1)), ["func_code"] * n, [True] * n, ["def f(i):\n    return -i\n"] * n, [None] * n, ["f"] * n,
+                   [msgpack.packb([t]) for t in range(1, n + 1)]]  # fmt: skip
+        fake.send({"k": "tasks", "n": n}, msgpack.packb(columns))
+        results: list[tuple[int, int]] = []
+        while len(results) < n:
+            head, payload = fake.recv()
+            inner = msgpack.unpackb(payload) if head["k"] == "batch" else [[head, payload]]
+            results += [(h["t"], msgpack.unpackb(p)) for h, p in inner]
+        assert results == [(t, -t) for t in range(1, n + 1)]
+    finally:
+        fake.close()

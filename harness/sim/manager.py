@@ -203,7 +203,7 @@ class SimManager:
     def send(self, wid: int, messages: list) -> None:
         worker = self.workers[wid]
         core = self.w.core
-        messages = self.w.carried(messages)
+        messages = self.w.carried(messages, tasks=worker.takes_tasks)
         for msg in messages:
             if msg.__class__ is core.wire.Task:
                 if wid in self.exit_seen:
@@ -355,6 +355,7 @@ class SimManager:
         for msg in messages:
             if msg.__class__ is core.wire.Hello:
                 self.workers[wid].hello_arrived = True
+                self.workers[wid].takes_tasks = msg.tasks  # what the manager's port learns from it
         if wid not in self.gone:
             for task, payload in self.w.dones_in(messages):
                 self.dones_in.setdefault(task, (wid, payload))

@@ -58,6 +58,7 @@ class SimWorker:
         self.spawned_at = world.now
         self.hello_at: float | None = None
         self.hello_arrived = False
+        self.takes_tasks = False  # its hello said it takes ``tasks`` messages (the manager learns it when the hello comes)
         self.ran: list[int] = []  # task ids, in the order they began
         self.began: dict[int, float] = {}
         self.ended: dict[int, float] = {}
@@ -97,7 +98,7 @@ class SimWorker:
             return
         core = w.core
         self.driver = core.WorkerDriver(core.WorkerSession(s.interval, s.timeout, self.local()), self.local)
-        self.main = core.MainExecutor(self.driver, self, NOLOCK, self.driver.main(core.wire.Hello(self.pid, self.m.level + 1)))
+        self.main = core.MainExecutor(self.driver, self, NOLOCK, self.driver.main(core.wire.Hello(self.pid, self.m.level + 1, tasks=True)))
         self.control = core.ControlExecutor(self.driver, self, NOLOCK)
         self.hello_at = w.now
         w.log(self.proc.name, "up: hello")

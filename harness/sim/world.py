@@ -204,12 +204,13 @@ class World:
                 w.manager_silent_since = None
 
     # ----------------------------------------------------------- network
-    def carried(self, messages: list, dones: bool = False) -> list:
+    def carried(self, messages: list, dones: bool = False, tasks: bool = False) -> list:
         """``messages`` as the other end reads them: encoded into one frame and decoded, as the real ports do, so
         that a peer meets the wire's classes whatever the sender keeps (the manager's tasks are its own records).
-        ``dones``: a worker's, to a manager that takes ``dones`` (as the reference's workers and manager do)."""
+        ``dones``: a worker's, to a manager that takes ``dones`` (as the reference's manager does); ``tasks``: a
+        manager's, to a worker that said in its hello that it takes ``tasks``."""
         wire = self.core.wire
-        frame = wire.encode_many(self._signer, messages, dones)
+        frame = wire.encode_many(self._signer, messages, dones, tasks)
         decoded = wire.decode(self._signer, *frame) if frame.__class__ is tuple else wire.decode(self._signer, frame)
         for msg in decoded:  # a lone message's payload is a view of its frame: the simulated peers keep bytes
             if msg.payload.__class__ is memoryview:

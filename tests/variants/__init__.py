@@ -93,6 +93,7 @@ BROKEN = {
     "second_frame_refused_by_workers": "WIRE-15",
     "second_frame_refused_by_manager": "WIRE-15",
     "dones_results_misplaced": "WIRE-16",
+    "tasks_run_backwards": "WIRE-17",
     "third_frame_ignored": "WIRE-4",
     "wait_ignores_timeout": "EXT-1",
     "stop_never_kills": "EXT-3",

@@ -34,6 +34,7 @@ class WorkerHandle:
         self.pipes = OutputPipes(proc.stdout, proc.stderr)
         self.pidfd: int | None = os.pidfd_open(proc.pid)  # readable once the process has ended
         self.closed = False
+        self.takes_tasks: bool | None = None  # its hello said it takes ``tasks`` messages (None: nothing came yet)
 
     def reap(self) -> int | None:
         """The exit status of the ended process (reaped now); what it started is killed first, its pidfd closed.

@@ -332,7 +332,11 @@ class ZmqPort:
                 raise wire.ProtocolError("not a worker of this manager")
             if not 2 <= len(frames) <= 3:
                 raise wire.ProtocolError(f"expected 1 or 2 frames after the identity, got {len(frames) - 1}")
-            return wid, wire.decode(self.handles[wid].signer, *frames[1:], copy_tail=True)  # a large result is the user's to keep
+            handle = self.handles[wid]
+            messages = wire.decode(handle.signer, *frames[1:], copy_tail=True)  # a large result is the user's to keep
+            if handle.takes_tasks is None:  # its first frame: the hello says how it takes tasks
+                handle.takes_tasks = any(m.__class__ is wire.Hello and m.tasks for m in messages)
+            return wid, messages
         except (ValueError, KeyError) as exc:
             self.reject(f"from peer {frames[0][:16]!r}: {exc}")
             return None
@@ -344,7 +348,7 @@ class ZmqPort:
     def send(self, wid: int, messages: list[wire.Message]) -> None:
         handle = self.handles[wid]
         try:
-            send_routed(self.task, handle.identity, wire.encode_many(handle.signer, messages))
+            send_routed(self.task, handle.identity, wire.encode_many(handle.signer, messages, tasks=handle.takes_tasks))
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the worker is gone; its exit fails the tasks
             log.debug("could not send to worker %d: %s", wid, exc)
 

@@ -20,6 +20,7 @@ from ._messages import (
     ProtocolError,
     Stop,
     Task,
+    Tasks,
     WaitUpdate,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "Signer",
     "Stop",
     "Task",
+    "Tasks",
     "WaitUpdate",
     "decode",
     "encode",

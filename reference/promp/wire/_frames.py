@@ -34,7 +34,7 @@ from typing import Any
 import msgpack
 
 from .._constants import LARGE
-from ._messages import KINDS, PROTOCOL_VERSION, Done, Dones, Message, ProtocolError, Task
+from ._messages import KINDS, PROTOCOL_VERSION, Done, Dones, Message, ProtocolError, Task, Tasks, tasks_of
 
 SIGNATURE_BYTES = 32
 _LENGTH = struct.Struct(">I")
@@ -115,12 +115,15 @@ def encode(signer: Signer, msg: Message) -> bytes | tuple[bytes, bytes]:
     return _frame(signer, msg.header(), msg.payload)
 
 
-def encode_many(signer: Signer, msgs: list[Message], dones: bool = False) -> bytes | tuple[bytes, bytes]:
+def encode_many(signer: Signer, msgs: list[Message], dones: bool = False, tasks: bool = False) -> bytes | tuple[bytes, bytes]:
     """One frame for ``msgs``: the message itself, or a ``batch`` of them under one signature.
 
-    ``dones``: the receiver takes ``dones`` (its manager set ``PROMP_DONES``): a run of dones goes as one."""
+    ``dones``: the receiver takes ``dones`` (its manager set ``PROMP_DONES``): a run of dones goes as one.
+    ``tasks``: the receiver takes ``tasks`` (its hello said so): a run of tasks goes as one."""
     if dones and len(msgs) > 1:
-        msgs = _with_dones(msgs)
+        msgs = _in_columns(msgs, Done, Dones.of)
+    if tasks and len(msgs) > 1:
+        msgs = _in_columns(msgs, Task, Tasks)
     if len(msgs) == 1:
         msg = msgs[0]
         return _frame(signer, msg.header(), msg.payload)
@@ -128,20 +131,21 @@ def encode_many(signer: Signer, msgs: list[Message], dones: bool = False) -> byt
     return _frame(signer, {"v": PROTOCOL_VERSION, "k": "batch", "n": len(msgs)}, msgpack.packb(pairs))
 
 
-def _with_dones(msgs: list[Message]) -> list[Message]:
-    """``msgs`` with each run of two or more dones (of small payloads: a large one goes as a frame of its own) as one."""
+def _in_columns(msgs: list[Message], cls: type, columns: Callable[[list], Message]) -> list[Message]:
+    """``msgs`` with each run of two or more of ``cls`` (of small payloads: a large one goes as a frame of its own) as
+    one message, ``columns(run)``.  Instances of a subclass count (the manager's tasks are its own records)."""
     out: list[Message] = []
-    run: list[Done] = []
+    run: list[Message] = []
     for msg in msgs:
-        if msg.__class__ is Done and msg.payload.__class__ is bytes:
+        if isinstance(msg, cls) and msg.payload.__class__ is bytes:
             run.append(msg)
             continue
         if run:
-            out += run if len(run) == 1 else (Dones.of(run),)
+            out += run if len(run) == 1 else (columns(run),)
             run = []
         out.append(msg)
     if run:
-        out += run if len(run) == 1 else (Dones.of(run),)
+        out += run if len(run) == 1 else (columns(run),)
     return out
 
 
@@ -201,6 +205,8 @@ def decode(signer: Signer, frame: bytes | memoryview, tail: bytes | memoryview |
             payload = [payload, part] if kind == "done" else b"".join((payload, tail))
     if kind == "batch":
         return _unbatch(header, payload)
+    if kind == "tasks":
+        return tasks_of(header, payload)
     cls = KINDS.get(kind) if kind.__class__ is str else None
     if cls is None:
         raise ProtocolError(f"unknown message kind {kind!r}")
@@ -259,6 +265,9 @@ def _unbatch(header: dict, payload: memoryview) -> list[Message]:
             if op == "func_code" and t.__class__ is int and want.__class__ is bool and src.__class__ is str and fn.__class__ is str:
                 append(Task(t, op, want, src, None, fn, payload))
                 continue
+        elif kind == "tasks":
+            messages += tasks_of(header, payload)
+            continue
         cls = kinds.get(kind) if kind.__class__ is str else None
         if cls is None:
             raise ProtocolError("batches do not nest" if kind == "batch" else f"unknown message kind {kind!r}")

@@ -142,6 +142,57 @@ class Task(Message):
         return (self.op, self.src or self.path, self.fn)
 
 
+class Tasks(Message):
+    """``n`` tasks at once, by column: the ``task`` messages they stand for, in order, without a header each.
+
+    Sent only to a worker that takes them (its hello says ``tasks``).  The payload is the msgpack list
+    ``[ts, ops, wants, srcs, paths, fns, payloads]``: each task's ``t``, ``op``, ``want``, operands (text, or nil
+    where its operation has none) and payload (bytes).  Only the sender makes these: a receiver reads the tasks
+    themselves (``tasks_of``), each checked as a ``task`` message is.
+    """
+
+    kind = "tasks"
+    FIELDS = {"n": int}
+    __slots__ = ("n",)
+
+    def __init__(self, tasks: list[Task]) -> None:
+        self.n = len(tasks)
+        self.payload = msgpack.packb(
+            [[m.t for m in tasks], [m.op for m in tasks], [m.want for m in tasks], [m.src for m in tasks], [m.path for m in tasks],
+             [m.fn for m in tasks], [m.payload for m in tasks]]
+        )  # fmt: skip
+
+
+_OPTIONAL_TEXT = {str, type(None)}
+
+
+def tasks_of(header: dict, payload: bytes | memoryview) -> list[Message]:
+    """The tasks a ``tasks`` message stands for, in order: each a ``Task``, or a ``BadTask`` where its operands do not
+    fit its operation (as for a ``task`` message)."""
+    (n,) = _check("tasks", header, Tasks.FIELDS)
+    try:
+        columns = msgpack.unpackb(payload)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"tasks: payload is not valid msgpack: {exc}") from None
+    if columns.__class__ is not list or len(columns) != 7 or any(c.__class__ is not list or len(c) != n for c in columns):
+        raise ProtocolError(f"tasks: payload must be [ts, ops, wants, srcs, paths, fns, payloads], seven lists of n={n} items each")
+    ts, ops, wants, srcs, paths, fns, payloads = columns
+    for column, types, what in (
+        (ts, {int}, "t an int"), (ops, {str}, "op a str"), (wants, {bool}, "want a bool"), (srcs, _OPTIONAL_TEXT, "src a str or nil"),
+        (paths, _OPTIONAL_TEXT, "path a str or nil"), (fns, _OPTIONAL_TEXT, "fn a str or nil"), (payloads, {bytes}, "payload bytes"),
+    ):  # fmt: skip
+        if not set(map(type, column)) <= types:  # by exact type, in C: msgpack gives no subclasses
+            raise ProtocolError(f"tasks: each {what}")
+    tasks: list[Message] = []
+    for t, op, want, src, path, fn, data in zip(ts, ops, wants, srcs, paths, fns, payloads, strict=True):
+        if op == "func_code" and src is not None and fn is not None and path is None:  # the usual case: all checked
+            tasks.append(Task(t, op, want, src, None, fn, data))
+        else:  # checked as its own task message would be
+            head = {name: value for name, value in (("src", src), ("path", path), ("fn", fn)) if value is not None}
+            tasks.append(Task.from_header({"t": t, "op": op, "want": want, **head}, data))
+    return tasks
+
+
 class BadTask(Message):
     """A task whose fields do not fit its operation: not run, answered with a failed ``done`` naming ``reason``."""
 
@@ -167,16 +218,28 @@ class Stop(Message):
 
 # --------------------------------------------------------------- worker -> manager, task channel
 class Hello(Message):
-    """The worker is up: its first message."""
+    """The worker is up: its first message.  ``tasks``: it takes ``tasks`` messages (optional, chapter 13)."""
 
     kind = "hello"
     FIELDS = {"pid": int, "level": int}
-    __slots__ = tuple(FIELDS)
+    __slots__ = ("pid", "level", "tasks")
 
-    def __init__(self, pid: int, level: int) -> None:
+    def __init__(self, pid: int, level: int, tasks: bool = False) -> None:
         self.pid = pid
         self.level = level
+        self.tasks = tasks
         self.payload = b""
+
+    def header(self) -> dict[str, Any]:
+        head = {"v": PROTOCOL_VERSION, "k": "hello", "pid": self.pid, "level": self.level}
+        if self.tasks:
+            head["tasks"] = True
+        return head
+
+    @classmethod
+    def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
+        pid, level = _check("hello", header, cls.FIELDS)
+        return cls(pid, level, header.get("tasks") is True)
 
 
 class Done(Message):

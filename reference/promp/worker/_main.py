@@ -243,7 +243,7 @@ def main(signals_set: bool = False) -> None:
     port = WorkerPort(task, beat, ctrl, heard_in, signer, dones)
     driver = WorkerDriver(WorkerSession(interval, timeout, time.monotonic()), time.monotonic)
     lock = threading.Lock()  # the driver's, for the main and control threads
-    main_thread = MainThread(MainExecutor(driver, port, lock, driver.main(Hello(os.getpid(), _state.level))), port)
+    main_thread = MainThread(MainExecutor(driver, port, lock, driver.main(Hello(os.getpid(), _state.level, tasks=True))), port)
     signal.signal(signal.SIGUSR1, _interrupt_handler(main_thread))
     socket_dir = os.path.dirname(env[_env.TASK_ENDPOINT][len("ipc://") :]) if env[_env.TASK_ENDPOINT].startswith("ipc://") else None
     control = ControlThread(ControlExecutor(driver, port, lock), port, alive_fd, socket_dir)
