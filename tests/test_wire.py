@@ -288,7 +288,7 @@ def test_a_lone_dones_frame_reads_back_and_a_large_result_stays_a_done_of_its_ow
     "n, columns, reason",
     [
         (2, b"\xc1", "not valid msgpack"),
-        (2, [[1, 2], [True, True], [0.1, 0.1]], "four lists"),
+        (2, [[1, 2], [True, True], [0.1, 0.1]], "4 lists"),
         (3, [[1, 2], [True, True], [0.1, 0.1], [b"", b""]], "n=3"),
         (2, [[1, "2"], [True, True], [0.1, 0.1], [b"", b""]], "t an int"),
         (2, [[1, True], [True, True], [0.1, 0.1], [b"", b""]], "t an int"),
@@ -299,11 +299,16 @@ def test_a_lone_dones_frame_reads_back_and_a_large_result_stays_a_done_of_its_ow
     ],
 )
 def test_malformed_dones_are_rejected_with_what_is_wrong(n: object, columns: object, reason: str):
+    assert_columns_rejected("dones", n, columns, reason)
+
+
+def assert_columns_rejected(kind: str, n: object, columns: object, reason: str) -> None:
+    """A ``dones`` or ``tasks`` message of these columns is refused for ``reason``, alone and inside a batch."""
     payload = columns if isinstance(columns, bytes) else msgpack.packb(columns)
     with pytest.raises(ProtocolError, match=reason):
-        decode(SIGNER, encode_header(SIGNER, {"k": "dones", "n": n}, payload))
-    with pytest.raises(ProtocolError, match=reason):  # inside a batch too
-        decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": "dones", "n": n}, payload]])))
+        decode(SIGNER, encode_header(SIGNER, {"k": kind, "n": n}, payload))
+    with pytest.raises(ProtocolError, match=reason):
+        decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": kind, "n": n}, payload]])))
 
 
 # ------------------------------------------------------------------ tasks: a run of tasks by column
@@ -332,7 +337,7 @@ def test_a_task_in_a_tasks_message_is_checked_as_a_task_message_is():
     "n, columns, reason",
     [
         (1, b"\xc1", "not valid msgpack"),
-        (1, [[1], ["code"], [True], ["x"], [None], [None]], "seven lists"),
+        (1, [[1], ["code"], [True], ["x"], [None], [None]], "7 lists"),
         (2, [[1], ["code"], [True], ["x"], [None], [None], [b""]], "n=2"),
         (1, [[True], ["code"], [True], ["x"], [None], [None], [b""]], "t an int"),
         (1, [[1], [5], [True], ["x"], [None], [None], [b""]], "op a str"),
@@ -342,11 +347,7 @@ def test_a_task_in_a_tasks_message_is_checked_as_a_task_message_is():
     ],
 )
 def test_malformed_tasks_are_rejected_with_what_is_wrong(n: int, columns: object, reason: str):
-    payload = columns if isinstance(columns, bytes) else msgpack.packb(columns)
-    with pytest.raises(ProtocolError, match=reason):
-        decode(SIGNER, encode_header(SIGNER, {"k": "tasks", "n": n}, payload))
-    with pytest.raises(ProtocolError, match=reason):  # inside a batch too
-        decode(SIGNER, encode_header(SIGNER, {"k": "batch", "n": 1}, msgpack.packb([[{"k": "tasks", "n": n}, payload]])))
+    assert_columns_rejected("tasks", n, columns, reason)
 
 
 def test_a_hello_says_whether_its_worker_takes_tasks_messages():

@@ -196,13 +196,7 @@ class Job(wire.Task):
         self, t: int, op: str, want: bool, src: str | None, path: str | None, fn: str | None, payload: bytes | list,
         size: int, any_worker: bool = False,
     ) -> None:
-        self.t = t
-        self.op = op
-        self.want = want
-        self.src = src
-        self.path = path
-        self.fn = fn
-        self.payload = payload
+        wire.Task.__init__(self, t, op, want, src, path, fn, payload)
         self.size = size  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
         self.any = any_worker  # given to ProWorker_Any
         self.task_kind = (op, src or path, fn) if any_worker else None  # what it runs: run times are learnt per kind

@@ -164,25 +164,35 @@ class Tasks(Message):
 
 
 _OPTIONAL_TEXT = {str, type(None)}
+_TASK_COLUMNS = (
+    ("ts", {int}, "t an int"), ("ops", {str}, "op a str"), ("wants", {bool}, "want a bool"), ("srcs", _OPTIONAL_TEXT, "src a str or nil"),
+    ("paths", _OPTIONAL_TEXT, "path a str or nil"), ("fns", _OPTIONAL_TEXT, "fn a str or nil"), ("payloads", {bytes}, "payload bytes"),
+)  # fmt: skip
+_DONE_COLUMNS = (("ts", {int}, "t an int"), ("oks", {bool}, "ok a bool"), ("dts", {float, type(None)}, "dt a float or nil"),
+                 ("payloads", {bytes}, "payload bytes"))  # fmt: skip
+
+
+def _columns(kind: str, header: dict, payload: bytes | memoryview, expected: tuple) -> list[list]:
+    """The columns of a ``tasks`` or ``dones`` message: ``n`` items each, of the types ``expected`` names (name, types,
+    what to say of a wrong one)."""
+    (n,) = _check(kind, header, {"n": int})
+    try:
+        columns = msgpack.unpackb(payload)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"{kind}: payload is not valid msgpack: {exc}") from None
+    if columns.__class__ is not list or len(columns) != len(expected) or any(c.__class__ is not list or len(c) != n for c in columns):
+        names = ", ".join(name for name, _, _ in expected)
+        raise ProtocolError(f"{kind}: payload must be [{names}], {len(expected)} lists of n={n} items each")
+    for column, (_, types, what) in zip(columns, expected, strict=True):
+        if not set(map(type, column)) <= types:  # by exact type, in C: msgpack gives no subclasses
+            raise ProtocolError(f"{kind}: each {what}")
+    return columns
 
 
 def tasks_of(header: dict, payload: bytes | memoryview) -> list[Message]:
     """The tasks a ``tasks`` message stands for, in order: each a ``Task``, or a ``BadTask`` where its operands do not
     fit its operation (as for a ``task`` message)."""
-    (n,) = _check("tasks", header, Tasks.FIELDS)
-    try:
-        columns = msgpack.unpackb(payload)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise ProtocolError(f"tasks: payload is not valid msgpack: {exc}") from None
-    if columns.__class__ is not list or len(columns) != 7 or any(c.__class__ is not list or len(c) != n for c in columns):
-        raise ProtocolError(f"tasks: payload must be [ts, ops, wants, srcs, paths, fns, payloads], seven lists of n={n} items each")
-    ts, ops, wants, srcs, paths, fns, payloads = columns
-    for column, types, what in (
-        (ts, {int}, "t an int"), (ops, {str}, "op a str"), (wants, {bool}, "want a bool"), (srcs, _OPTIONAL_TEXT, "src a str or nil"),
-        (paths, _OPTIONAL_TEXT, "path a str or nil"), (fns, _OPTIONAL_TEXT, "fn a str or nil"), (payloads, {bytes}, "payload bytes"),
-    ):  # fmt: skip
-        if not set(map(type, column)) <= types:  # by exact type, in C: msgpack gives no subclasses
-            raise ProtocolError(f"tasks: each {what}")
+    ts, ops, wants, srcs, paths, fns, payloads = _columns("tasks", header, payload, _TASK_COLUMNS)
     tasks: list[Message] = []
     for t, op, want, src, path, fn, data in zip(ts, ops, wants, srcs, paths, fns, payloads, strict=True):
         if op == "func_code" and src is not None and fn is not None and path is None:  # the usual case: all checked
@@ -306,19 +316,7 @@ class Dones(Message):
 
     @classmethod
     def from_header(cls, header: dict, payload: bytes | memoryview) -> Message:
-        (n,) = _check("dones", header, cls.FIELDS)
-        try:
-            columns = msgpack.unpackb(payload)
-        except Exception as exc:  # msgpack raises several unrelated types
-            raise ProtocolError(f"dones: payload is not valid msgpack: {exc}") from None
-        if columns.__class__ is not list or len(columns) != 4 or any(c.__class__ is not list or len(c) != n for c in columns):
-            raise ProtocolError(f"dones: payload must be [ts, oks, dts, payloads], four lists of n={n} items each")
-        ts, oks, dts, payloads = columns
-        for column, types, what in ((ts, {int}, "t an int"), (oks, {bool}, "ok a bool"), (dts, {float, type(None)}, "dt a float or nil"),
-                                    (payloads, {bytes}, "payload bytes")):
-            if not set(map(type, column)) <= types:  # by exact type, in C: msgpack gives no subclasses
-                raise ProtocolError(f"dones: each {what}")
-        return cls(ts, oks, dts, payloads)
+        return cls(*_columns("dones", header, payload, _DONE_COLUMNS))
 
 
 class Bye(Message):
