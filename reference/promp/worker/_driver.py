@@ -127,10 +127,11 @@ class WorkerDriver:
             if not session.begin(msg.t):
                 yield Say(f"task {msg.t} arrived again; not run twice")
                 continue
-            if session.has_deadline():  # its abort came first: the control thread must keep time
+            if session.deadlines and session.has_deadline():  # its abort came first: the control thread must keep time
                 yield WAKE_CONTROL
             outcome = yield Run(msg)
-            self.post(outcome.done)
+            now = self.clock()
+            self.post(outcome.done, now)
             aborted = session.end(msg.t)
             if outcome.exit_code is not None:
                 yield from self._exit(outcome.exit_code, f"a task called sys.exit({outcome.exit_code})")
@@ -138,16 +139,16 @@ class WorkerDriver:
             if self.hold.send_at_once(outcome.elapsed, aborted):
                 yield SendNow(self.take())
             elif self.inbox:
-                request = self._hold_or_send()
+                request = self._hold_or_send(now)
                 if request is not None:
                     yield request
             # else the socket decides, at the top
 
-    def _hold_or_send(self) -> Request | None:
+    def _hold_or_send(self, now: float | None = None) -> Request | None:
         """More work is here: hold the reports posted so far (the request, if any, that holding needs), unless there
         are enough or they are old (the request that sends them).  A plain call: it runs once per task."""
         hold = self.hold
-        if hold.hold(self.clock(), len(self.outbox)):
+        if hold.hold(self.clock() if now is None else now, len(self.outbox)):
             if not hold.watched:
                 hold.watched = True
                 return WAKE_CONTROL
@@ -167,9 +168,10 @@ class WorkerDriver:
             else:
                 self.inbox.append(msg)
 
-    def post(self, msg: Message) -> None:
-        """A report to send (the std streams were flushed before: what a task printed goes first)."""
-        self.hold.posted(self.clock(), not self.outbox)
+    def post(self, msg: Message, now: float | None = None) -> None:
+        """A report to send (the std streams were flushed before: what a task printed goes first); ``now``: the time, if
+        the caller has it."""
+        self.hold.posted(self.clock() if now is None else now, not self.outbox)
         self.outbox.append(msg)
 
     def take(self) -> list[Message]:

@@ -14,6 +14,7 @@ import os
 import runpy
 import sys
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from ..wire import Task
@@ -74,8 +75,11 @@ def execute_script(task: Task, args: list[Any]) -> Any:
 
 
 def eval_function(task: Task, args: list[Any]) -> Any:
-    namespace = _fresh_namespace("__mp_main__")
-    exec(_compile(task.src, "evalPythonFunction"), namespace)
+    namespace = {"__name__": "__mp_main__", "__builtins__": builtins}  # ``_fresh_namespace``, without its call
+    exec(_compiled.get(task.src) or _compile(task.src, "evalPythonFunction"), namespace)
+    function = namespace.get(task.fn)
+    if function.__class__ is FunctionType:  # the usual case: ``_call`` says what is wrong with any other
+        return function(*args)
     return _call(namespace, task.fn, args, "the code")
 
 
