@@ -10,7 +10,8 @@ with its endpoints in place of the manager's (the secret and the alive pipe pass
 untouched: the proxy never reads them), and forwards every frame both ways, dropping, delaying,
 duplicating or reordering the ones its rules choose.  Headers are signed, not encrypted, so a
 frame's kind is readable without the secret; a ``batch`` frame matches its own kind and every
-kind inside it.  It ends with the worker, with the worker's exit status (or signal).
+kind inside it, and a ``tasks`` or ``dones`` frame ``task`` or ``done`` too (it carries them).
+It ends with the worker, with the worker's exit status (or signal).
 
 A rule is ``FAULT SELECTOR=VALUE``.  The selector is ``KIND[@SOCKET][:DIRECTION]``: a kind of
 chapter 13 (``task``, ``done``, ``ping``...) or ``*``; a socket (``task``, ``echo``: the worker's
@@ -121,18 +122,21 @@ def readable_now(fd: int) -> bool:
     return bool(poll.poll(0))
 
 
+CARRIED = {"tasks": "task", "dones": "done"}  # a message by column carries messages of this kind
+
+
 def kinds_of(data: bytes | tuple[bytes, ...]) -> set[str]:
-    """The kinds a message carries (its own, and for a batch those inside); ``?`` if it does not parse.
-    ``data``: its frame, or its frames (a message may be two, chapter 13)."""
+    """The kinds a message carries (its own, and for a batch those inside; ``task`` for a ``tasks``, ``done`` for a
+    ``dones``); ``?`` if it does not parse.  ``data``: its frame, or its frames (a message may be two, chapter 13)."""
     frames = data if data.__class__ is tuple else (data,)
     first = frames[0]
     try:
         (size,) = struct.unpack(">I", first[32:36])
         head = msgpack.unpackb(first[36 : 36 + size])
-        kind = head["k"]
-        if kind != "batch":
-            return {kind}
-        return {kind} | {inner[0]["k"] for inner in msgpack.unpackb(first[36 + size :] + b"".join(frames[1:]))}
+        kinds = {head["k"]}
+        if head["k"] == "batch":
+            kinds |= {inner[0]["k"] for inner in msgpack.unpackb(first[36 + size :] + b"".join(frames[1:]))}
+        return kinds | {CARRIED[k] for k in kinds if k in CARRIED}
     except Exception:  # noqa: BLE001 - whatever is malformed is forwarded as it is, under kind "?"
         return {"?"}
 

@@ -228,3 +228,9 @@ def test_a_proxy_ends_with_its_worker_when_the_manager_closes(monkeypatch):
     finally:
         m.close()  # the worker sees its alive pipe close and exits with 120; so must its proxy
     assert m.workerExitCode(w) == 120
+
+
+def test_a_message_by_column_carries_the_kind_of_the_messages_it_stands_for():
+    assert kinds_of(frame(b"s" * 32, {"k": "tasks", "n": 2}, b"")) == {"tasks", "task"}
+    inner = msgpack.packb([[{"k": "dones", "n": 2}, b""], [{"k": "msg", "id": 2}, b"x"]])
+    assert kinds_of(frame(b"s" * 32, {"k": "batch", "n": 2}, inner)) == {"batch", "dones", "done", "msg"}
