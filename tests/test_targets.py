@@ -27,8 +27,18 @@ CALLS = {
 }
 
 
+class ComparesBadly:
+    """An array-like target: comparing it raises (as a numpy array's truth value does), which no check may do first."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value of this object is ambiguous")
+
+    __ne__ = __eq__
+    __hash__ = object.__hash__
+
+
 @pytest.mark.parametrize("call", sorted(CALLS))
-@pytest.mark.parametrize("target", [True, False, 1.0, "1", None, b"\x01"], ids=repr)
+@pytest.mark.parametrize("target", [True, False, 1.0, "1", None, b"\x01", ComparesBadly()], ids=repr)
 def test_a_target_that_is_not_an_int_is_a_type_error_in_every_call(manager: ProManager, call: str, target: object):
     wid = manager.startWorker()
     assert wid == 1  # so True and 1.0 would name it if they were taken for ids

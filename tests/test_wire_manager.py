@@ -71,7 +71,8 @@ def test_the_manager_takes_a_run_of_results_as_one_dones_and_says_so_to_its_work
         inner = msgpack.unpackb(payload) if head["k"] == "batch" else [[head, payload]]
         ts += [h["t"] for h, _ in inner]
     error = msgpack.packb(["ValueError", "no", "Traceback ..."])
-    fake.send({"k": "dones", "n": 3}, msgpack.packb([ts, [True, False, True], [0.001, None, 0.002], [msgpack.packb("a"), error, b"\xc1"]]))
+    columns = [ts, [True, False, True], [0.001, None, 2], [msgpack.packb("a"), error, b"\xc1"]]  # dt: a number, or nil
+    fake.send({"k": "dones", "n": 3}, msgpack.packb(columns))
     pump_until(m, lambda: not m.isBusy())
     first, second, third = (m.takeResult(w) for _ in range(3))
     assert first == "a" and m.takeResult(w) is None

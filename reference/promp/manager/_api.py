@@ -204,7 +204,8 @@ class ProManager:
         A task that failed in the worker yields a ``ProMPRemoteError`` value.
         """
         self._check()
-        if target != ProWorker_Any or target.__class__ is not int:  # the usual case, without a call
+        if target.__class__ is not int or target != ProWorker_Any:  # the usual case, without a call (the class first:
+            # comparing a target that is not an int may raise, as an array's does)
             self._target(target)
         return self._session.results.take(target)
 

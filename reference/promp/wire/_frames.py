@@ -132,8 +132,9 @@ def encode_many(signer: Signer, msgs: list[Message], dones: bool = False, tasks:
 
 
 def _in_columns(msgs: list[Message], cls: type, columns: Callable[[list], Message]) -> list[Message]:
-    """``msgs`` with each run of two or more of ``cls`` (of small payloads: a large one goes as a frame of its own) as
-    one message, ``columns(run)``.  Instances of a subclass count (the manager's tasks are its own records)."""
+    """``msgs`` with each run of two or more of ``cls`` as one message, ``columns(run)``; a payload in parts (a large
+    value's, sent from where it lies as a second frame) ends a run and goes alone.  Instances of a subclass count (the
+    manager's tasks are its own records)."""
     out: list[Message] = []
     run: list[Message] = []
     for msg in msgs:

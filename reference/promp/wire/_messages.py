@@ -168,7 +168,7 @@ _TASK_COLUMNS = (
     ("ts", {int}, "t an int"), ("ops", {str}, "op a str"), ("wants", {bool}, "want a bool"), ("srcs", _OPTIONAL_TEXT, "src a str or nil"),
     ("paths", _OPTIONAL_TEXT, "path a str or nil"), ("fns", _OPTIONAL_TEXT, "fn a str or nil"), ("payloads", {bytes}, "payload bytes"),
 )  # fmt: skip
-_DONE_COLUMNS = (("ts", {int}, "t an int"), ("oks", {bool}, "ok a bool"), ("dts", {float, type(None)}, "dt a float or nil"),
+_DONE_COLUMNS = (("ts", {int}, "t an int"), ("oks", {bool}, "ok a bool"), ("dts", {float, int, type(None)}, "dt a number or nil"),
                  ("payloads", {bytes}, "payload bytes"))  # fmt: skip
 
 
@@ -288,7 +288,7 @@ class Dones(Message):
     """``n`` dones at once, by column: the ``done`` messages they stand for, in order, without a header each.
 
     Sent only to a manager that takes them (chapter 13: it sets ``PROMP_DONES``).  The payload is the msgpack list
-    ``[ts, oks, dts, payloads]``: each done's ``t`` (int), ``ok`` (bool), ``dt`` (float, or nil) and payload (bytes,
+    ``[ts, oks, dts, payloads]``: each done's ``t`` (int), ``ok`` (bool), ``dt`` (a number, or nil) and payload (bytes,
     what its ``done`` would carry).  One msgpack value for a run of results, where a batch of dones takes a header
     map each: several times cheaper to write and to read.
     """
