@@ -60,18 +60,10 @@ class ManagerDriver:
         session = self.session
         actions: list[Action] = []
         dones: list[tuple[int, Any, float | None]] = []  # a run of dones, handled together: before any other message
-        unpack = _values.unpack
         for msg in messages:
             cls = msg.__class__
             if cls is Done:
-                payload = msg.payload
-                if msg.ok and payload.__class__ is bytes and payload:  # a result, as workers send a small one
-                    try:
-                        dones.append((msg.t, unpack(payload), msg.dt))
-                        continue
-                    except Exception:
-                        pass  # result_value says why
-                dones.append((msg.t, result_value(wid, msg.ok, payload), msg.dt))
+                dones.append((msg.t, result_value(wid, msg.ok, msg.payload), msg.dt))
                 continue
             if cls is Dones:  # a run of dones by column: their values read in one pass
                 dones += zip(msg.ts, _values_of(wid, msg.oks, msg.payloads), msg.dts, strict=True)

@@ -256,17 +256,7 @@ def _unbatch(header: dict, payload: memoryview) -> list[Message]:
         if header.__class__ is not dict or payload.__class__ is not bytes:
             raise ProtocolError("batch items must be [header map, payload bytes] pairs")
         kind = header.get("k")
-        if kind == "done":  # ``Done.from_header``'s usual case, without its call: a batch is mostly dones
-            t, ok, dt = header.get("t"), header.get("ok"), header.get("dt")
-            if t.__class__ is int and ok.__class__ is bool and dt.__class__ is float:
-                append(Done(t, ok, dt, payload))
-                continue
-        elif kind == "task":  # ``Task.from_header``'s usual case: a worker's batches are mostly tasks
-            t, op, want, src, fn = header.get("t"), header.get("op"), header.get("want"), header.get("src"), header.get("fn")
-            if op == "func_code" and t.__class__ is int and want.__class__ is bool and src.__class__ is str and fn.__class__ is str:
-                append(Task(t, op, want, src, None, fn, payload))
-                continue
-        elif kind == "tasks":
+        if kind == "tasks":
             messages += tasks_of(header, payload)
             continue
         cls = kinds.get(kind) if kind.__class__ is str else None

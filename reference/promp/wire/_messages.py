@@ -136,11 +136,6 @@ class Task(Message):
         fn = header["fn"] if "fn" in operands else None
         return cls(t, op, want, src, path, fn, payload)
 
-    @property
-    def what(self) -> tuple[str, str | None, str | None]:
-        """What it runs (operation, code or script, function): tasks of one ``what`` take about as long."""
-        return (self.op, self.src or self.path, self.fn)
-
 
 class Tasks(Message):
     """``n`` tasks at once, by column: the ``task`` messages they stand for, in order, without a header each.
