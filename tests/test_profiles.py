@@ -82,10 +82,17 @@ def verdicts_of(report: dict, clauses: list[str]) -> dict[str, str]:
     return {c["id"]: c["verdict"] for c in report["clauses"] if c["id"] in clauses}
 
 
+def failures_in(report: dict) -> str:
+    """What each failed example printed: the message of a verdict test that fails (only its report knows why)."""
+    failed = [e for c in report["clauses"] for e in c["examples"] if e["verdict"] == "fail"]
+    return "\n".join(f"--- {e['location']}\n{e['detail']}" for e in failed)
+
+
 def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):
     clauses = ["TASK-1", "TASK-4", "RES-1", "OUT-4", "MSG-3", "ABRT-1", "LIVE-1", "LIVE-3", "FLT-2", "LVL-1"]
     report = run_under("short-stalls", clauses, tmp_path)
-    assert verdicts_of(report, clauses) == {c: "n/a" if c == "LIVE-3" else "pass" for c in clauses}  # LIVE-3 freezes its manager
+    expected = {c: "n/a" if c == "LIVE-3" else "pass" for c in clauses}  # LIVE-3 freezes its manager
+    assert verdicts_of(report, clauses) == expected, failures_in(report)
     assert "short-stalls" in PROFILES
 
 
@@ -94,7 +101,8 @@ def test_spec_clauses_keep_their_verdicts_behind_the_fault_proxy(tmp_path, profi
     clauses = ["TASK-1", "RES-1", "MSG-3", "ABRT-2", "LIVE-2", "LVL-2", "FLT-6", "EXT-9"]
     report = run_under(profile, clauses, tmp_path)
     # FLT-6 sets its own proxy; EXT-9 compares warm starts with cold, and the launch hook makes every start cold
-    assert verdicts_of(report, clauses) == {c: "n/a" if c in ("FLT-6", "EXT-9") else "pass" for c in clauses}
+    expected = {c: "n/a" if c in ("FLT-6", "EXT-9") else "pass" for c in clauses}
+    assert verdicts_of(report, clauses) == expected, failures_in(report)
 
 
 def test_a_proxy_profile_is_not_applicable_without_a_launch_hook(tmp_path):
