@@ -282,10 +282,15 @@ def test_wait_and_as_completed_need_no_one_to_call_result(ex):
     ]
 
 
-def test_while_a_thread_drives_for_its_calls_the_pool_thread_keeps_off_the_managers_descriptor(monkeypatch):
+@pytest.mark.parametrize("pool_thread", ["prompt", "preempted while it drives"])
+def test_while_a_thread_drives_for_its_calls_the_pool_thread_keeps_off_the_managers_descriptor(monkeypatch, pool_thread):
     """Sequential ``submit().result()``: the caller reads each reply itself; the pool thread, which watches the
     manager's descriptor for calls nobody waits for, used to wake at each arrival, costing the caller the processor
-    and the GIL on its next call."""
+    and the GIL on its next call.
+
+    On a loaded machine the pool thread may lose the processor while it holds ``drive`` for a look of its own; a
+    caller that then found ``drive`` taken left the reading to it, and from then on every call crossed the two
+    threads (CI saw it: woken for 300 of 300).  Here the pool thread is made that slow at each of its looks."""
     import select as real_select
     import types
 
@@ -306,6 +311,15 @@ def test_while_a_thread_drives_for_its_calls_the_pool_thread_keeps_off_the_manag
             return events
 
     monkeypatch.setattr(_pool, "select", types.SimpleNamespace(poll=CountedPoll, POLLIN=real_select.POLLIN))
+    if pool_thread != "prompt":
+        step = _pool.Pool.step
+
+        def slow_step(pool: _pool.Pool, limit: float | None) -> None:
+            step(pool, limit)
+            if threading.current_thread() is pool.thread:
+                time.sleep(0.003)  # not a wait for anything: the pool thread descheduled while it holds ``drive``
+
+        monkeypatch.setattr(_pool.Pool, "step", slow_step)
     with promp.Executor(1) as executor:
         assert [executor.submit(calls.square, i).result(timeout=60) for i in range(20)] == [i * i for i in range(20)]
         before = wakes.count(True)

@@ -4,7 +4,7 @@ A manager is used from one thread at a time (BAD-4).  Whoever holds ``drive`` ma
 pool's own thread, which creates the manager and polls its descriptor (``ProManager.fileno()``)
 while it does not drive (and while no thread waiting for a result has driven for ``CALLERS_READ_FOR``:
 those read what arrives), or any thread that submits or waits in ``result()`` while nobody else
-drives (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
+drives, or only briefly (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
 where a manager owned by one thread costs a hand-off each way (measured here: 1.9x-2.9x
 ``ProManager.wait()``'s round trip with one, about 1.1x without; ``tools/bench.py``).
 ZeroMQ's descriptor is an edge, so whoever lets go of ``drive`` leaves the socket with nothing to
@@ -55,6 +55,7 @@ WATCH_EVERY = 0.2  # seconds between two looks at the workers' states (those tha
 FUNCTIONS_REMEMBERED = 1024  # run times are learnt for this many functions, the oldest forgotten
 SETUP_FAILURES_AT_MOST = 3  # workers in a row that end before their setup is done: the pool is broken
 CALLERS_READ_FOR = 0.002  # seconds after a thread last drove for its call during which the pool thread leaves it the reading
+BRIEF_HOLD_AT_MOST = 0.005  # seconds a caller waits for ``drive`` held by a brief holder: the pool thread's look, a kick
 
 
 def _anything(events: int) -> bool:
@@ -161,9 +162,23 @@ class Pool:
             self.closing = True
         self.wake()
 
+    def take_drive(self, lone: bool = True) -> bool:
+        """Take ``drive`` if nobody holds it, or once a brief holder lets go: the pool thread's look, another
+        thread's kick (no caller drives: one that does holds it as long as it waits for its result).
+
+        A caller that found the pool thread looking (one that lost the processor meanwhile, on a loaded machine)
+        used to leave it the driving: the pool thread then read every reply and gave every call, and each
+        ``submit().result()`` crossed the two threads from then on.  ``lone``: whether this is worth a wait; a
+        call given while others are in flight (a ``map``) is not, the pool thread gives those in packs."""
+        if self.drive.acquire(blocking=False):
+            return True
+        return lone and not self.callers_driving and self.drive.acquire(timeout=BRIEF_HOLD_AT_MOST)
+
     def kick(self) -> None:
-        """A call was queued: give it now from this thread if nobody drives, else wake whoever does."""
-        if self.manager is not None and self.drive.acquire(blocking=False):
+        """A call was queued: give it now from this thread if nobody drives, else wake whoever does.
+
+        A lone call (none in flight) waits for a brief holder: its thread is likely to wait for its result next."""
+        if self.manager is not None and self.take_drive(lone=not self.tasks):
             try:
                 if self.manager is not None:
                     self.own()
@@ -182,7 +197,7 @@ class Pool:
         Returns when the future is done or ``timeout`` passed, True; at once, False, if another thread drives
         (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
         mine = threading.current_thread() is not self.thread  # the pool thread's own waits (in a done-callback) do not count
-        if self.manager is None or not self.drive.acquire(blocking=False):
+        if self.manager is None or not self.take_drive():
             return False
         counted = False
         try:
@@ -209,16 +224,22 @@ class Pool:
                 self.drive.release()
         return True
 
-    def rest_while_callers_drive(self, woken: select.poll) -> bool:
+    def rest_while_callers_drive(self, woken: select.poll, looked: tuple[float, float]) -> bool:
         """Keep off the manager's descriptor while threads wait for their results in ``drive_until``, and for
         ``CALLERS_READ_FOR`` after the last one let go; False if ``wake`` ended the rest (``woken`` polls ``wake_fd``).
 
         Those threads read what arrives themselves; the pool thread waking at each arrival cost each
         ``submit().result()`` about 45 us of the processor and the GIL (measured: 177 -> 132 us).  Submissions do
         not count: while a program gives many calls, the pool thread reads their results and gives the next in
-        packs.  What arrives meanwhile for no caller is read after the rest (the descriptor stays readable)."""
+        packs.  What arrives meanwhile for no caller is read after the rest (the descriptor stays readable).
+
+        ``looked``: when the pool thread's own look began (waiting for ``drive``) and ended.  A caller that let go
+        meanwhile had its next call held back by that look (by a slow one, on a loaded machine, past the whole
+        rest): the rest then counts from the look's end."""
+        began, ended = looked
+        since = ended if self.caller_left_at >= began else self.caller_left_at
         while True:
-            left = CALLERS_READ_FOR - (time.monotonic() - self.caller_left_at)
+            left = CALLERS_READ_FOR - (time.monotonic() - since)
             if not self.callers_driving and left <= 0:
                 return True
             if woken.poll(1000 * (CALLERS_READ_FOR if self.callers_driving else left)):
@@ -249,14 +270,16 @@ class Pool:
         try:
             while True:
                 self.take_wakes()  # before the look below: a wake() after it is seen by the next poll
+                began = time.monotonic()
                 with self.drive:
                     self.own()
                     self.step(0)
                     ended = self.broken is not None or (self.closing and not self.queue and not self.again and not self.tasks)
+                looked = (began, time.monotonic())
                 self.run_callbacks()
                 if ended:
                     break
-                if not self.callbacks_due and self.rest_while_callers_drive(woken):
+                if not self.callbacks_due and self.rest_while_callers_drive(woken, looked):
                     arrivals.poll(WATCH_EVERY * 1000)
         except BaseException as exc:  # noqa: BLE001
             self.break_pool(f"the pool thread failed: {type(exc).__name__}: {exc}")
