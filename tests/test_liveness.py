@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
 import os
@@ -249,6 +250,29 @@ def test_socket_directories_of_dead_managers_are_removed_by_the_next_manager(mak
     assert os.path.isdir(socket_dir)
     make_manager()
     assert not os.path.exists(socket_dir)
+
+
+def test_a_new_managers_socket_directory_is_never_taken_for_a_dead_ones(monkeypatch):
+    """Another process's new manager sweeps the temp directory at any moment: one that looked between the new
+    directory's lock file appearing and its manager locking it took the lock, judged the directory a dead
+    manager's, and removed it (the new manager's binds then failed, or its workers could not connect)."""
+    from promp.manager import _socket_dir
+
+    flock = fcntl.flock
+    swept = []
+
+    def flock_after_a_sweep(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX and not swept:  # the new manager's own lock, about to be taken
+            swept.append(True)
+            _socket_dir.remove_stale()  # what another process's manager may do just then (a lock of its own)
+        flock(fd, operation)
+
+    monkeypatch.setattr(_socket_dir.fcntl, "flock", flock_after_a_sweep)
+    made = _socket_dir.SocketDir()
+    try:
+        assert swept and os.path.isfile(os.path.join(made.path, _socket_dir.LOCK))
+    finally:
+        made.remove()
 
 
 def test_a_worker_its_manager_pings_sends_no_pings_of_its_own_and_one_it_stops_pinging_does():

@@ -86,9 +86,13 @@ class SocketDir:
     def __init__(self) -> None:
         remove_stale()
         self.path = tempfile.mkdtemp(prefix=PREFIX)
-        self._lock = os.open(os.path.join(self.path, LOCK), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        # locked under another name, then renamed: a sweep by another process's new manager must never see the
+        # lock file unlocked (it would take the lock, judge the directory a dead manager's and remove it)
+        unnamed = os.path.join(self.path, LOCK + ".new")
+        self._lock = os.open(unnamed, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         os.write(self._lock, f"{os.getpid()}\n".encode())
+        os.rename(unnamed, os.path.join(self.path, LOCK))
 
     def fits_ipc(self) -> bool:
         """Whether sockets named in it fit an ipc endpoint (else the manager uses tcp on loopback, and says so)."""
