@@ -328,6 +328,38 @@ def test_while_a_thread_drives_for_its_calls_the_pool_thread_keeps_off_the_manag
     assert woken < 30, f"the pool thread woke for {woken} of 300 arrivals its callers read"
 
 
+def test_the_pool_threads_rest_lasts_until_a_while_after_the_last_caller_let_go():
+    """The pool thread rests while a caller drives and ``CALLERS_READ_FOR`` after it lets go: between two of its calls
+    (pickling the next, submitting it) the caller holds nothing, and a rest that ended then had the pool thread wake
+    at the reply the caller was about to read."""
+    import select
+
+    from promp.executor import _pool
+
+    pool = _pool.Pool(1, None, None)  # its thread is not started: only the rest is exercised, on this thread
+    let_go = []
+
+    class CallerLetsGoDuringTheFirstPoll:
+        def __init__(self) -> None:
+            self.poll_object = select.poll()
+            self.poll_object.register(pool.wake_fd, select.POLLIN)
+
+        def poll(self, timeout):
+            if not let_go:  # the caller's call ends while the pool thread rests, as drive_until leaves it
+                let_go.append(time.monotonic())
+                pool.caller_left_at, pool.callers_driving = let_go[0], 0
+                return []  # this poll timed out
+            return self.poll_object.poll(timeout)
+
+    try:
+        now = time.monotonic()
+        pool.callers_driving = 1
+        assert pool.rest_while_callers_drive(CallerLetsGoDuringTheFirstPoll(), (now - 0.02, now - 0.01)) is True
+        assert let_go and time.monotonic() - let_go[0] >= _pool.CALLERS_READ_FOR
+    finally:
+        pool.close_wakes()
+
+
 def test_a_done_callback_set_while_a_caller_drives_runs_at_once_on_the_pool_thread():
     """A thread in result() sets another future on its way and queues its callback for the pool thread; its own reads
     of the manager took the wake-up meant for the pool thread, which then slept up to 200 ms in its poll.  The pool
@@ -558,6 +590,65 @@ def test_no_worker_outlives_its_interpreter(tmp_path, ending):
             return True
 
     wait_until(lambda: all(ended(p) for p in pids), 10)
+
+
+def test_submit_async_never_waits_for_the_drive_on_the_event_loop():
+    """A lone ``submit()`` may wait a few milliseconds for the pool thread's look to end, to give its call itself;
+    ``submit_async`` runs on an event loop, which must never block: it leaves the call to whoever drives."""
+    import asyncio
+
+    acquires = []
+
+    class RecordedDrive:
+        """The pool's lock, with every acquire on this test's thread recorded."""
+
+        def __init__(self, lock) -> None:
+            self.lock = lock
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if threading.current_thread() is threading.main_thread():
+                acquires.append((blocking, timeout))
+            return self.lock.acquire(blocking, timeout)
+
+        def release(self) -> None:
+            self.lock.release()
+
+        def __enter__(self):
+            return self.lock.__enter__()
+
+        def __exit__(self, *exc) -> None:
+            self.lock.__exit__(*exc)
+
+        def _is_owned(self) -> bool:
+            return self.lock._is_owned()
+
+    with promp.Executor(1) as executor:
+        assert executor.submit(calls.square, 1).result(timeout=60) == 1
+        pool = executor._pool
+        pool.drive = RecordedDrive(pool.drive)
+        held, let_go = threading.Event(), threading.Event()
+
+        def hold() -> None:  # a holder no caller counts, as the pool thread's look is
+            with pool.drive:
+                held.set()
+                let_go.wait(30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert held.wait(10)
+
+            async def submit_then_let_go() -> int:
+                call = asyncio.ensure_future(executor.submit_async(calls.square, 3))
+                await asyncio.sleep(0)  # the submit is made, up to its wait for the value
+                let_go.set()
+                return await call
+
+            assert asyncio.run(submit_then_let_go()) == 9
+        finally:
+            let_go.set()
+            holder.join(10)
+    assert acquires and all(blocking is False for blocking, _timeout in acquires), acquires
 
 
 def test_asyncio_run_in_executor_submit_async_and_aio_wait():

@@ -101,6 +101,10 @@ class Executor(_StdExecutor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Schedule ``fn(*args, **kwargs)`` in a worker; a call that cannot be pickled fails its future, not the pool."""
+        return self._submit(fn, args, kwargs, may_wait=True)
+
+    def _submit(self, fn: Callable[..., Any], args: tuple, kwargs: dict, may_wait: bool) -> Future:
+        """``may_wait``: the submitting thread may wait a few milliseconds to give the call itself (``Pool.kick``)."""
         pool = self._pool
         future = _Future(pool)
         try:
@@ -119,7 +123,7 @@ class Executor(_StdExecutor):
                 future.set_exception(error)
                 return future
             pool.queue.append(Call(future, payload, function_key(fn)))
-        pool.kick()
+        pool.kick(may_wait)
         return future
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1) -> Iterator[Any]:
@@ -169,7 +173,7 @@ class Executor(_StdExecutor):
         """``await executor.submit_async(fn, ...)``: the call's value, without blocking the event loop."""
         import asyncio
 
-        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+        return await asyncio.wrap_future(self._submit(fn, args, kwargs, may_wait=False))  # the event loop never blocks
 
 
 class _Future(Future):

@@ -4,7 +4,7 @@ A manager is used from one thread at a time (BAD-4).  Whoever holds ``drive`` ma
 pool's own thread, which creates the manager and polls its descriptor (``ProManager.fileno()``)
 while it does not drive (and while no thread waiting for a result has driven for ``CALLERS_READ_FOR``:
 those read what arrives), or any thread that submits or waits in ``result()`` while nobody else
-drives, or only briefly (``kick``, ``drive_until``): a ``submit().result()`` round trip then crosses no thread,
+drives (``kick``, ``drive_until``; a lone submit waits for a brief holder): a round trip then crosses no thread,
 where a manager owned by one thread costs a hand-off each way (measured here: 1.9x-2.9x
 ``ProManager.wait()``'s round trip with one, about 1.1x without; ``tools/bench.py``).
 ZeroMQ's descriptor is an edge, so whoever lets go of ``drive`` leaves the socket with nothing to
@@ -162,23 +162,21 @@ class Pool:
             self.closing = True
         self.wake()
 
-    def take_drive(self, lone: bool = True) -> bool:
-        """Take ``drive`` if nobody holds it, or once a brief holder lets go: the pool thread's look, another
-        thread's kick (no caller drives: one that does holds it as long as it waits for its result).
-
-        A caller that found the pool thread looking (one that lost the processor meanwhile, on a loaded machine)
-        used to leave it the driving: the pool thread then read every reply and gave every call, and each
-        ``submit().result()`` crossed the two threads from then on.  ``lone``: whether this is worth a wait; a
-        call given while others are in flight (a ``map``) is not, the pool thread gives those in packs."""
-        if self.drive.acquire(blocking=False):
-            return True
-        return lone and not self.callers_driving and self.drive.acquire(timeout=BRIEF_HOLD_AT_MOST)
-
-    def kick(self) -> None:
+    def kick(self, may_wait: bool = True) -> None:
         """A call was queued: give it now from this thread if nobody drives, else wake whoever does.
 
-        A lone call (none in flight) waits for a brief holder: its thread is likely to wait for its result next."""
-        if self.manager is not None and self.take_drive(lone=not self.tasks):
+        A lone call (none in flight) waits up to ``BRIEF_HOLD_AT_MOST`` for a brief holder of ``drive`` to let go:
+        the pool thread's look, another thread's kick (not a caller that drives: that one holds it as long as it
+        waits for its result).  A submit that found the pool thread looking (one that lost the processor meanwhile,
+        on a loaded machine) used to leave it the driving: the pool thread then read every reply and gave every
+        call, and each ``submit().result()`` crossed the two threads from then on.  Calls given while others are in
+        flight (a ``map``) do not wait: the pool thread gives those in packs.  ``may_wait``: False where the
+        submitting thread must never block (an event loop's)."""
+        drive = self.drive
+        if self.manager is not None and (
+            drive.acquire(blocking=False)
+            or (may_wait and not self.tasks and not self.callers_driving and drive.acquire(timeout=BRIEF_HOLD_AT_MOST))
+        ):
             try:
                 if self.manager is not None:
                     self.own()
@@ -187,7 +185,7 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - as on the pool thread: every future hears of it
                 self.break_pool(f"the pool failed: {type(exc).__name__}: {exc}")
             finally:
-                self.drive.release()
+                drive.release()
         else:
             self.wake()
 
@@ -197,7 +195,7 @@ class Pool:
         Returns when the future is done or ``timeout`` passed, True; at once, False, if another thread drives
         (which may set the future) or the pool has ended.  A Ctrl-C while it waits reaches the caller."""
         mine = threading.current_thread() is not self.thread  # the pool thread's own waits (in a done-callback) do not count
-        if self.manager is None or not self.take_drive():
+        if self.manager is None or not self.drive.acquire(blocking=False):
             return False
         counted = False
         try:
@@ -237,9 +235,9 @@ class Pool:
         meanwhile had its next call held back by that look (by a slow one, on a loaded machine, past the whole
         rest): the rest then counts from the look's end."""
         began, ended = looked
-        since = ended if self.caller_left_at >= began else self.caller_left_at
         while True:
-            left = CALLERS_READ_FOR - (time.monotonic() - since)
+            left_at = self.caller_left_at  # a caller may let go during the rest: it counts from then
+            left = CALLERS_READ_FOR - (time.monotonic() - (max(left_at, ended) if left_at >= began else left_at))
             if not self.callers_driving and left <= 0:
                 return True
             if woken.poll(1000 * (CALLERS_READ_FOR if self.callers_driving else left)):
