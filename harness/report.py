@@ -160,6 +160,11 @@ def figure_rows(report: dict) -> list[tuple[str, str, str, str, str, str]]:
     ]
 
 
+def failures(report: dict) -> list[tuple[dict, dict]]:
+    """(clause, example) for each failed example, clause by clause: an example of several clauses comes once for each."""
+    return [(c, e) for c in report["clauses"] for e in c["examples"] if c["verdict"] == "fail" and e["verdict"] == "fail"]
+
+
 def print_report(report: dict, console: Console) -> None:
     table = Table(title=f"Pro.MP conformance of {_name(report)}")
     for column in ("chapter", "clause", "verdict", "examples", "why n/a"):
@@ -177,12 +182,10 @@ def print_report(report: dict, console: Console) -> None:
         for row in rows:
             figures.add_row(*row)
         console.print(figures)
-    for clause in report["clauses"]:
-        for example in clause["examples"]:
-            if clause["verdict"] == "fail" and example["verdict"] == "fail":
-                console.rule(f"[red]{clause['id']} failed: {example['location']}")
-                console.print(f"[bold]{clause['id']}[/bold] {clause['text']}", highlight=False)
-                console.print(example["detail"], markup=False, highlight=False)
+    for clause, example in failures(report):
+        console.rule(f"[red]{clause['id']} failed: {example['location']}")
+        console.print(f"[bold]{clause['id']}[/bold] {clause['text']}", highlight=False)
+        console.print(example["detail"], markup=False, highlight=False)
     cov = report["coverage"]
     s = report["summary"]
     uncovered = f"; uncovered: {', '.join(cov['uncovered'])}" if cov["uncovered"] else ""
@@ -215,10 +218,10 @@ def markdown(report: dict) -> str:
     if rows:
         lines += ["", "## Measured figures", "", "| " + " | ".join(FIGURE_COLUMNS) + " |", "|" + " --- |" * len(FIGURE_COLUMNS)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
-    failures = [(c, e) for c in report["clauses"] for e in c["examples"] if c["verdict"] == "fail" and e["verdict"] == "fail"]
-    if failures:
+    failed = failures(report)
+    if failed:
         lines += ["", "## Failures"]
-        for clause, example in failures:
+        for clause, example in failed:
             lines += ["", f"### {clause['id']} at {example['location']}", "", clause["text"], "", "```", example["detail"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
 

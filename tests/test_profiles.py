@@ -16,6 +16,7 @@ import pytest
 
 from harness.helpers import spawn_script
 from harness.profiles import PROFILES, Nemesis, Profile
+from harness.report import failures
 
 from .conftest import wait_until
 
@@ -83,9 +84,9 @@ def verdicts_of(report: dict, clauses: list[str]) -> dict[str, str]:
 
 
 def failures_in(report: dict) -> str:
-    """What each failed example printed: the message of a verdict test that fails (only its report knows why)."""
-    failed = [e for c in report["clauses"] for e in c["examples"] if e["verdict"] == "fail"]
-    return "\n".join(f"--- {e['location']}\n{e['detail']}" for e in failed)
+    """What each failed example printed, once each: the message of a verdict test that fails (only its report knows why)."""
+    failed = {example["location"]: example["detail"] for _clause, example in failures(report)}
+    return "\n".join(f"--- {location}\n{detail}" for location, detail in failed.items())
 
 
 def test_spec_clauses_keep_their_verdicts_under_short_stalls(tmp_path):
