@@ -71,6 +71,9 @@ class FakePort:
     def nudge_keeper(self) -> None:
         pass
 
+    def give_way(self) -> None:
+        pass
+
 
 def user_with_a_busy_worker(queued: int) -> tuple[UserExecutor, FakePort, ManagerSession, list[int]]:
     """One ready worker that has run a quick task (so that its kind pipelines), holding all it may; ``queued`` more

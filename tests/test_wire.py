@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import msgpack
 import pytest
 from hypothesis import given
@@ -355,3 +358,17 @@ def test_a_hello_says_whether_its_worker_takes_tasks_messages():
     assert decode(SIGNER, encode(SIGNER, Hello(5, 1, tasks=True)))[0].tasks is True
     assert decode(SIGNER, encode(SIGNER, Hello(5, 1)))[0].tasks is False
     assert decode(SIGNER, encode_header(SIGNER, {"k": "hello", "pid": 5, "level": 1, "tasks": 1}))[0].tasks is False  # only true says so
+
+
+@given(
+    secret=st.binary(max_size=200),
+    identity=st.binary(max_size=255),
+    parts=st.lists(st.binary(max_size=3000), min_size=1, max_size=3),
+)
+def test_a_signature_is_hmac_sha256_of_the_identity_and_the_frame_for_any_key_length(secret: bytes, identity: bytes, parts: list):
+    """Keys longer than SHA-256's block are hashed first, shorter ones padded (RFC 2104): as ``hmac`` does."""
+    expected = hmac.new(secret, bytes((len(identity),)) + identity + b"".join(parts), hashlib.sha256).digest()
+    signer = Signer(secret, identity)
+    assert signer.sign_parts(tuple(parts)) == expected
+    assert signer.sign(b"".join(parts)) == expected
+    assert signer.sign(memoryview(b"".join(parts))) == expected  # twice from one signer: its keyed state is kept

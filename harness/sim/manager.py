@@ -250,6 +250,9 @@ class SimManager:
     def nudge_keeper(self) -> None:
         self.w.at(self.w.now + 0.00001, self.proc, self.keeper_step, None)
 
+    def give_way(self) -> None:
+        """Processors are not simulated: there is nobody to give the processor to."""
+
     # ------------------------------------------------------------ ManagerPort: the keeper
     def ping(self, wid: int, n: int) -> None:
         worker = self.workers[wid]

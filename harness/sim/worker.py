@@ -129,6 +129,9 @@ class SimWorker:
     def say(self, text: str) -> None:
         self.w.log(self.proc.name, text)
 
+    def give_way(self) -> None:
+        """Processors are not simulated: there is nobody to give the processor to."""
+
     def ping(self) -> None:
         self.w.send("echo", "in", self, self.m.echo_ping, self.id, kind="ping")
 

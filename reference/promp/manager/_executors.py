@@ -55,6 +55,9 @@ class ManagerPort(Protocol):
     def worker_gone(self, gone: WorkerGone) -> None: ...
     def ignored(self, wid: int, reason: str) -> None: ...
     def nudge_keeper(self) -> None: ...
+    def give_way(self) -> None:
+        """The user's thread sent the only tasks there are and will wait for them: the processor to the threads that
+        carry them, at once (ZeroMQ's I/O thread, woken by the send, waits for it otherwise)."""
 
     # the keeper
     def ping(self, wid: int, n: int) -> None: ...
@@ -125,11 +128,14 @@ class UserExecutor:
         worker, the results in are read ahead."""
         driver = self.driver
         with self.port.lock:
+            idle = not driver.session.unfinished
             driver.submit(target, fields, payload, want, now)
             actions = driver.take_user(with_output=False) if driver.user else ()  # ``_outgoing``, inlined
             nudge = driver.keeper_needed()
         if actions or nudge:
             self._after(actions, nudge)
+            if idle and actions:  # nothing else is under way: the user will wait for these
+                self.port.give_way()
         if self.held is None and driver.session.any_queue:  # ``backlog()``
             self._unread += 1
             if self._unread >= self.READ_AHEAD_EVERY:

@@ -378,6 +378,8 @@ class ZmqPort:
         """Wake the keeper: new things to watch or do, or a new deadline to keep."""
         os.eventfd_write(self.nudge_fd, 1)
 
+    give_way = staticmethod(os.sched_yield)
+
     # ----------------------------------------------------------- the keeper
     def ping(self, wid: int, n: int) -> None:
         self._send_small(self.beat, wid, wire.Ping(n))

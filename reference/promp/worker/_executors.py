@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from .._liveness import PING
 from ..wire import Message
 from ._core import Exit, Interrupt
-from ._driver import PEEK, WAKE_CONTROL, Run, Say, SendNow, WorkerDriver
+from ._driver import PEEK, WAIT, WAKE_CONTROL, Run, Say, SendNow, WorkerDriver
 
 
 class WorkerPort(Protocol):
@@ -31,6 +31,10 @@ class WorkerPort(Protocol):
         """The messages of one frame waiting on the task channel, or None."""
 
     def wake_control(self) -> None: ...
+    def give_way(self) -> None:
+        """The main thread sent what it had and will wait for more: the processor to the threads that carry what it
+        sent, at once (ZeroMQ's I/O thread, woken by the send, waits for it otherwise)."""
+
     def say(self, text: str) -> None: ...
     def ping(self) -> None: ...
     def interrupt(self) -> None:
@@ -50,14 +54,18 @@ class MainExecutor:
         self.loop = loop  # driver.main(hello)
 
     def advance(self, answer: Any = None) -> Any:
-        """Answer the loop's last request and run it on to its next slow one: ``WAIT``, a ``Run``, or ``Exit``."""
+        """Answer the loop's last request and run it on to its next slow one: ``WAIT``, a ``Run``, or ``Exit``.
+
+        When it sent something and will wait next, it gives way (``give_way``), out of the lock."""
         port, loop = self.port, self.loop
+        sent = False
         with self.lock:
             request = loop.send(answer)
             while True:
                 cls = request.__class__
                 if cls is SendNow:
                     port.send(request.messages)
+                    sent = True
                     request = loop.send(None)
                 elif request is PEEK:
                     request = loop.send(port.recv_nowait())
@@ -68,7 +76,10 @@ class MainExecutor:
                     port.say(request.text)
                     request = loop.send(None)
                 else:
-                    return request
+                    break
+        if sent and request is WAIT:
+            port.give_way()
+        return request
 
     def send_now(self, msg: Message) -> None:
         """A task's own message (custom, or a wait-object update): sent now, after what was posted before it."""

@@ -172,6 +172,8 @@ class WorkerPort:
     def wake_control(self) -> None:
         os.eventfd_write(self.wake_fd, 1)
 
+    give_way = staticmethod(os.sched_yield)
+
     @staticmethod
     def say(text: str) -> None:
         _say(text)
