@@ -362,14 +362,17 @@ class ProManager:
     def _pump(self, first: list | None = None) -> int:
         """Handle what arrived (``first``: a message already received), then pass the ui_waits' aborts on.
 
-        It ends with a look at the task socket: what its own sends let in is handled too, and ZeroMQ's descriptor
-        (``fileno()``), an edge that any operation may clear, then signals the next arrival."""
+        While someone watches ZeroMQ's descriptor (``fileno()``), it ends with a look at the task socket: the
+        descriptor is an edge that any operation may clear, and after the look it signals the next arrival.
+        Otherwise what came meanwhile waits for the next pump (the look costs a microsecond of the round trip)."""
         events = self._user.pump(first)
         if self._routes.waits:
             events += self._routes.pass_aborts()  # sends: before the look
-        task = self._port.task
-        while readable(task):
-            events += self._user.pump()
+        port = self._port
+        if port.watched:
+            task = port.task
+            while readable(task):
+                events += self._user.pump()
         return events
 
     # ------------------------------------------------------------ closing
