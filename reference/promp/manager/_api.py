@@ -195,8 +195,9 @@ class ProManager:
     def hasResults(self, target: int = ProWorker_Any) -> bool:
         """Whether a result of ``target`` (a worker id, or any worker) is waiting."""
         self._check()
-        self._target(target)
-        return self._session.has_results(target)
+        if target.__class__ is not int or target != ProWorker_Any:  # as ``takeResult``: the usual case without a call
+            self._target(target)
+        return self._session.results.has(target)
 
     def takeResult(self, target: int = ProWorker_Any) -> Any:
         """The oldest result of ``target`` (a worker id or ``ProWorker_Any``), or None if there is none.
@@ -227,7 +228,7 @@ class ProManager:
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
         session = self._session
-        limit = _checks.timeout_ms(timeout_ms)
+        limit = None if timeout_ms.__class__ is int and timeout_ms == -1 else _checks.timeout_ms(timeout_ms)  # the usual case, in line
         return self._wait_until(lambda events: events > 0 or not session.is_busy(), limit, alarms=True)
 
     def sendMessage(self, target: int, msg: ProMPMessage) -> None:
