@@ -372,3 +372,4 @@ def test_a_signature_is_hmac_sha256_of_the_identity_and_the_frame_for_any_key_le
     assert signer.sign_parts(tuple(parts)) == expected
     assert signer.sign(b"".join(parts)) == expected
     assert signer.sign(memoryview(b"".join(parts))) == expected  # twice from one signer: its keyed state is kept
+    assert Signer(memoryview(secret), identity).sign(b"".join(parts)) == expected  # any bytes-like secret

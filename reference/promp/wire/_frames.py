@@ -61,7 +61,7 @@ class Signer:
     BLOCK = 64  # SHA-256's block, in bytes
 
     def __init__(self, secret: bytes, identity: bytes = b"") -> None:
-        key = hashlib.sha256(secret).digest() if len(secret) > self.BLOCK else secret
+        key = hashlib.sha256(secret).digest() if len(secret) > self.BLOCK else bytes(secret)
         key = key.ljust(self.BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         self._inner.update(bytes((len(identity),)) + identity)
