@@ -1,8 +1,8 @@
 """A side that sends and will then wait for the answer gives the processor away at once (``give_way``).
 
 ZeroMQ's I/O thread carries what was sent; woken by the send, it waits for the processor of the thread that sent,
-which goes on in Python for microseconds before its wait.  Giving way right after the send took 7-13 us off
-each direction of a round trip here (``tools/bench.py --only round-trip``).  Only where the sender will wait:
+which goes on in Python for microseconds before its wait.  Giving way right after the send took 6-8 us off
+each direction of a round trip here (timed across both processes).  Only where the sender will wait:
 while results stream, giving way after every send cost a third of the tiny-task throughput.
 """
 
