@@ -98,14 +98,15 @@ def test_unknown_worker_ids_are_refused_alike(manager: ProManager):
             call_()
 
 
-def test_a_manager_used_in_a_forked_child_raises_instead_of_hanging(manager: ProManager):
+@pytest.mark.parametrize("use", ["wait(500)", "hasResults()", "takeResult()", "evalPythonFunction(ProWorker_Any, 'def f():\\n    pass\\n', 'f')"])
+def test_a_manager_used_in_a_forked_child_raises_instead_of_hanging(manager: ProManager, use: str):
     manager.startWorker()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report what using the parent's manager does, then leave at once
         try:
             try:
-                manager.wait(500)
+                eval("manager." + use, {"manager": manager, "ProWorker_Any": ProWorker_Any})
                 os.write(write, b"no error")
             except ProMPError as exc:
                 os.write(write, f"ProMPError: {exc}".encode())

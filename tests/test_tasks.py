@@ -225,6 +225,18 @@ def test_every_call_refuses_another_thread(manager: ProManager, call: str):
     assert manager.workerState(1) in ("starting", "ready")  # not closed by the refused call
 
 
+HOT_CALLS = ["hasResults()", "takeResult()", "wait(0)", "wait()", "evalPythonFunction(ProWorker_Any, ECHO, 'echo', [1], True)"]
+
+
+@pytest.mark.parametrize("call", HOT_CALLS)
+def test_the_round_trip_calls_refuse_a_closed_manager(manager: ProManager, call: str):
+    """The calls of a round trip check the manager in line (no call to ``_check``): they still say it is closed."""
+    manager.startWorker()
+    manager.close()
+    with pytest.raises(ProMPError, match="closed"):
+        eval("manager." + call, {"manager": manager, "ProWorker_Any": ProWorker_Any, "ECHO": ECHO})
+
+
 def test_wait_returns_as_soon_as_something_arrives_or_on_timeout(manager: ProManager):
     wid = manager.startWorker()
     manager.evalPythonFunction(wid, SLEEP, "nap", [30])

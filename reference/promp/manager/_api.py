@@ -194,9 +194,11 @@ class ProManager:
 
     def hasResults(self, target: int = ProWorker_Any) -> bool:
         """Whether a result of ``target`` (a worker id, or any worker) is waiting."""
-        self._check()
-        if target.__class__ is not int or target != ProWorker_Any:  # as ``takeResult``: the usual case without a call
-            self._target(target)
+        if threading.get_ident() != self._owner or self._closed or self._port.forked:  # ``_check``, without its call
+            self._check()
+        if target.__class__ is int and target == ProWorker_Any:  # the usual case, without a call
+            return self._session.results.count > 0
+        self._target(target)
         return self._session.results.has(target)
 
     def takeResult(self, target: int = ProWorker_Any) -> Any:
@@ -204,7 +206,8 @@ class ProManager:
 
         A task that failed in the worker yields a ``ProMPRemoteError`` value.
         """
-        self._check()
+        if threading.get_ident() != self._owner or self._closed or self._port.forked:  # ``_check``, without its call
+            self._check()
         if target.__class__ is not int or target != ProWorker_Any:  # the usual case, without a call (the class first:
             # comparing a target that is not an int may raise, as an array's does)
             self._target(target)
@@ -227,9 +230,8 @@ class ProManager:
 
         Returns False only if ``timeout_ms`` (negative: no limit) passed first.
         """
-        session = self._session
         limit = None if timeout_ms.__class__ is int and timeout_ms == -1 else _checks.timeout_ms(timeout_ms)  # the usual case, in line
-        return self._wait_until(lambda events: events > 0 or not session.is_busy(), limit, alarms=True)
+        return self._wait_until(None, limit, alarms=True)
 
     def sendMessage(self, target: int, msg: ProMPMessage) -> None:
         """Send a custom message to a worker, or to every live worker with ``ProWorker_All``."""
@@ -315,8 +317,10 @@ class ProManager:
         self._port.watched = True
         return self._port.task.getsockopt(zmq.FD)
 
-    def _wait_until(self, done: Callable[[int], bool], limit: float | None, alarms: bool = False) -> bool:
+    def _wait_until(self, done: Callable[[int], bool] | None, limit: float | None, alarms: bool = False) -> bool:
         """Pump until ``done(events just handled)``, blocking on the task socket in between; False after ``limit`` s.
+
+        ``done`` None: ``wait()``'s rule, something happened or nothing is unfinished (in line: a round trip's path).
 
         Everything that needs handling comes through the task socket (the keeper sends a wake-up
         message when output came, or an exit is due to be made final; timers bound the blocking).
@@ -325,10 +329,12 @@ class ProManager:
         again, so waits for long tasks cost no processor time.  ``alarms``: a ``wakeUp()`` ends it too
         (``wait()``'s; ``waitForMessage`` goes on waiting for its message).
         """
-        self._check()
+        if threading.get_ident() != self._owner or self._closed or self._port.forked:  # ``_check``, without its call
+            self._check()
         deadline = None if limit is None else time.monotonic() + limit
         port = self._port
-        if done(0) or (alarms and port.take_alarm()):
+        session = self._session
+        if (not session.unfinished if done is None else done(0)) or (alarms and port.alarmed and port.take_alarm()):
             self._pump()
             return True
         task = port.task
@@ -337,27 +343,28 @@ class ProManager:
         while True:
             now = time.monotonic()
             if deadline is not None and deadline <= now:
-                return done(self._pump())
-            if user.held is not None or user.ahead:  # read ahead by a submit: handled (or counted) before any blocking
-                if done(self._pump()) or (alarms and port.alarmed and port.take_alarm()):
-                    return True
-                continue
-            if deadline is None and not routes.waits:
-                ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
-            else:
-                limits = [t for t in (deadline, now + routes.POLL if routes.waits else None) if t is not None]
-                ms = max(1, math.ceil((min(limits) - now) * 1000))
-            if ms != self._recv_timeout:
-                task.setsockopt(zmq.RCVTIMEO, ms)
-                self._recv_timeout = ms
-            if self._replies_quick:
-                watch(task, self.SPIN)
-            try:
-                frames = recv_frames(task, routed=True)
-            except zmq.Again:
-                frames = None
-            self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
-            if done(self._pump(frames)) or (alarms and port.alarmed and port.take_alarm()):
+                events = self._pump()
+                return (events > 0 or not session.unfinished) if done is None else done(events)
+            frames = None
+            if user.held is None and not user.ahead:  # nothing read ahead by a submit waits to be handled first: receive
+                if deadline is None and not routes.waits:
+                    ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
+                else:
+                    limits = [t for t in (deadline, now + routes.POLL if routes.waits else None) if t is not None]
+                    ms = max(1, math.ceil((min(limits) - now) * 1000))
+                if ms != self._recv_timeout:
+                    task.setsockopt(zmq.RCVTIMEO, ms)
+                    self._recv_timeout = ms
+                if self._replies_quick:
+                    watch(task, self.SPIN)
+                try:
+                    frames = recv_frames(task, routed=True)
+                except zmq.Again:
+                    pass
+                self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
+            events = self._pump(frames)
+            finished = (events > 0 or not session.unfinished) if done is None else done(events)
+            if finished or (alarms and port.alarmed and port.take_alarm()):
                 return True
 
     def _pump(self, first: list | None = None) -> int:
@@ -430,7 +437,8 @@ class ProManager:
         return rec
 
     def _submit(self, target: int, fields: dict, payload: Any = b"", want_result: bool = False) -> None:
-        self._check()
+        if threading.get_ident() != self._owner or self._closed or self._port.forked:  # ``_check``, without its call
+            self._check()
         if target.__class__ is not int or (target != ProWorker_Any and target not in self._session.workers):
             self._target(target)  # not one of the usual cases: it says what is wrong, or lets ProWorker_All by
         if want_result.__class__ is not bool:

@@ -128,7 +128,7 @@ class Mailbox:
         self._queues: dict[int, deque[Any]] = {}
         self._order: deque[int] = deque()  # the worker of every item put, oldest first
         self._stale: dict[int, int] = {}  # worker -> how many of its oldest entries in ``_order`` were taken by id
-        self._count = 0
+        self.count = 0  # items held
 
     def put(self, wid: int, item: Any) -> None:
         self.put_many(wid, (item,))
@@ -137,15 +137,20 @@ class Mailbox:
         queue = self._queues.get(wid)
         if queue is None:
             queue = self._queues[wid] = deque()
-        queue.extend(items)
-        self._order.extend(repeat(wid, len(items)))
-        self._count += len(items)
-        if len(self._order) > 2 * self._count + 64:  # mostly taken by worker id: forget what was
+        n = len(items)
+        if n == 1:  # the usual case (a result at a time): no ``repeat`` to make
+            queue.append(items[0])
+            self._order.append(wid)
+        else:
+            queue.extend(items)
+            self._order.extend(repeat(wid, n))
+        self.count += n
+        if len(self._order) > 2 * self.count + 64:  # mostly taken by worker id: forget what was
             self._forget_stale()
 
     def has(self, target: int = ProWorker_Any) -> bool:
         if target in (ProWorker_Any, ProWorker_All):
-            return self._count > 0
+            return self.count > 0
         return bool(self._queues.get(target))
 
     def take(self, target: int = ProWorker_Any) -> Any:
@@ -170,7 +175,7 @@ class Mailbox:
             if not self._queues.get(wid):
                 return None
             self._stale[wid] = self._stale.get(wid, 0) + 1
-        self._count -= 1
+        self.count -= 1
         return self._queues[wid].popleft()
 
     def _forget_stale(self) -> None:
@@ -196,7 +201,7 @@ class Job(wire.Task):
         self, t: int, op: str, want: bool, src: str | None, path: str | None, fn: str | None, payload: bytes | list,
         size: int, any_worker: bool = False,
     ) -> None:
-        wire.Task.__init__(self, t, op, want, src, path, fn, payload)
+        self.t, self.op, self.want, self.src, self.path, self.fn, self.payload = t, op, want, src, path, fn, payload  # ``Task``'s
         self.size = size  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
         self.any = any_worker  # given to ProWorker_Any
         self.task_kind = (op, src or path, fn) if any_worker else None  # what it runs: run times are learnt per kind
@@ -558,9 +563,10 @@ class ManagerSession:
         if target == ProWorker_Any:
             if not self._taking:
                 raise ProWorkerExited("ProWorker_Any: there is no live worker to run the task")
-            self.any_queue.append(self._new_job(fields, payload, want, self._room_for(fields, payload, 1), any_worker=True))
-            # tasks already waiting mean no worker could take one: only a done or a hello changes that
-            return self._dispatch_any(now) if len(self.any_queue) == 1 else []
+            queue = self.any_queue
+            waiting = bool(queue)  # tasks already waiting mean no worker could take one: only a done or a hello changes that
+            queue.append(self._new_job(fields, payload, want, self._room_for(fields, payload, 1), any_worker=True))
+            return [] if waiting else self._dispatch_any(now)
         if target == ProWorker_All:
             live = list(self._taking.values())
             if not live:
@@ -613,12 +619,13 @@ class ManagerSession:
             if task_id == rec.abort_task:
                 rec.abort_task = rec.abort_kill_at = None
             if run_time is not None:
-                if job.task_kind is not None:  # how long tasks of this kind run (a moving average)
-                    if job.task_kind != kind:
+                task_kind = job.task_kind
+                if task_kind is not None:  # how long tasks of this kind run (a moving average)
+                    if task_kind != kind:
                         if kind is not None:
                             self._learnt(kind, kind_time)
-                        kind = job.task_kind
-                        kind_time = times.pop(kind, None)
+                        kind = task_kind
+                        kind_time = times.pop(kind, None)  # out of the table until learnt: back in last, as the most recent
                     kind_time = run_time if kind_time is None else 0.8 * kind_time + 0.2 * run_time
                 avg = run_time if avg is None else 0.8 * avg + 0.2 * run_time
                 timed = True
@@ -637,7 +644,13 @@ class ManagerSession:
             rec.avg_run = avg
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
-            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
+            if avg < threshold:  # min(pipeline_depth, max(2, 2 * threshold / avg)), without the calls: once a result
+                depth = int(2 * threshold / avg) if avg > 1e-9 else self.pipeline_depth
+                if depth < 2:
+                    depth = 2
+                rec.depth = depth if depth < self.pipeline_depth else self.pipeline_depth
+            else:
+                rec.depth = 1
         if assigned:
             if rec.state is READY and len(assigned) < rec.depth:
                 self._flowing[wid] = rec
@@ -649,9 +662,9 @@ class ManagerSession:
         return actions + self._dispatch_any(now) if self.any_queue else actions
 
     def _learnt(self, kind: tuple, run_time: float) -> None:
-        """The average run time of ``kind``, now the most recent (the oldest kinds are forgotten)."""
+        """The average run time of ``kind`` (taken out of the table while it was learnt), now the most recent (the oldest
+        kinds are forgotten)."""
         times = self._run_times
-        times.pop(kind, None)
         times[kind] = run_time
         if len(times) > self.KINDS_REMEMBERED:
             del times[next(iter(times))]
@@ -744,8 +757,10 @@ class ManagerSession:
         rec.assigned[job.t] = job
         if len(rec.assigned) == 1:
             rec.head_since = now
-        if job.any and len(rec.assigned) < rec.depth and rec.state == READY:
-            self._flowing[rec.id] = rec
+        if rec.state is READY:  # ``_out``'s usual case, without its call
+            if job.any and len(rec.assigned) < rec.depth:
+                self._flowing[rec.id] = rec
+            return [Send(rec.id, job)]
         return self._out(rec, Send(rec.id, job))
 
     def _dispatch_any(self, now: float) -> list[Action]:

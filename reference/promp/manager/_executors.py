@@ -97,7 +97,8 @@ class UserExecutor:
             if self.held is not None:
                 batches, self.held = chain((self.held,), batches), None
             for wid, messages in batches:
-                self.read_output(wid, now)
+                for stream, data in port.drain(wid):  # ``read_output``, without its call
+                    driver.on_output(wid, stream, data, now)
                 driver.receive(wid, messages, now)
                 events += 1
             driver.settle(now)
@@ -132,10 +133,12 @@ class UserExecutor:
             driver.submit(target, fields, payload, want, now)
             actions = driver.take_user(with_output=False) if driver.user else ()  # ``_outgoing``, inlined
             nudge = driver.keeper_needed()
-        if actions or nudge:
-            self._after(actions, nudge)
-            if idle and actions:  # nothing else is under way: the user will wait for these
-                self.port.give_way()
+        if actions:  # ``_after``, inlined
+            self.perform(actions)
+        if nudge:
+            self.port.nudge_keeper()
+        if idle and actions:  # nothing else is under way: the user will wait for these
+            self.port.give_way()
         if self.held is None and driver.session.any_queue:  # ``backlog()``
             self._unread += 1
             if self._unread >= self.READ_AHEAD_EVERY:
