@@ -98,7 +98,7 @@ def test_unknown_worker_ids_are_refused_alike(manager: ProManager):
             call_()
 
 
-@pytest.mark.parametrize("use", ["wait(500)", "hasResults()", "takeResult()", "evalPythonFunction(ProWorker_Any, 'def f():\\n    pass\\n', 'f')"])
+@pytest.mark.parametrize("use", ["wait(500)", "hasResults()", "takeResult()", "evalPythonFunction(ProWorker_Any, 'def f(): pass', 'f')"])
 def test_a_manager_used_in_a_forked_child_raises_instead_of_hanging(manager: ProManager, use: str):
     manager.startWorker()
     read, write = os.pipe()

@@ -10,7 +10,7 @@ class _NewestFirst(_core.Mailbox):
         queues = [q for w, q in self._queues.items() if q and (target < 0 or w == target)]
         if not queues:
             return None
-        self._count -= 1
+        self.count -= 1
         return queues[-1].pop()  # the newest of the last worker to send
 
 

@@ -645,7 +645,7 @@ class ManagerSession:
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
             if avg < threshold:  # min(pipeline_depth, max(2, 2 * threshold / avg)), without the calls: once a result
-                depth = int(2 * threshold / avg) if avg > 1e-9 else self.pipeline_depth
+                depth = int(2 * threshold / (avg if avg > 1e-9 else 1e-9))
                 if depth < 2:
                     depth = 2
                 rec.depth = depth if depth < self.pipeline_depth else self.pipeline_depth

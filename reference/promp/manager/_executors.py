@@ -97,8 +97,7 @@ class UserExecutor:
             if self.held is not None:
                 batches, self.held = chain((self.held,), batches), None
             for wid, messages in batches:
-                for stream, data in port.drain(wid):  # ``read_output``, without its call
-                    driver.on_output(wid, stream, data, now)
+                self.read_output(wid, now)
                 driver.receive(wid, messages, now)
                 events += 1
             driver.settle(now)
