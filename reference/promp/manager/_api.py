@@ -342,11 +342,9 @@ class ProManager:
         user = self._user
         while True:
             now = time.monotonic()
-            if deadline is not None and deadline <= now:
-                events = self._pump()
-                return (events > 0 or not session.unfinished) if done is None else done(events)
+            timed_out = deadline is not None and deadline <= now
             frames = None
-            if user.held is None and not user.ahead:  # nothing read ahead by a submit waits to be handled first: receive
+            if not timed_out and user.held is None and not user.ahead:  # nothing read ahead by a submit waits first: receive
                 if deadline is None and not routes.waits:
                     ms = -1  # nothing is timed: block until a message (or the keeper's wake-up) comes
                 else:
@@ -364,6 +362,8 @@ class ProManager:
                 self._replies_quick = frames is not None and time.monotonic() - now < self.SPIN
             events = self._pump(frames)
             finished = (events > 0 or not session.unfinished) if done is None else done(events)
+            if timed_out:
+                return finished
             if finished or (alarms and port.alarmed and port.take_alarm()):
                 return True
 

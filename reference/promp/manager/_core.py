@@ -201,7 +201,7 @@ class Job(wire.Task):
         self, t: int, op: str, want: bool, src: str | None, path: str | None, fn: str | None, payload: bytes | list,
         size: int, any_worker: bool = False,
     ) -> None:
-        self.t, self.op, self.want, self.src, self.path, self.fn, self.payload = t, op, want, src, path, fn, payload  # ``Task``'s
+        wire.Task.__init__(self, t, op, want, src, path, fn, payload)
         self.size = size  # what it costs until it is done, in bytes, as ``max_queued_bytes`` counts
         self.any = any_worker  # given to ProWorker_Any
         self.task_kind = (op, src or path, fn) if any_worker else None  # what it runs: run times are learnt per kind
@@ -644,13 +644,7 @@ class ManagerSession:
             rec.avg_run = avg
             # hold no more than about two thresholds' worth of expected work behind the running task
             threshold = self.pipeline_threshold
-            if avg < threshold:  # min(pipeline_depth, max(2, 2 * threshold / avg)), without the calls: once a result
-                depth = int(2 * threshold / (avg if avg > 1e-9 else 1e-9))
-                if depth < 2:
-                    depth = 2
-                rec.depth = depth if depth < self.pipeline_depth else self.pipeline_depth
-            else:
-                rec.depth = 1
+            rec.depth = min(self.pipeline_depth, max(2, int(2 * threshold / max(avg, 1e-9)))) if avg < threshold else 1
         if assigned:
             if rec.state is READY and len(assigned) < rec.depth:
                 self._flowing[wid] = rec

@@ -132,12 +132,10 @@ class UserExecutor:
             driver.submit(target, fields, payload, want, now)
             actions = driver.take_user(with_output=False) if driver.user else ()  # ``_outgoing``, inlined
             nudge = driver.keeper_needed()
-        if actions:  # ``_after``, inlined
-            self.perform(actions)
-        if nudge:
-            self.port.nudge_keeper()
-        if idle and actions:  # nothing else is under way: the user will wait for these
-            self.port.give_way()
+        if actions or nudge:
+            self._after(actions, nudge)
+            if idle and actions:  # nothing else is under way: the user will wait for these
+                self.port.give_way()
         if self.held is None and driver.session.any_queue:  # ``backlog()``
             self._unread += 1
             if self._unread >= self.READ_AHEAD_EVERY:

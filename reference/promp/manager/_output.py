@@ -59,7 +59,7 @@ class OutputAssembler:
     @property
     def pending(self) -> bool:
         """Whether output waits for the user's thread."""
-        return bool(self.chunks or self.overflow) or (self.spool is not None and self.spool.holding)
+        return bool(self.chunks or self.overflow) or self._spooling()
 
     def _spooling(self) -> bool:
         return self.spool is not None and self.spool.holding
